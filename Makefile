@@ -1,0 +1,58 @@
+# Specula — build, test and demo. `make demo` and `make test` are all a newcomer needs.
+#
+# Each setup step installs only what is missing, so a second run is instant.
+
+SWIFT        ?= swift
+CONFIG       ?= release
+BUILD_FLAGS  := -c $(CONFIG)
+BIN          := .build/$(CONFIG)/specula
+APT_PACKAGES := libuv1-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev pkg-config protobuf-compiler
+PIP_PACKAGES := protobuf==4.25.8 numpy gguf
+PYTHON       ?= python3
+
+.PHONY: all deps apt-deps pip-deps build test test-swift test-python proto demo bench clean
+
+all: build
+
+## Setup ---------------------------------------------------------------------------------------
+
+deps: apt-deps pip-deps
+
+apt-deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+pip-deps:
+	@$(PYTHON) scripts/pip-ensure.py $(PIP_PACKAGES)
+
+## Build ---------------------------------------------------------------------------------------
+
+build: apt-deps
+	$(SWIFT) build $(BUILD_FLAGS)
+
+proto: apt-deps
+	scripts/gen-proto.sh
+
+## Test ----------------------------------------------------------------------------------------
+
+test: deps build test-swift test-python
+
+test-swift:
+	SPECULA_BIN=$(abspath $(BIN)) $(SWIFT) test $(BUILD_FLAGS)
+
+test-python:
+	SPECULA_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q Tests/Python
+
+## Run -----------------------------------------------------------------------------------------
+
+demo: deps build
+	$(BIN) demo
+
+clean:
+	rm -rf .build

@@ -1,0 +1,130 @@
+import Foundation
+package import SpeculaCore
+import SpeculaModel
+
+/// `specula bench verifiers`: exact tokens per round of every verifier on a fixed set of toy pairs,
+/// beside the SpecTr-GBV paper's claimed value, and the wall-clock cost of one verifier call at
+/// production size (K = 4, γ = 8, 151,936-token vocabulary, 64-entry sparse drafts).
+package enum VerifierBenchmark {
+    /// One toy setting of the table.
+    package struct ToySetting: Codable, Sendable {
+        package var vocabulary: Int
+        package var order: Int
+        package var drafts: Int
+        package var block: Int
+        package var seed: UInt64
+    }
+
+    /// Exact expected tokens per round (accepted + 1) for each verifier in one setting.
+    package struct ToyRow: Codable, Sendable {
+        package var setting: ToySetting
+        package var tokensPerRound: [String: Double]
+        package var paperCeiling: Double
+    }
+
+    /// Time of one verifier call at production size.
+    package struct CostRow: Codable, Sendable {
+        package var verifier: String
+        package var drafts: Int
+        package var block: Int
+        package var vocabulary: Int
+        package var support: Int
+        package var calls: Int
+        package var meanMicroseconds: Double
+        package var stddevMicroseconds: Double
+    }
+
+    package struct Report: Codable, Sendable {
+        package var toys: [ToyRow]
+        package var cost: [CostRow]
+
+        package init(toys: [ToyRow], cost: [CostRow]) {
+            self.toys = toys
+            self.cost = cost
+        }
+    }
+
+    package static let toySettings: [ToySetting] = [
+        ToySetting(vocabulary: 3, order: 3, drafts: 2, block: 2, seed: 21),
+        ToySetting(vocabulary: 3, order: 3, drafts: 3, block: 2, seed: 22),
+        ToySetting(vocabulary: 4, order: 3, drafts: 2, block: 2, seed: 23),
+        ToySetting(vocabulary: 4, order: 3, drafts: 3, block: 2, seed: 24),
+        ToySetting(vocabulary: 3, order: 3, drafts: 2, block: 3, seed: 25),
+        ToySetting(vocabulary: 4, order: 2, drafts: 4, block: 2, seed: 26),
+    ]
+
+    /// The verifiers compared in the toy table (single-draft ones run with K = 1).
+    package static let compared: [VerifierKind] = [.token, .block, .rrs, .rrsWithoutReplacement, .kseq, .traversal, .multidraftBlock, .spectrGBVPublished]
+
+    package static func toyTable(progress: (String) -> Void = { _ in }) -> [ToyRow] {
+        toySettings.map { s in
+            progress("toy V=\(s.vocabulary) K=\(s.drafts) γ=\(s.block) seed=\(s.seed)")
+            let pair = RandomToyModels.pair(vocabularySize: s.vocabulary, order: s.order, seed: s.seed)
+            let context = [0, 1]
+            func analysis(_ kind: VerifierKind) -> ExactAnalysis {
+                ExactAnalysis(sampler: SpeculativeSampler(
+                    target: pair.target, draft: pair.draft, verifier: kind.makeVerifier(),
+                    drafts: kind.usesMultipleDrafts ? s.drafts : 1, blockLength: s.block))
+            }
+            var tokens: [String: Double] = [:]
+            for kind in compared { tokens[kind.rawValue] = analysis(kind).expectedTokensPerRound(context: context) }
+            return ToyRow(setting: s, tokensPerRound: tokens, paperCeiling: analysis(.multidraftBlock).paperCeiling(context: context))
+        }
+    }
+
+    /// Times `calls` verifications of random production-size problems (built untimed).
+    package static func cost(kind: VerifierKind, drafts: Int, block: Int, vocabulary: Int = 151_936, support: Int = 64, calls: Int = 200) -> CostRow {
+        var stream = RandomStream(seed: 42, stream: 7)
+        let problems = (0..<2).map { _ in randomProblem(drafts: drafts, block: block, vocabulary: vocabulary, support: support, stream: &stream) }
+        var samples: [Double] = []
+        var choices = StreamChoices(RandomStream(seed: 1, stream: 1))
+        let verifier = kind.makeVerifier()
+        var sink = 0
+        for i in 0..<calls {
+            let start = DispatchTime.now().uptimeNanoseconds
+            sink &+= verifier.verify(problems[i % problems.count], choices: &choices).extraToken
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1000)
+        }
+        precondition(sink != Int.min)
+        let mean = samples.reduce(0, +) / Double(samples.count)
+        let variance = samples.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, samples.count - 1))
+        return CostRow(verifier: kind.rawValue, drafts: drafts, block: block, vocabulary: vocabulary, support: support, calls: calls, meanMicroseconds: mean, stddevMicroseconds: variance.squareRoot())
+    }
+
+    /// K random drafts of γ tokens over a large vocabulary; the target rows put about half their
+    /// mass on the draft support, the rest spread over the whole vocabulary.
+    static func randomProblem(drafts: Int, block: Int, vocabulary: Int, support: Int, stream: inout RandomStream) -> VerificationProblem {
+        func sparseRow() -> SparseDistribution {
+            var tokens = Set<Token>()
+            while tokens.count < support { tokens.insert(Int(stream.next() % UInt64(vocabulary))) }
+            let list = Array(tokens)
+            return SparseDistribution(tokens: list, weights: list.map { _ in 0.01 + stream.nextUnit() })
+        }
+        var rows: [[Token]: SparseDistribution] = [:]
+        func row(_ prefix: [Token]) -> SparseDistribution {
+            if let r = rows[prefix] { return r }
+            let r = sparseRow()
+            rows[prefix] = r
+            return r
+        }
+        var blocks: [[Token]] = []
+        for _ in 0..<drafts {
+            var tokens: [Token] = []
+            while tokens.count < block { tokens.append(row(tokens).sample(quantile: stream.nextUnit())) }
+            blocks.append(tokens)
+        }
+        let tree = DraftTree(drafts: blocks)
+        var draftRows: [SparseDistribution?] = []
+        var targetRows: [DenseDistribution] = []
+        for node in 0..<tree.count {
+            let prefix = tree.path(to: node)
+            let p = row(prefix)
+            var weights = [Double](repeating: 0, count: vocabulary)
+            for t in weights.indices { weights[t] = 0.5 / Double(vocabulary) }
+            for (t, w) in zip(p.tokens, p.probabilities) { weights[t] += 0.5 * w * (0.5 + stream.nextUnit()) }
+            targetRows.append(DenseDistribution(weights: weights))
+            draftRows.append(tree[node].children.isEmpty ? nil : p)
+        }
+        return VerificationProblem(tree: tree, draft: draftRows, target: targetRows, blockLength: block)
+    }
+}

@@ -1,0 +1,13 @@
+/// A model whose full next-token distribution is cheap and exact for any context: toy n-gram
+/// tables and synthetic models.
+///
+/// Exact analysis and in-process sampling (`specula sample`) run on these; real engines expose the
+/// same rows through the cluster instead.
+package protocol ExactModel: Sendable {
+    var vocabularySize: Int { get }
+    /// How many trailing context tokens the distribution depends on (nil: possibly all). Exact
+    /// analysis memoises by this suffix.
+    var contextWindow: Int? { get }
+    /// p(·|context) before any sampling transform.
+    func distribution(after context: [Token]) -> DenseDistribution
+}

@@ -1,0 +1,45 @@
+package import SpeculaCore
+
+/// Random prefix-dependent n-gram pairs for exactness tests and the verifier benchmark.
+///
+/// Rows are drawn from a seeded stream, so a (seed, shape) always gives the same pair. About one
+/// entry in seven is zeroed (each row keeps at least one positive entry) so supports differ between
+/// target and draft, which is where careless verifiers go wrong.
+package enum RandomToyModels {
+    /// A random n-gram model with a row for every context of length 0 ..< order.
+    package static func model(vocabularySize: Int, order: Int, stream: inout RandomStream) -> NGramModel {
+        var table: [[Token]: [Double]] = [:]
+        for length in 0..<order {
+            for context in allContexts(vocabularySize: vocabularySize, length: length) {
+                table[context] = randomRow(vocabularySize, &stream)
+            }
+        }
+        return try! NGramModel(vocabularySize: vocabularySize, order: order, table: table)
+    }
+
+    /// A (target, draft) pair drawn from `seed`.
+    package static func pair(vocabularySize: Int, order: Int, seed: UInt64) -> (target: NGramModel, draft: NGramModel) {
+        var stream = RandomStream(seed: seed, stream: 0x70_79)
+        let target = model(vocabularySize: vocabularySize, order: order, stream: &stream)
+        let draft = model(vocabularySize: vocabularySize, order: order, stream: &stream)
+        return (target, draft)
+    }
+
+    static func allContexts(vocabularySize: Int, length: Int) -> [[Token]] {
+        var contexts: [[Token]] = [[]]
+        for _ in 0..<length {
+            contexts = contexts.flatMap { c in (0..<vocabularySize).map { c + [$0] } }
+        }
+        return contexts
+    }
+
+    private static func randomRow(_ size: Int, _ stream: inout RandomStream) -> [Double] {
+        var row = (0..<size).map { _ -> Double in
+            let u = stream.nextUnit()
+            return stream.nextUnit() < 1.0 / 7 ? 0 : 0.05 + u * u
+        }
+        if row.allSatisfy({ $0 == 0 }) { row[Int(stream.next() % UInt64(size))] = 1 }
+        let total = row.reduce(0, +)
+        return row.map { $0 / total }
+    }
+}

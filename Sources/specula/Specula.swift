@@ -1,0 +1,23 @@
+import ArgumentParser
+
+/// The one command-line program: every Specula role and tool is a subcommand.
+@main
+struct Specula: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "specula",
+        abstract: "A distributed speculative-decoding cluster.",
+        discussion: """
+            Draft workers run a small model and stream candidate token blocks to a coordinator that \
+            holds the large target model; the coordinator verifies several drafts at once with a \
+            lossless multi-draft block verifier. The output has exactly the distribution the target \
+            alone would produce.
+
+            Start a cluster:   specula coordinator --model TARGET   and   specula draft --model DRAFT
+            Try it locally:    specula demo
+            """,
+        version: "0.1.0",
+        subcommands: [
+            Coordinator.self, Draft.self, Generate.self, Sample.self, Loadtest.self, Bench.self,
+            Demo.self, Models.self,
+        ])
+}
