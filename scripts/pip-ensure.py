@@ -7,7 +7,10 @@ import subprocess
 import sys
 from importlib import metadata
 
-from packaging.requirements import Requirement
+try:
+    from packaging.requirements import Requirement
+except ImportError:  # a bare interpreter: pip vendors the same module
+    from pip._vendor.packaging.requirements import Requirement
 
 
 def satisfied(spec: str) -> bool:

@@ -79,12 +79,11 @@ package struct PatchedDistribution: TokenLaw, Sendable {
             last = t
             if u < cumulative { return t }
         }
-        // The rest of the mass lies outside S: one walk over the row, skipping S.
-        let patched = Set(patchTokens)
-        for (t, b) in base.probabilities.enumerated() where b > 0 && !patched.contains(t) {
-            cumulative += outsideScale * b
-            last = t
-            if u < cumulative { return t }
+        // The rest of the mass lies outside S: a blocked walk over the row, skipping S.
+        var excluded: [Int: [Token]] = [:]
+        for t in patchTokens { excluded[t / DenseDistribution.blockSize, default: []].append(t) }
+        if outsideScale > 0, let t = base.sample(quantile: max(0, u - cumulative), scale: outsideScale, excluding: excluded) {
+            return t
         }
         return last ?? base.argmax
     }
