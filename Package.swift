@@ -39,6 +39,13 @@ let package = Package(
             name: "SpeculaModel", dependencies: ["SpeculaCore", "COpenBLAS"],
             swiftSettings: strictSwift),
         .target(
+            name: "SpeculaNet",
+            dependencies: [
+                "CUV", "CProtobufC", "SpeculaProto", "SpeculaCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift),
+        .target(
             name: "SpeculaBench",
             dependencies: [
                 "SpeculaCore", "SpeculaModel",
@@ -55,6 +62,9 @@ let package = Package(
             swiftSettings: strictSwift),
 
         .testTarget(name: "SpeculaCoreTests", dependencies: ["SpeculaCore", "SpeculaModel"]),
+        .testTarget(
+            name: "SpeculaNetTests",
+            dependencies: ["SpeculaNet", "SpeculaCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SpeculaCLITests", dependencies: ["SpeculaCore", "SpeculaModel"]),
     ]
 )
