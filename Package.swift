@@ -11,7 +11,7 @@ let strictSwift: [SwiftSetting] = [
 
 let package = Package(
     name: "Specula",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "specula", targets: ["specula"]),
         .library(name: "SpeculaCore", targets: ["SpeculaCore"]),
@@ -48,14 +48,14 @@ let package = Package(
         .target(
             name: "SpeculaBench",
             dependencies: [
-                "SpeculaCore", "SpeculaModel",
+                "SpeculaCore", "SpeculaModel", "SpeculaNet",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift),
         .executableTarget(
             name: "specula",
             dependencies: [
-                "SpeculaBench", "SpeculaCore", "SpeculaModel",
+                "SpeculaBench", "SpeculaCore", "SpeculaModel", "SpeculaNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

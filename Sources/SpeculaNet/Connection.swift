@@ -1,0 +1,200 @@
+import Foundation
+import Synchronization
+
+/// One TCP connection carrying framed `Message`s, driven by an `EventLoop`.
+///
+/// Reads are decoded incrementally; a frame that is too large or does not decode closes the
+/// connection after telling the peer with an `Error` message. Writes go through a bounded queue:
+/// over `writeQueueLimit` the oldest stale messages (drafts, heartbeats) are dropped and counted,
+/// control messages never are. Heartbeats are sent and answered here, and a peer silent for longer
+/// than the dead-peer timeout is closed. `onMessage` and `onClose` run on the loop thread.
+package final class Connection: @unchecked Sendable {
+    // @unchecked Sendable invariant: every stored `var` and the uv handles are only touched on
+    // `loop`'s thread; the public methods hop there. `counters` are atomics.
+    package let id: UInt64
+    package let loop: EventLoop
+    package let counters = ConnectionCounters()
+    /// The peer's "host:port".
+    package let peer: String
+    private let tcp: UVTCP
+    private let options: ConnectionOptions
+    private var decoder: FrameDecoder
+    private var queue: [(frame: [UInt8], droppable: Bool)] = []
+    private var queueHead = 0
+    private var writing = false
+    private var closeAfterFlush: CloseReason?
+    private var closed = false
+    private var timer: UVTimer?
+    private var lastHeardMs: UInt64 = 0
+    private var heartbeatSequence: UInt64 = 0
+    private var shutdownHook: UInt64?
+    private var onMessage: ((Connection, Message) -> Void)?
+    private var onClose: ((Connection, CloseReason) -> Void)?
+
+    private static let nextID = Atomic<UInt64>(1)
+
+    init(loop: EventLoop, tcp: UVTCP, options: ConnectionOptions) {
+        self.id = Connection.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        self.loop = loop
+        self.tcp = tcp
+        self.options = options
+        self.peer = tcp.peerDescription
+        self.decoder = FrameDecoder(maxFrameSize: options.maxFrameSize)
+    }
+
+    /// Starts reading and heartbeating. Loop thread only; called once by whoever made the
+    /// connection, with the handlers set before the first byte can arrive.
+    func start(onMessage: @escaping (Connection, Message) -> Void, onClose: @escaping (Connection, CloseReason) -> Void) {
+        loop.preconditionOnLoopThread()
+        self.onMessage = onMessage
+        self.onClose = onClose
+        lastHeardMs = loop.nowMilliseconds
+        shutdownHook = loop.addShutdownHook { [self] in close(.local("event loop shutting down")) }
+        do {
+            try tcp.setNoDelay()
+            try tcp.startReading { [self] result in didRead(result) }
+        } catch {
+            close(.ioError(error))
+            return
+        }
+        if options.heartbeatIntervalMs > 0, let timer = try? loop.makeTimer() {
+            self.timer = timer
+            timer.start(after: options.heartbeatIntervalMs, repeat: options.heartbeatIntervalMs) { [self] in heartbeatTick() }
+        }
+    }
+
+    /// Queues `message` for sending. Thread-safe; a no-op once the connection is closed.
+    package func send(_ message: Message) {
+        let frame = FrameEncoder.frame(message)
+        let droppable = message.isDroppableWhenStale
+        if loop.isOnLoopThread {
+            enqueue(frame, droppable: droppable)
+        } else {
+            loop.execute { [self] in enqueue(frame, droppable: droppable) }
+        }
+    }
+
+    /// Closes the connection. Thread-safe; idempotent. Queued messages are discarded.
+    package func close(reason: String) {
+        if loop.isOnLoopThread {
+            close(.local(reason))
+        } else {
+            loop.execute { [self] in close(.local(reason)) }
+        }
+    }
+
+    /// Sends `error`, then closes once it is written. Thread-safe.
+    package func fail(_ error: ErrorMessage, reason: CloseReason) {
+        let work: @Sendable () -> Void = { [self] in
+            guard !closed, closeAfterFlush == nil else { return }
+            enqueue(FrameEncoder.frame(.error(error)), droppable: false)
+            closeAfterFlush = reason
+            flush()
+        }
+        if loop.isOnLoopThread { work() } else { loop.execute(work) }
+    }
+
+    // MARK: - Loop thread
+
+    private func didRead(_ result: Result<[UInt8], UVError>) {
+        guard !closed, closeAfterFlush == nil else { return }
+        switch result {
+        case .failure(let error):
+            close(error.isEndOfFile ? .peerClosed : .ioError(error))
+        case .success(let bytes):
+            lastHeardMs = loop.nowMilliseconds
+            counters.bytesReceived.add(bytes.count, ordering: .relaxed)
+            decoder.append(bytes)
+            do {
+                while !closed, closeAfterFlush == nil, let message = try decoder.nextMessage() {
+                    counters.framesReceived.add(1, ordering: .relaxed)
+                    handle(message)
+                }
+            } catch {
+                fail(ErrorMessage(code: error.wireCode, message: error.description), reason: .protocolError(error))
+            }
+        }
+    }
+
+    private func handle(_ message: Message) {
+        if case .heartbeat(let beat) = message {
+            if beat.reply {
+                let rtt = (UVLoop.monotonicNanoseconds &- beat.sentUnixNanos) / 1000
+                counters.heartbeatRTTMicros.store(Int(clamping: rtt), ordering: .relaxed)
+            } else {
+                enqueue(FrameEncoder.frame(.heartbeat(Heartbeat(sequence: beat.sequence, sentUnixNanos: beat.sentUnixNanos, reply: true))), droppable: true)
+            }
+            return
+        }
+        onMessage?(self, message)
+    }
+
+    private func heartbeatTick() {
+        let silent = loop.nowMilliseconds &- lastHeardMs
+        if options.deadPeerTimeoutMs > 0 && silent > options.deadPeerTimeoutMs {
+            close(.deadPeer(silentMs: silent))
+            return
+        }
+        heartbeatSequence += 1
+        enqueue(FrameEncoder.frame(.heartbeat(Heartbeat(sequence: heartbeatSequence, sentUnixNanos: UVLoop.monotonicNanoseconds))), droppable: true)
+    }
+
+    private func enqueue(_ frame: [UInt8], droppable: Bool) {
+        loop.preconditionOnLoopThread()
+        guard !closed else { return }
+        queue.append((frame, droppable))
+        if queue.count - queueHead > options.writeQueueLimit,
+           let stale = queue[queueHead...].firstIndex(where: { $0.droppable }) {
+            queue.remove(at: stale)
+            counters.droppedStale.add(1, ordering: .relaxed)
+        }
+        flush()
+    }
+
+    /// Writes everything queued in one `uv_write`, then the next batch from the write callback.
+    private func flush() {
+        guard !writing, !closed else { return }
+        guard queueHead < queue.count else {
+            if let reason = closeAfterFlush { close(reason) }
+            return
+        }
+        var bytes: [UInt8] = []
+        var frames = 0
+        while queueHead < queue.count && bytes.count < 1 << 20 {
+            bytes.append(contentsOf: queue[queueHead].frame)
+            queueHead += 1
+            frames += 1
+        }
+        if queueHead == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            queueHead = 0
+        }
+        writing = true
+        tcp.write(bytes) { [self] error in
+            writing = false
+            if let error {
+                close(.ioError(error))
+                return
+            }
+            counters.framesSent.add(frames, ordering: .relaxed)
+            counters.bytesSent.add(bytes.count, ordering: .relaxed)
+            flush()
+        }
+    }
+
+    private func close(_ reason: CloseReason) {
+        loop.preconditionOnLoopThread()
+        guard !closed else { return }
+        closed = true
+        queue.removeAll()
+        queueHead = 0
+        timer?.close()
+        timer = nil
+        tcp.close()
+        if let shutdownHook { loop.removeShutdownHook(shutdownHook) }
+        let handler = onClose
+        onMessage = nil
+        onClose = nil
+        handler?(self, reason)
+    }
+}
