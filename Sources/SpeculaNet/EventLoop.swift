@@ -104,11 +104,12 @@ package final class EventLoop: @unchecked Sendable {
         closeHooks[id] = nil
     }
 
-    /// Calls `handler` on the loop thread when the process gets SIGINT or SIGTERM. Thread-safe.
-    package func onTerminationSignal(_ handler: @escaping @Sendable (Int32) -> Void) {
-        execute { [self] in
+    /// Calls `handler` on the loop thread when the process gets SIGINT or SIGTERM; installed
+    /// when this returns. Thread-safe.
+    package func onTerminationSignal(_ handler: @escaping @Sendable (Int32) -> Void) throws(UVError) {
+        try submitAndWait { [self] () throws(UVError) in
             for signal in [SIGINT, SIGTERM] {
-                if let trap = try? UVSignal(loop: uv, signal: signal, callback: handler) { signals.append(trap) }
+                signals.append(try UVSignal(loop: uv, signal: signal, callback: handler))
             }
         }
     }

@@ -42,10 +42,10 @@ struct BenchNet: AsyncParsableCommand {
             var options = ConnectionOptions()
             options.heartbeatIntervalMs = heartbeatMs
             options.deadPeerTimeoutMs = heartbeatMs * 5
+            try loop.onTerminationSignal { [loop] _ in loop.shutdown(wait: false) }
             let reflector = try NetReflector(loop: loop, host: host, port: port, options: options, logger: logger)
             print("listening on \(host):\(reflector.port)")
             fflush(nil)
-            loop.onTerminationSignal { [loop] _ in loop.shutdown(wait: false) }
             loop.waitUntilStopped()
             return
         }
