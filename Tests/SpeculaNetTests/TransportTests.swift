@@ -57,7 +57,11 @@ struct TransportTests {
         hello.role = .worker
         connection.send(.hello(hello))
         let sent = (0..<10_000).map { i in Message.draftBlock(SampleMessages.draftBlock(index: UInt32(i % 16), positions: 1 + i % 8, support: 1 + i % 64, seed: UInt32(i))) }
-        for message in sent { connection.send(message) }
+        // Batches of 500 keep both write queues far below their limits, so nothing is stale-dropped.
+        for start in stride(from: 0, to: sent.count, by: 500) {
+            for message in sent[start..<start + 500] { connection.send(message) }
+            _ = inbox.wait(for: start + 501)
+        }
         let received = inbox.wait(for: sent.count + 1)
         try #require(received.count == sent.count + 1, "got \(received.count) of \(sent.count + 1) messages")
         guard case .helloAck(let ack) = received[0] else { Issue.record("first reply was \(received[0].kind)"); return }
