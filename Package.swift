@@ -46,16 +46,23 @@ let package = Package(
             ],
             swiftSettings: strictSwift),
         .target(
-            name: "SpeculaBench",
+            name: "SpeculaCluster",
             dependencies: [
                 "SpeculaCore", "SpeculaModel", "SpeculaNet",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift),
+        .target(
+            name: "SpeculaBench",
+            dependencies: [
+                "SpeculaCluster", "SpeculaCore", "SpeculaModel", "SpeculaNet",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift),
         .executableTarget(
             name: "specula",
             dependencies: [
-                "SpeculaBench", "SpeculaCore", "SpeculaModel", "SpeculaNet",
+                "SpeculaBench", "SpeculaCluster", "SpeculaCore", "SpeculaModel", "SpeculaNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

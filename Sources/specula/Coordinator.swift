@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import SpeculaCluster
+import SpeculaNet
 
 /// `specula coordinator`: holds the target model, accepts workers and clients, runs rounds.
 struct Coordinator: AsyncParsableCommand {
@@ -6,19 +9,52 @@ struct Coordinator: AsyncParsableCommand {
         abstract: "Run the coordinator: the target model, the scheduler and the verifier.",
         discussion: """
             Listens for draft workers and clients (default 127.0.0.1:7070). For each request it asks \
-            the workers for K drafts of γ tokens, verifies all of them in one batched target pass \
-            with a lossless verifier, streams the accepted tokens to the client and broadcasts the \
-            accepted prefix to the workers. Binding an address other than loopback needs \
-            --auth-secret or --insecure.
+            the workers for K drafts of γ tokens, verifies all of them in one target pass with a \
+            lossless verifier, streams the accepted tokens to the client and broadcasts the accepted \
+            prefix to the workers. Prints `listening on HOST:PORT` once ready; stops cleanly on \
+            SIGINT or SIGTERM. Binding an address other than loopback needs --auth-secret or \
+            --insecure.
             """)
 
     @OptionGroup var logging: LoggingOptions
-    @Option(help: "Target model: a GGUF file, a name from `specula models list`, a toy n-gram JSON file or a synthetic-model spec.")
-    var model: String?
+    @Option(help: "Target model: a toy n-gram JSON file (GGUF files and synthetic specs with the engine).")
+    var model: String
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
-    @Option(help: "TCP port to listen on (0: any free port, printed at start).") var port: Int = 7070
+    @Option(help: "TCP port to listen on (0: any free port).") var port: Int = 7070
+    @Option(help: "Milliseconds a round waits for drafts before verifying what arrived.") var roundDeadlineMs: UInt64 = 1000
+    @Option(help: "Drafts per round when a request does not say (K).") var drafts: Int = 2
+    @Option(help: "Block length when a request does not say (γ).") var block: Int = 4
+    @Option(help: "Entries per shipped draft distribution (0: whole support).") var maxSupport: UInt32 = 64
+    @Option(help: "Shared secret peers must prove in Hello (HMAC-SHA256).") var authSecret: String?
+    @Flag(help: "Allow a non-loopback address without --auth-secret.") var insecure = false
+    @Option(help: "Heartbeat interval, ms.") var heartbeatMs: UInt64 = 1000
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port).") }
+        guard drafts >= 0, block >= 1 else { throw ValidationError("--drafts must be ≥ 0 and --block ≥ 1.") }
+        let loopback = host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
+        guard loopback || authSecret != nil || insecure else {
+            throw ValidationError("Binding \(host) exposes the coordinator beyond this machine: pass --auth-secret SECRET (or --insecure).")
+        }
+    }
 
     func run() async throws {
-        throw Unavailable(command: "coordinator", missing: "the coordinator's round loop (cluster issue)")
+        let logger = logging.makeLogger("specula.coordinator")
+        let target = try ClusterModel.load(model)
+        var options = CoordinatorOptions()
+        options.roundDeadlineMs = roundDeadlineMs
+        options.defaultDrafts = drafts
+        options.defaultBlockLength = block
+        options.maxSupport = maxSupport
+        options.authSecret = authSecret
+        options.connection.heartbeatIntervalMs = heartbeatMs
+        options.connection.deadPeerTimeoutMs = heartbeatMs * 5
+        let loop = try EventLoop()
+        try loop.onTerminationSignal { [loop] _ in loop.shutdown(wait: false) }
+        let server = try CoordinatorServer(target: target, loop: loop, host: host, port: port, options: options, logger: logger)
+        logger.info("coordinator ready", metadata: ["model": "\(model)", "fingerprint": "\(target.fingerprint)"])
+        print("listening on \(host):\(server.port)")
+        fflush(nil)
+        loop.waitUntilStopped()
     }
 }

@@ -1,21 +1,61 @@
 import ArgumentParser
+import Foundation
+import SpeculaCluster
+import SpeculaNet
 
 /// `specula draft`: a draft worker.
 struct Draft: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a draft worker: a small model that proposes token blocks to a coordinator.",
         discussion: """
-            Connects to a coordinator (reconnecting with exponential backoff), serves many requests \
-            at once, samples every draft from exactly the sparse distribution it ships, rolls back \
-            on Accepted and drafts ahead while a block is being verified.
+            Connects to a coordinator (reconnecting with exponential backoff and jitter), serves \
+            many requests at once, samples every draft from exactly the sparse distribution it \
+            ships, and follows Accepted to stay in step. Exits with an error if the coordinator \
+            refuses it (e.g. a different tokenizer); stops cleanly on SIGINT or SIGTERM.
             """)
 
     @OptionGroup var logging: LoggingOptions
-    @Option(help: "Draft model: a GGUF file, a model name, a toy n-gram JSON file or a synthetic-model spec.")
-    var model: String?
+    @Option(help: "Draft model: a toy n-gram JSON file (GGUF files and synthetic specs with the engine).")
+    var model: String
     @Option(help: "Coordinator address, HOST:PORT.") var coordinator: String = "127.0.0.1:7070"
+    @Option(help: "Name of this worker in the coordinator's logs.") var name: String = "worker"
+    @Option(help: "The coordinator's shared secret.") var authSecret: String?
+    @Flag(help: .hidden) var shipWrongDistribution = false
+
+    func validate() throws { _ = try HostPort(coordinator, flag: "--coordinator") }
 
     func run() async throws {
-        throw Unavailable(command: "draft", missing: "the draft worker (cluster issue)")
+        let logger = logging.makeLogger("specula.draft")
+        let draftModel = try ClusterModel.load(model)
+        let address = try HostPort(coordinator, flag: "--coordinator")
+        var options = DraftWorker.Options()
+        options.nodeID = name
+        options.authSecret = authSecret
+        options.shipsWrongDistribution = shipWrongDistribution
+        let loop = try EventLoop()
+        let refusal = RefusalFlag()
+        try loop.onTerminationSignal { [loop] _ in loop.shutdown(wait: false) }
+        let worker = DraftWorker(model: draftModel, loop: loop, host: address.host, port: address.port, options: options, logger: logger) { [loop] reason in
+            refusal.set(reason)
+            loop.shutdown(wait: false)
+        }
+        worker.start()
+        loop.waitUntilStopped()
+        if let reason = refusal.reason {
+            throw Refused(reason: reason)
+        }
     }
+}
+
+/// Remembers why a coordinator refused the worker (set on the loop thread, read after it stopped).
+final class RefusalFlag: @unchecked Sendable {
+    // @unchecked Sendable invariant: written once before the loop stops, read after it stopped.
+    private(set) var reason: String?
+    func set(_ reason: String) { self.reason = reason }
+}
+
+/// The coordinator refused this worker at Hello; exits non-zero with the coordinator's reason.
+struct Refused: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { "the coordinator refused this worker: \(reason)" }
 }

@@ -1,19 +1,103 @@
 import ArgumentParser
+import Foundation
+import SpeculaCluster
+import SpeculaNet
 
 /// `specula generate`: the client.
 struct Generate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate text through a coordinator (or locally), streaming it as it arrives.",
+        abstract: "Generate through a coordinator, streaming tokens as they arrive.",
         discussion: """
-            specula generate --coordinator HOST:PORT "prompt" streams the completion. --local runs \
-            target and drafts in one process, --no-draft plain target decoding, for comparisons.
+            With --prompt-tokens, prints the generated token ids comma-separated. --samples M sends \
+            M independent requests concurrently (sample i uses seed --seed + i) and prints one line \
+            per sample, in order, like `specula sample` does in-process. --json prints per-round \
+            statistics as JSON lines.
+
+            Example: specula generate --coordinator 127.0.0.1:7070 --prompt-tokens 0,1 \\
+                       --max-tokens 3 --samples 1000 --seed 7 --verifier multidraft-block --drafts 2 --block 3
             """)
 
     @OptionGroup var logging: LoggingOptions
     @Option(help: "Coordinator address, HOST:PORT.") var coordinator: String = "127.0.0.1:7070"
-    @Argument(help: "The prompt.") var prompt: String?
+    @Argument(help: "The prompt text (models with a tokenizer).") var prompt: String?
+    @Option(help: "Prompt token ids, comma-separated.") var promptTokens: String?
+    @Option(help: "Tokens to generate.") var maxTokens: Int = 64
+    @Option(help: "Independent samples (concurrent requests).") var samples: Int = 1
+    @Option(help: "Requests in flight at once with --samples.") var concurrency: Int = 64
+    @Option(help: "Random seed (sample i uses seed + i).") var seed: UInt64 = 0
+    @Option(help: "Verifier name (default: multidraft-block, greedy at temperature 0).") var verifier: String?
+    @Option(help: "Drafts per round, K (0: coordinator chooses).") var drafts: Int = 0
+    @Option(help: "Block length γ (0: coordinator chooses).") var block: Int = 0
+    @Option(help: "Sampling temperature (0 = greedy).") var temperature: Double = 1
+    @Option(help: "Top-k (0 = off).") var topK: Int = 0
+    @Option(help: "Top-p (1 = off).") var topP: Double = 1
+    @Option(help: "Min-p (0 = off).") var minP: Double = 0
+    @Flag(help: "Allow a lossy verifier (for comparisons).") var allowLossy = false
+    @Flag(help: "Print per-round statistics as JSON lines.") var json = false
+    @Option(help: "The coordinator's shared secret.") var authSecret: String?
+
+    func validate() throws {
+        _ = try HostPort(coordinator, flag: "--coordinator")
+        guard prompt != nil || promptTokens != nil else { throw ValidationError("Give a prompt or --prompt-tokens.") }
+        if let promptTokens { _ = try TokenList.parse(promptTokens, flag: "--prompt-tokens") }
+        guard maxTokens >= 1 else { throw ValidationError("Please specify a '--max-tokens' of at least 1.") }
+        guard samples >= 1, concurrency >= 1 else { throw ValidationError("--samples and --concurrency must be at least 1.") }
+    }
 
     func run() async throws {
-        throw Unavailable(command: "generate", missing: "the client library (cluster issue)")
+        _ = logging.makeLogger("specula.generate")
+        let address = try HostPort(coordinator, flag: "--coordinator")
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        let client = try await SpeculaClient.connect(loop: loop, host: address.host, port: address.port, authSecret: authSecret)
+        defer { client.close() }
+        var request = GenerateRequest()
+        request.prompt = prompt ?? ""
+        request.promptTokens = try TokenList.parse(promptTokens ?? "", flag: "--prompt-tokens").map { UInt32($0) }
+        request.maxTokens = UInt32(maxTokens)
+        request.sampling = WireSampling(temperature: temperature, topK: UInt32(topK), topP: topP, minP: minP)
+        request.verifier = verifier ?? ""
+        request.numDrafts = UInt32(drafts)
+        request.blockLength = UInt32(block)
+        request.allowLossy = allowLossy
+
+        var lines = [String](repeating: "", count: samples)
+        try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            var next = 0
+            func launch() {
+                let index = next
+                next += 1
+                var sample = request
+                sample.seed = seed &+ UInt64(index)
+                group.addTask { (index, try await Self.collect(client.generate(sample), json: json && samples == 1)) }
+            }
+            for _ in 0..<min(concurrency, samples) { launch() }
+            for try await (index, line) in group {
+                lines[index] = line
+                if next < samples { launch() }
+            }
+        }
+        print(lines.joined(separator: "\n"))
+    }
+
+    /// The generated token ids of one stream, comma-separated (printing round stats with `json`).
+    private static func collect(_ stream: AsyncThrowingStream<SpeculaClient.GenerationEvent, Error>, json: Bool) async throws -> String {
+        var tokens: [UInt32] = []
+        for try await event in stream {
+            switch event {
+            case .chunk(let chunk):
+                tokens += chunk.tokens
+                if json {
+                    for r in chunk.rounds {
+                        print(#"{"round":\#(r.round),"drafts":\#(r.drafts),"block":\#(r.blockLength),"accepted":\#(r.accepted),"draft_index":\#(r.draftIndex),"wait_us":\#(Int(r.waitMicros)),"target_us":\#(Int(r.targetMicros)),"verify_us":\#(Int(r.verifyMicros))}"#)
+                    }
+                }
+            case .done(let done):
+                if json {
+                    print(#"{"done":"\#(done.reason)","generated":\#(done.generatedTokens),"rounds":\#(done.rounds),"accepted_draft_tokens":\#(done.acceptedDraftTokens),"seconds":\#(done.elapsedSeconds)}"#)
+                }
+            }
+        }
+        return tokens.map(String.init).joined(separator: ",")
     }
 }

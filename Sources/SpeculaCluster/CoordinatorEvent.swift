@@ -1,0 +1,9 @@
+import SpeculaNet
+
+/// Everything the coordinator reacts to, delivered in order through one stream so the state
+/// machine sees each connection's messages in the order they arrived.
+enum CoordinatorEvent: Sendable {
+    case message(Connection, Message)
+    case closed(Connection, CloseReason)
+    case deadline(request: UInt64, round: UInt64)
+}

@@ -1,0 +1,21 @@
+package import Logging
+package import SpeculaNet
+
+/// A running coordinator: a listener on the event loop feeding `CoordinatorCore`'s event stream.
+package final class CoordinatorServer: Sendable {
+    package let listener: Listener
+    private let runner: Task<Void, Never>
+
+    package init(target: ClusterModel, loop: EventLoop, host: String, port: Int, options: CoordinatorOptions, logger: Logger) throws(UVError) {
+        let (stream, continuation) = AsyncStream<CoordinatorEvent>.makeStream()
+        let core = CoordinatorCore(target: target, options: options, logger: logger, events: continuation)
+        runner = Task { await core.run(stream) }
+        listener = try Listener(loop: loop, host: host, port: port, options: options.connection) { _ in
+            ConnectionHandlers(
+                onMessage: { connection, message in continuation.yield(.message(connection, message)) },
+                onClose: { connection, reason in continuation.yield(.closed(connection, reason)) })
+        }
+    }
+
+    package var port: Int { listener.port }
+}

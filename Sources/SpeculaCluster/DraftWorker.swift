@@ -1,0 +1,140 @@
+import Dispatch
+package import Logging
+package import SpeculaCore
+package import SpeculaNet
+
+/// A draft worker: connects to a coordinator (reconnecting with backoff), answers `Speculate` with
+/// one `DraftBlock` per requested draft, and follows `Accepted` to keep each request's context.
+///
+/// Every draft token is sampled from exactly the sparse distribution shipped with it
+/// (`SparseShipping`), using the random stream the coordinator named for that draft, so the K
+/// drafts of a round are independent samples from one law. Drafting runs on a serial queue of its
+/// own, never on the event-loop thread.
+package final class DraftWorker: @unchecked Sendable {
+    // @unchecked Sendable invariant: `contexts` is only touched on `drafting`; `connector` is set
+    // in `start` before any callback can run.
+    package struct Options: Sendable {
+        package var nodeID = "worker"
+        package var maxDrafts: UInt32 = 16
+        package var maxBlockLength: UInt32 = 64
+        /// Test-only negative control: ship a uniform distribution over the support instead of the
+        /// one the token was drawn from. A cluster law test must catch this worker.
+        package var shipsWrongDistribution = false
+        /// The coordinator's shared secret, if it requires one.
+        package var authSecret: String?
+        package init() {}
+    }
+
+    private let model: ClusterModel
+    private let options: Options
+    private let logger: Logger
+    private let loop: EventLoop
+    private let drafting = DispatchQueue(label: "specula.worker.drafting")
+    private var contexts: [UInt64: [Token]] = [:]
+    private var connector: Connector!
+    private let onRefused: @Sendable (String) -> Void
+
+    /// `onRefused` runs (on the loop thread) when the coordinator refuses this worker at Hello.
+    package init(model: ClusterModel, loop: EventLoop, host: String, port: Int, options: Options, logger: Logger, onRefused: @escaping @Sendable (String) -> Void) {
+        self.model = model
+        self.options = options
+        self.logger = logger
+        self.loop = loop
+        self.onRefused = onRefused
+        self.connector = Connector(
+            loop: loop, host: host, port: port,
+            onAttemptFailed: { [logger] error, retry in
+                logger.info("cannot reach coordinator, retrying", metadata: ["error": "\(error)", "retry.ms": "\(Int(retry))"])
+            },
+            onConnect: { [unowned self] connection in handlers(for: connection) })
+    }
+
+    package func start() { connector.start() }
+    package func stop() { connector.stop() }
+
+    private func handlers(for connection: Connection) -> ConnectionHandlers {
+        var hello = Hello()
+        hello.role = .worker
+        hello.nodeID = options.nodeID
+        hello.modelFingerprint = model.fingerprint
+        hello.tokenizerFingerprint = model.tokenizerFingerprint
+        hello.vocabSize = UInt32(model.vocabularySize)
+        hello.capabilities = Capabilities(maxDrafts: options.maxDrafts, maxBlockLength: options.maxBlockLength, draftTokensPerSecond: 0, maxRequests: 0)
+        hello.authenticate(secret: options.authSecret)
+        connection.send(.hello(hello))
+        return ConnectionHandlers(
+            onMessage: { [self] connection, message in receive(message, on: connection) },
+            onClose: { [self] _, reason in
+                logger.info("disconnected from coordinator", metadata: ["reason": "\(reason)"])
+                drafting.async { [self] in contexts.removeAll() }
+            })
+    }
+
+    private func receive(_ message: Message, on connection: Connection) {
+        switch message {
+        case .helloAck(let ack):
+            if ack.accepted {
+                logger.info("joined coordinator", metadata: ["coordinator": "\(ack.nodeID)", "peer": "\(connection.peer)"])
+            } else {
+                logger.error("coordinator refused this worker", metadata: ["reason": "\(ack.reason)"])
+                connector.stop()
+                onRefused(ack.reason)
+            }
+        case .speculate(let request):
+            drafting.async { [self] in draft(request, on: connection) }
+        case .accepted(let accepted):
+            drafting.async { [self] in
+                guard var context = contexts[accepted.requestID], context.count + accepted.tokens.count == Int(accepted.newPosition) else {
+                    contexts[accepted.requestID] = nil  // out of sync: the coordinator resends the context
+                    return
+                }
+                context += accepted.tokens.map(Int.init)
+                contexts[accepted.requestID] = context
+            }
+        case .cancel(let cancel):
+            drafting.async { [self] in contexts[cancel.requestID] = nil }
+        case .error(let error):
+            logger.warning("coordinator reported an error", metadata: ["code": "\(error.code)", "message": "\(error.message)"])
+        default:
+            logger.debug("ignoring message", metadata: ["kind": "\(message.kind)"])
+        }
+    }
+
+    /// Runs on `drafting`.
+    private func draft(_ request: Speculate, on connection: Connection) {
+        var context = contexts[request.requestID] ?? []
+        let position = Int(request.contextPosition)
+        guard context.count >= position else {
+            connection.send(.error(ErrorMessage(code: .badRequest, message: "worker has \(context.count) context tokens, Speculate assumes \(position)", requestID: request.requestID)))
+            contexts[request.requestID] = nil
+            return
+        }
+        context = Array(context.prefix(position)) + request.contextTokens.map(Int.init)
+        contexts[request.requestID] = context
+        let sampling = SamplingParameters(wire: request.sampling)
+        let drafts = min(Int(request.numDrafts), request.streamIDs.count, Int(options.maxDrafts))
+        for j in 0..<drafts {
+            var choices = StreamChoices(RandomStream(seed: request.seed, stream: request.streamIDs[j]))
+            var block = DraftBlock()
+            block.requestID = request.requestID
+            block.round = request.round
+            block.basePosition = UInt32(context.count)
+            block.draftIndex = UInt32(j)
+            var prefix = context
+            while block.tokens.count < min(Int(request.blockLength), Int(options.maxBlockLength)) {
+                let row = sampling.distribution(probabilities: model.model.distribution(after: prefix).probabilities)
+                var wire = SparseShipping.ship(row, maxSupport: Int(request.maxSupport))
+                let law = SparseShipping.distribution(wire, vocabularySize: model.vocabularySize)!
+                let token = choices.draw(from: law)
+                if options.shipsWrongDistribution {
+                    wire.probabilities = wire.probabilities.map { _ in 1 }
+                }
+                block.tokens.append(UInt32(token))
+                block.distributions.append(wire)
+                prefix.append(token)
+                if token == model.endOfSequence { break }
+            }
+            connection.send(.draftBlock(block))
+        }
+    }
+}

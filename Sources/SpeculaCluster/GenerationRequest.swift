@@ -1,0 +1,38 @@
+import Foundation
+import SpeculaCore
+import SpeculaNet
+
+/// One client generation inside the coordinator: its context, settings and the round in flight.
+struct GenerationRequest {
+    let id: UInt64
+    let client: Connection
+    let clientRequestID: UInt64
+    let promptLength: Int
+    var context: [Token]
+    let maxTokens: Int
+    let sampling: SamplingParameters
+    let seed: UInt64
+    let verifier: any Verifier
+    let drafts: Int
+    let blockLength: Int
+    var choices: StreamChoices
+    let started = Date()
+
+    var round: UInt64 = 0
+    /// Draft indices assigned to each worker (by connection id) in the current round.
+    var assignment: [UInt64: [Int]] = [:]
+    /// Blocks received in the current round, by worker.
+    var received: [UInt64: [DraftBlock]] = [:]
+    var roundStarted = Date()
+
+    var rounds: UInt64 = 0
+    var targetPasses: UInt64 = 0
+    var acceptedDraftTokens: UInt64 = 0
+
+    var generated: Int { context.count - promptLength }
+
+    /// True when every worker still assigned has delivered all its drafts.
+    var allDraftsArrived: Bool {
+        assignment.allSatisfy { worker, indices in (received[worker]?.count ?? 0) >= indices.count }
+    }
+}

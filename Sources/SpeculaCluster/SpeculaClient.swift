@@ -1,0 +1,132 @@
+import Foundation
+import Synchronization
+package import SpeculaNet
+
+/// The client library: one connection to a coordinator, many concurrent generations on it.
+///
+/// `generate` returns a stream of `GenerationEvent`s (token chunks as they are produced, then
+/// `done`); a coordinator error for the request or a lost connection ends the stream with an
+/// error. Thread-safe.
+package final class SpeculaClient: Sendable {
+    /// One event of a generation.
+    package enum GenerationEvent: Sendable {
+        case chunk(TokenChunk)
+        case done(Done)
+    }
+
+    /// Why a generation or the connection failed.
+    package enum ClientError: Error, CustomStringConvertible {
+        case refused(String)
+        case coordinator(ErrorMessage)
+        case connectionLost(String)
+
+        package var description: String {
+            switch self {
+            case .refused(let why): "the coordinator refused this client: \(why)"
+            case .coordinator(let error): "the coordinator reported an error: \(error.message)"
+            case .connectionLost(let why): "lost the connection to the coordinator: \(why)"
+            }
+        }
+    }
+
+    private struct State {
+        var streams: [UInt64: AsyncThrowingStream<GenerationEvent, Error>.Continuation] = [:]
+        var greeting: CheckedContinuation<Void, Error>?
+        var closedReason: String?
+        var nextID: UInt64 = 1
+    }
+
+    private let state = Mutex(State())
+    private let connectionBox = Mutex<Connection?>(nil)
+
+    private init() {}
+
+    /// Connects, says Hello and waits for the coordinator's HelloAck.
+    package static func connect(loop: EventLoop, host: String, port: Int, authSecret: String? = nil) async throws -> SpeculaClient {
+        let client = SpeculaClient()
+        let connection = try await loop.connect(host: host, port: port) { _ in
+            ConnectionHandlers(
+                onMessage: { _, message in client.receive(message) },
+                onClose: { _, reason in client.lost(reason.description) })
+        }
+        client.connectionBox.withLock { $0 = connection }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            let failed = client.state.withLock { s -> String? in
+                if let reason = s.closedReason { return reason }
+                s.greeting = continuation
+                return nil
+            }
+            if let failed {
+                continuation.resume(throwing: ClientError.connectionLost(failed))
+                return
+            }
+            var hello = Hello()
+            hello.role = .client
+            hello.nodeID = "client"
+            hello.authenticate(secret: authSecret)
+            connection.send(.hello(hello))
+        }
+        return client
+    }
+
+    /// Starts a generation (its `requestID` is assigned here) and streams its events.
+    package func generate(_ request: GenerateRequest) -> AsyncThrowingStream<GenerationEvent, Error> {
+        let (stream, continuation) = AsyncThrowingStream<GenerationEvent, Error>.makeStream()
+        var request = request
+        let lost = state.withLock { s -> String? in
+            if let reason = s.closedReason { return reason }
+            request.requestID = s.nextID
+            s.nextID += 1
+            s.streams[request.requestID] = continuation
+            return nil
+        }
+        if let lost {
+            continuation.finish(throwing: ClientError.connectionLost(lost))
+            return stream
+        }
+        let connection = connectionBox.withLock { $0 }
+        let id = request.requestID
+        continuation.onTermination = { [weak self] termination in
+            if case .cancelled = termination { connection?.send(.cancel(Cancel(requestID: id, reason: "client cancelled"))) }
+            _ = self?.state.withLock { $0.streams.removeValue(forKey: id) }
+        }
+        connection?.send(.generate(request))
+        return stream
+    }
+
+    package func close() {
+        connectionBox.withLock { $0 }?.close(reason: "client closed")
+    }
+
+    private func receive(_ message: Message) {
+        switch message {
+        case .helloAck(let ack):
+            let greeting = state.withLock { s in defer { s.greeting = nil }; return s.greeting }
+            if ack.accepted { greeting?.resume() } else { greeting?.resume(throwing: ClientError.refused(ack.reason)) }
+        case .tokenChunk(let chunk):
+            _ = state.withLock { $0.streams[chunk.requestID] }?.yield(.chunk(chunk))
+        case .done(let done):
+            let stream = state.withLock { $0.streams.removeValue(forKey: done.requestID) }
+            stream?.yield(.done(done))
+            stream?.finish()
+        case .error(let error):
+            if error.requestID != 0 {
+                state.withLock { $0.streams.removeValue(forKey: error.requestID) }?.finish(throwing: ClientError.coordinator(error))
+            } else {
+                lost(error.message)
+            }
+        default:
+            break
+        }
+    }
+
+    private func lost(_ reason: String) {
+        let (streams, greeting) = state.withLock { s in
+            s.closedReason = s.closedReason ?? reason
+            defer { s.streams.removeAll(); s.greeting = nil }
+            return (Array(s.streams.values), s.greeting)
+        }
+        greeting?.resume(throwing: ClientError.connectionLost(reason))
+        for stream in streams { stream.finish(throwing: ClientError.connectionLost(reason)) }
+    }
+}
