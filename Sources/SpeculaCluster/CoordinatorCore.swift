@@ -219,13 +219,15 @@ actor CoordinatorCore {
             }
         }
         requests[id] = request
+        let round = request.round
+        let events = self.events
         if request.assignment.isEmpty {
-            finishRound(id)
+            // No drafts: the target decodes one token itself. Through the event stream, so a long
+            // draft-less generation is a loop, not a recursion.
+            events.yield(.deadline(request: id, round: round))
             return
         }
-        let round = request.round
         let deadline = options.roundDeadlineMs
-        let events = self.events
         Task {
             try? await Task.sleep(for: .milliseconds(deadline))
             events.yield(.deadline(request: id, round: round))

@@ -1,0 +1,199 @@
+import Foundation
+import Glibc
+import SpeculaCore
+import SpeculaModel
+import Testing
+
+/// The whole cluster in real processes on loopback, with toy n-gram models: the output law must
+/// be the target's, through faults too. Chi-square tests use a false-alarm rate of 1e-4 each.
+@Suite(.serialized)
+struct ClusterTests {
+    static let samples = 20_000
+
+    /// Toy files plus the exact target law of 3 tokens after the prompt 0,1.
+    struct Toys {
+        let files: ToyFiles
+        let targetLaw: [[Token]: Double]
+
+        init(vocabulary: Int = 3, order: Int = 3, seed: UInt64 = 4, temperature: Double = 1) throws {
+            files = try ToyFiles(vocabulary: vocabulary, order: order, seed: seed)
+            let pair = RandomToyModels.pair(vocabularySize: vocabulary, order: order, seed: seed)
+            let sampler = SpeculativeSampler(target: pair.target, draft: pair.draft, verifier: BlockVerifier(),
+                                             sampling: SamplingParameters(temperature: temperature), drafts: 1, blockLength: 1)
+            targetLaw = ExactAnalysis(sampler: sampler).targetLaw(prompt: [0, 1], count: 3)
+        }
+    }
+
+    static func generateArguments(verifier: String, drafts: Int = 2, block: Int = 3, seed: Int = 1000, samples: Int = samples) -> [String] {
+        ["--prompt-tokens", "0,1", "--max-tokens", "3", "--samples", String(samples), "--seed", String(seed),
+         "--verifier", verifier, "--drafts", String(drafts), "--block", String(block)]
+    }
+
+    @Test(arguments: [("multidraft-block", 2), ("block", 1)])
+    func clusterOutputFollowsTheTargetLaw(verifier: String, drafts: Int) throws {
+        let toys = try Toys()
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target)
+        try cluster.startWorker(model: toys.files.draft)
+        try cluster.startWorker(model: toys.files.draft)
+        let output = try cluster.generate(Self.generateArguments(verifier: verifier, drafts: drafts))
+        let test = ChiSquare(expected: toys.targetLaw, observedLines: output)
+        #expect(test.passes(alpha: 1e-4), "\(verifier): chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
+    }
+
+    @Test func aWorkerThatShipsAWrongDistributionIsCaught() throws {
+        let toys = try Toys()
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target)
+        try cluster.startWorker(model: toys.files.draft, extra: ["--ship-wrong-distribution"])
+        try cluster.startWorker(model: toys.files.draft, extra: ["--ship-wrong-distribution"])
+        let output = try cluster.generate(Self.generateArguments(verifier: "multidraft-block"))
+        let test = ChiSquare(expected: toys.targetLaw, observedLines: output)
+        #expect(!test.passes(alpha: 1e-4), "the lying workers went unnoticed: chi-square \(test.statistic)")
+    }
+
+    @Test func lawHoldsWhileAWorkerIsKilledAndRestarted() async throws {
+        let toys = try Toys()
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target, extra: ["--round-deadline-ms", "100"])
+        try cluster.startWorker(model: toys.files.draft)
+        let victim = try cluster.startWorker(model: toys.files.draft)
+        let stop = StopFlag()
+        let killer = Thread {
+            while !stop.isSet {
+                usleep(150_000)
+                kill(cluster.workers[victim].processIdentifier, SIGKILL)
+                cluster.workers[victim].waitUntilExit()
+                let process = Process()
+                process.executableURL = CLI.binary
+                process.arguments = ["draft", "--model", toys.files.draft.path, "--coordinator", "127.0.0.1:\(cluster.port)", "--log-level", "error"]
+                process.standardError = FileHandle.nullDevice
+                try? process.run()
+                cluster.replaceWorker(victim, with: process)
+            }
+        }
+        killer.start()
+        let output = try cluster.generate(Self.generateArguments(verifier: "multidraft-block", samples: 10_000))
+        stop.set()
+        while !killer.isFinished { usleep(10_000) }
+        let test = ChiSquare(expected: toys.targetLaw, observedLines: output)
+        #expect(output.split(separator: "\n").count == 10_000, "no request may be lost")
+        #expect(test.passes(alpha: 1e-4), "chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
+    }
+
+    @Test func aStalledWorkerOnlyDelaysRounds() throws {
+        let toys = try Toys()
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target, extra: ["--round-deadline-ms", "50"])
+        try cluster.startWorker(model: toys.files.draft)
+        let stalled = try cluster.startWorker(model: toys.files.draft)
+        usleep(300_000)
+        kill(cluster.workers[stalled].processIdentifier, SIGSTOP)
+        defer { kill(cluster.workers[stalled].processIdentifier, SIGCONT) }
+        let output = try cluster.generate(Self.generateArguments(verifier: "multidraft-block", samples: 2000))
+        let test = ChiSquare(expected: toys.targetLaw, observedLines: output)
+        #expect(output.split(separator: "\n").count == 2000)
+        #expect(test.passes(alpha: 1e-4), "chi-square \(test.statistic)")
+    }
+
+    @Test func greedyThroughTheClusterEqualsGreedyTargetDecoding() throws {
+        let toys = try Toys(vocabulary: 4, order: 3, seed: 12, temperature: 0)
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target)
+        try cluster.startWorker(model: toys.files.draft)
+        try cluster.startWorker(model: toys.files.draft)
+        // The target's own greedy continuation (plain decoding, in process).
+        let pair = RandomToyModels.pair(vocabularySize: 4, order: 3, seed: 12)
+        var context = [0, 1]
+        for _ in 0..<40 { context.append(pair.target.distribution(after: context).argmax) }
+        let expected = context.dropFirst(2).map(String.init).joined(separator: ",")
+        for verifier in ["greedy", "multidraft-block"] {
+            let output = try cluster.generate(["--prompt-tokens", "0,1", "--max-tokens", "40", "--temperature", "0", "--verifier", verifier, "--drafts", "3", "--block", "4"])
+            #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == expected, "\(verifier)")
+        }
+    }
+
+    @Test func aWorkerWithAnotherTokenizerIsRefusedNamingBothFingerprints() throws {
+        let toys = try Toys()
+        let other = try ToyFiles(vocabulary: 4, order: 2, seed: 3)
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target)
+        let result = try CLI.runAllowingFailure(["draft", "--model", other.draft.path, "--coordinator", "127.0.0.1:\(cluster.port)", "--log-level", "critical"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("toy-vocab-4") && result.stderr.contains("toy-vocab-3"), "stderr: \(result.stderr)")
+    }
+
+    @Test func workersReconnectAfterTheCoordinatorRestarts() throws {
+        let toys = try Toys()
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target)
+        let port = cluster.port
+        try cluster.startWorker(model: toys.files.draft)
+        cluster.stopCoordinator()
+        usleep(500_000)
+        try cluster.startCoordinator(model: toys.files.target, port: port)
+        // Drafts must take part again once the worker is back (reconnect backoff ≤ a few seconds).
+        var drafted = false
+        let deadline = Date().addingTimeInterval(15)
+        while !drafted && Date() < deadline {
+            let output = try cluster.generate(["--prompt-tokens", "0,1", "--max-tokens", "8", "--json", "--drafts", "2", "--block", "2"])
+            drafted = output.contains(#""drafts":2"#)
+            if !drafted { usleep(200_000) }
+        }
+        #expect(drafted, "the worker never reconnected")
+    }
+
+    @Test func aClientThatDisconnectsDoesNotDisturbOthers() throws {
+        let toys = try Toys()
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target)
+        try cluster.startWorker(model: toys.files.draft)
+        // A client killed mid-generation.
+        let quitter = Process()
+        quitter.executableURL = CLI.binary
+        quitter.arguments = ["generate", "--coordinator", "127.0.0.1:\(cluster.port)", "--prompt-tokens", "0", "--max-tokens", "100000"]
+        quitter.standardOutput = FileHandle.nullDevice
+        try quitter.run()
+        usleep(300_000)
+        kill(quitter.processIdentifier, SIGKILL)
+        quitter.waitUntilExit()
+        if let c = cluster.coordinator, !c.isRunning {
+            Issue.record("coordinator ended: status \(c.terminationStatus) reason \(c.terminationReason.rawValue); log: \(cluster.coordinatorLogText)")
+        }
+        let output = try cluster.generate(Self.generateArguments(verifier: "multidraft-block", samples: 200))
+        #expect(output.split(separator: "\n").count == 200)
+        #expect(cluster.coordinator?.isRunning == true, "coordinator log: \(cluster.coordinatorLogText)")
+    }
+
+    @Test func withoutWorkersTheTargetDecodesAlone() throws {
+        let toys = try Toys()
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target)
+        let output = try cluster.generate(["--prompt-tokens", "0,1", "--max-tokens", "20000"])
+        #expect(output.split(separator: ",").count == 20000)
+        let law = try cluster.generate(Self.generateArguments(verifier: "multidraft-block", samples: 5000))
+        let test = ChiSquare(expected: toys.targetLaw, observedLines: law)
+        #expect(test.passes(alpha: 1e-4), "chi-square \(test.statistic)")
+    }
+
+    @Test func badRequestsGetAClearErrorAndANonZeroExit() throws {
+        let toys = try Toys()
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target)
+        let lossy = try CLI.runAllowingFailure(["generate", "--coordinator", "127.0.0.1:\(cluster.port)", "--prompt-tokens", "0", "--max-tokens", "3", "--verifier", "spectr-gbv-published"])
+        #expect(lossy.status != 0)
+        #expect(lossy.stderr.contains("not lossless"), "stderr: \(lossy.stderr)")
+        let outside = try CLI.runAllowingFailure(["generate", "--coordinator", "127.0.0.1:\(cluster.port)", "--prompt-tokens", "0,9", "--max-tokens", "3"])
+        #expect(outside.status != 0)
+        #expect(outside.stderr.contains("outside 0..<3"), "stderr: \(outside.stderr)")
+    }
+}
+
+/// A flag one thread sets and another polls.
+final class StopFlag: @unchecked Sendable {
+    // @unchecked Sendable invariant: guarded by `lock`.
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
