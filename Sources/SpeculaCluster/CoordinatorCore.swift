@@ -162,7 +162,7 @@ actor CoordinatorCore {
             return reject("prompt_tokens has ids outside 0..<\(target.vocabularySize)")
         }
         guard generate.maxTokens >= 1 else { return reject("max_tokens must be at least 1") }
-        let drafts = generate.numDrafts == 0 ? options.defaultDrafts : Int(generate.numDrafts)
+        let drafts = generate.noDraft ? 0 : generate.numDrafts == 0 ? options.defaultDrafts : Int(generate.numDrafts)
         let block = generate.blockLength == 0 ? options.defaultBlockLength : Int(generate.blockLength)
         guard drafts <= options.maxDrafts, block <= options.maxBlockLength else {
             return reject("num_drafts ≤ \(options.maxDrafts) and block_length ≤ \(options.maxBlockLength) please")

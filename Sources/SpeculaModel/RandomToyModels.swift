@@ -25,6 +25,22 @@ package enum RandomToyModels {
         return (target, draft)
     }
 
+    /// A pair whose draft rows are `agreement · target + (1 − agreement) · noise`: a draft that
+    /// agrees with its target about as often as a real small model does.
+    package static func agreeingPair(vocabularySize: Int, order: Int, agreement: Double, seed: UInt64) -> (target: NGramModel, draft: NGramModel) {
+        var stream = RandomStream(seed: seed, stream: 0x61_67)
+        let target = model(vocabularySize: vocabularySize, order: order, stream: &stream)
+        var table: [[Token]: [Double]] = [:]
+        for length in 0..<order {
+            for context in allContexts(vocabularySize: vocabularySize, length: length) {
+                let q = target.distribution(after: context).probabilities
+                let noise = randomRow(vocabularySize, &stream)
+                table[context] = zip(q, noise).map { agreement * $0 + (1 - agreement) * $1 }
+            }
+        }
+        return (target, try! NGramModel(vocabularySize: vocabularySize, order: order, table: table))
+    }
+
     static func allContexts(vocabularySize: Int, length: Int) -> [[Token]] {
         var contexts: [[Token]] = [[]]
         for _ in 0..<length {

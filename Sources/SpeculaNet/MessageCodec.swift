@@ -156,6 +156,7 @@ package enum MessageCodec {
             m.pointee.stop = arena.copy(v.stop.map { Optional(arena.string($0)) })
             m.pointee.chat = v.chat ? 1 : 0
             m.pointee.allow_lossy = v.allowLossy ? 1 : 0
+            m.pointee.no_draft = v.noDraft ? 1 : 0
             envelope.pointee.body_case = SPECULA__ENVELOPE__BODY_GENERATE
             envelope.pointee.generate = m
         case .tokenChunk(let v):
@@ -307,6 +308,7 @@ package enum MessageCodec {
             v.stop = array(m.stop, m.n_stop).map { string($0) }
             v.chat = m.chat != 0
             v.allowLossy = m.allow_lossy != 0
+            v.noDraft = m.no_draft != 0
             return .success(.generate(v))
         case SPECULA__ENVELOPE__BODY_TOKEN_CHUNK:
             guard let m = e.token_chunk?.pointee else { return .failure(.malformed("TokenChunk body missing")) }

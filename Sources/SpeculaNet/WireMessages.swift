@@ -139,6 +139,8 @@ package struct GenerateRequest: Sendable, Hashable {
     package var stop: [String] = []
     package var chat = false
     package var allowLossy = false
+    /// Plain target decoding (no drafts), for comparisons.
+    package var noDraft = false
     package init() {}
 }
 

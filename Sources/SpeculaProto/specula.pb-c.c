@@ -1615,7 +1615,7 @@ const ProtobufCMessageDescriptor specula__accepted__descriptor =
   (ProtobufCMessageInit) specula__accepted__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__generate__field_descriptors[12] =
+static const ProtobufCFieldDescriptor specula__generate__field_descriptors[13] =
 {
   {
     "request_id",
@@ -1761,12 +1761,25 @@ static const ProtobufCFieldDescriptor specula__generate__field_descriptors[12] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "no_draft",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Specula__Generate, no_draft),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned specula__generate__field_indices_by_name[] = {
   11,   /* field[11] = allow_lossy */
   8,   /* field[8] = block_length */
   10,   /* field[10] = chat */
   3,   /* field[3] = max_tokens */
+  12,   /* field[12] = no_draft */
   7,   /* field[7] = num_drafts */
   1,   /* field[1] = prompt */
   2,   /* field[2] = prompt_tokens */
@@ -1779,7 +1792,7 @@ static const unsigned specula__generate__field_indices_by_name[] = {
 static const ProtobufCIntRange specula__generate__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor specula__generate__descriptor =
 {
@@ -1789,7 +1802,7 @@ const ProtobufCMessageDescriptor specula__generate__descriptor =
   "Specula__Generate",
   "specula",
   sizeof(Specula__Generate),
-  12,
+  13,
   specula__generate__field_descriptors,
   specula__generate__field_indices_by_name,
   1,  specula__generate__number_ranges,

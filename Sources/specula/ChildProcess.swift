@@ -39,6 +39,15 @@ final class ChildProcess {
         throw ChildProcessError.noListeningLine(arguments.joined(separator: " "))
     }
 
+    /// Runs `specula arguments…` without waiting for anything.
+    static func start(arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        process.arguments = arguments
+        try process.run()
+        return process
+    }
+
     func terminate() {
         if process.isRunning {
             process.terminate()
@@ -54,5 +63,26 @@ enum ChildProcessError: Error, CustomStringConvertible {
     var description: String { "specula \(self.command) did not print 'listening on HOST:PORT' within 10 s" }
     private var command: String {
         switch self { case .noListeningLine(let c): c }
+    }
+}
+
+/// Child processes to stop together (SIGTERM, then SIGKILL after 5 s), from any thread.
+final class ChildProcessGroup: @unchecked Sendable {
+    // @unchecked Sendable invariant: `processes` is guarded by `lock`.
+    private let lock = NSLock()
+    private var processes: [Process]
+
+    init(_ processes: [Process]) { self.processes = processes }
+
+    func add(_ process: Process) { lock.withLock { processes.append(process) } }
+
+    func terminateAll() {
+        let all = lock.withLock { defer { processes.removeAll() }; return processes }
+        for process in all where process.isRunning { process.terminate() }
+        let deadline = Date().addingTimeInterval(5)
+        for process in all {
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
     }
 }

@@ -33,6 +33,7 @@ struct Generate: AsyncParsableCommand {
     @Option(help: "Top-p (1 = off).") var topP: Double = 1
     @Option(help: "Min-p (0 = off).") var minP: Double = 0
     @Flag(help: "Allow a lossy verifier (for comparisons).") var allowLossy = false
+    @Flag(help: "Plain target decoding through the coordinator, no drafts (for comparisons).") var noDraft = false
     @Flag(help: "Print per-round statistics as JSON lines.") var json = false
     @Option(help: "The coordinator's shared secret.") var authSecret: String?
 
@@ -60,6 +61,7 @@ struct Generate: AsyncParsableCommand {
         request.numDrafts = UInt32(drafts)
         request.blockLength = UInt32(block)
         request.allowLossy = allowLossy
+        request.noDraft = noDraft
 
         var lines = [String](repeating: "", count: samples)
         try await withThrowingTaskGroup(of: (Int, String).self) { group in

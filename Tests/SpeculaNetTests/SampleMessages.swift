@@ -68,6 +68,7 @@ enum SampleMessages {
         generate.stop = ["\n\n", "```"]
         generate.chat = true
         generate.allowLossy = true
+        generate.noDraft = true
 
         var chunk = TokenChunk()
         chunk.requestID = 77

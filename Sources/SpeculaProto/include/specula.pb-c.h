@@ -303,10 +303,14 @@ struct  Specula__Generate
   char **stop;
   protobuf_c_boolean chat;
   protobuf_c_boolean allow_lossy;
+  /*
+   * plain target decoding, for comparisons
+   */
+  protobuf_c_boolean no_draft;
 };
 #define SPECULA__GENERATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__generate__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0 }
+    , 0, (char *)protobuf_c_empty_string, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0, 0 }
 
 
 /*
