@@ -1,0 +1,258 @@
+import Foundation
+
+/// A llama/qwen2-layout transformer over a memory-mapped GGUF file: RMSNorm, rotary embeddings
+/// (normal or NeoX layout), grouped-query attention with optional q/k/v biases, SwiGLU, tied or
+/// separate output matrix.
+///
+/// `evaluate` runs one pass over the new tokens of several sequences at once, each a tree hanging
+/// off its KV cache (a verification pass): every weight row is read once per pass, and every
+/// token's logits are bitwise what decoding it alone would give (fixed reduction orders; keys in
+/// the order cache, ancestors, self). Thread-safety: immutable; `evaluate` may run concurrently.
+package final class TransformerModel: Sendable {
+    package let config: TransformerConfig
+    package let file: GGUFFile
+    package let threads: Int
+    private let embeddings: WeightMatrix
+    private let output: WeightMatrix
+    private let outputNorm: [Float]
+    private let layers: [Layer]
+
+    private struct Layer: Sendable {
+        let attentionNorm: [Float]
+        let q, k, v, o: WeightMatrix
+        let qBias, kBias, vBias: [Float]?
+        let ffnNorm: [Float]
+        let gate, up, down: WeightMatrix
+    }
+
+    /// Loads `path`; throws `GGUFError` naming the file and problem for anything unsupported.
+    package init(path: String, threads: Int = 2) throws(GGUFError) {
+        let file = try GGUFFile(path: path)
+        let c = try TransformerConfig(file: file)
+        self.file = file
+        self.config = c
+        self.threads = threads
+        func vector(_ name: String, _ count: Int) throws(GGUFError) -> [Float] {
+            let matrix = try WeightMatrix(file: file, name: name, rows: 1, cols: count)
+            var out = [Float](repeating: 0, count: count)
+            out.withUnsafeMutableBufferPointer { matrix.row(0, into: $0.baseAddress!) }
+            return out
+        }
+        func optionalVector(_ name: String, _ count: Int) throws(GGUFError) -> [Float]? {
+            file.tensors[name] == nil ? nil : try vector(name, count)
+        }
+        embeddings = try WeightMatrix(file: file, name: "token_embd.weight", rows: c.vocabulary, cols: c.embedding)
+        output = file.tensors["output.weight"] != nil
+            ? try WeightMatrix(file: file, name: "output.weight", rows: c.vocabulary, cols: c.embedding)
+            : embeddings
+        outputNorm = try vector("output_norm.weight", c.embedding)
+        var layers: [Layer] = []
+        for i in 0..<c.layers {
+            let p = "blk.\(i)."
+            layers.append(Layer(
+                attentionNorm: try vector(p + "attn_norm.weight", c.embedding),
+                q: try WeightMatrix(file: file, name: p + "attn_q.weight", rows: c.heads * c.headSize, cols: c.embedding),
+                k: try WeightMatrix(file: file, name: p + "attn_k.weight", rows: c.kvSize, cols: c.embedding),
+                v: try WeightMatrix(file: file, name: p + "attn_v.weight", rows: c.kvSize, cols: c.embedding),
+                o: try WeightMatrix(file: file, name: p + "attn_output.weight", rows: c.embedding, cols: c.heads * c.headSize),
+                qBias: try optionalVector(p + "attn_q.bias", c.heads * c.headSize),
+                kBias: try optionalVector(p + "attn_k.bias", c.kvSize),
+                vBias: try optionalVector(p + "attn_v.bias", c.kvSize),
+                ffnNorm: try vector(p + "ffn_norm.weight", c.embedding),
+                gate: try WeightMatrix(file: file, name: p + "ffn_gate.weight", rows: c.feedForward, cols: c.embedding),
+                up: try WeightMatrix(file: file, name: p + "ffn_up.weight", rows: c.feedForward, cols: c.embedding),
+                down: try WeightMatrix(file: file, name: p + "ffn_down.weight", rows: c.embedding, cols: c.feedForward)))
+        }
+        self.layers = layers
+    }
+
+    package var vocabularySize: Int { config.vocabulary }
+
+    package func makeCache() -> KVCache { KVCache(layers: config.layers, kvSize: config.kvSize) }
+
+    /// The result of evaluating one tree: raw logits per node `[node][vocab]`, and the keys and
+    /// values per layer `[layer][node·kvSize]` for `commit`.
+    package struct TreeResult: Sendable {
+        package var logits: [[Float]]
+        var keys: [[Float]]
+        var values: [[Float]]
+    }
+
+    /// One pass over the trees of several sequences (caches unchanged; see `commit`).
+    package func evaluate(_ trees: [TokenTree], caches: [KVCache]) -> [TreeResult] {
+        precondition(trees.count == caches.count)
+        let c = config
+        let n = trees.reduce(0) { $0 + $1.tokens.count }
+        guard n > 0 else { return trees.map { _ in TreeResult(logits: [], keys: [], values: []) } }
+        // Flattened token table: (sequence, node index).
+        var owner: [(sequence: Int, node: Int)] = []
+        var offsets: [Int] = []
+        for (s, tree) in trees.enumerated() {
+            offsets.append(owner.count)
+            for i in tree.tokens.indices { owner.append((s, i)) }
+        }
+        var x = [Float](repeating: 0, count: n * c.embedding)
+        x.withUnsafeMutableBufferPointer { xs in
+            for (t, o) in owner.enumerated() { embeddings.row(trees[o.sequence].tokens[o.node], into: xs.baseAddress! + t * c.embedding) }
+        }
+        let positions = owner.map { caches[$0.sequence].count + trees[$0.sequence].depth($0.node) - 1 }
+        var normed = [Float](repeating: 0, count: n * c.embedding)
+        var q = [Float](repeating: 0, count: n * c.heads * c.headSize)
+        var k = [Float](repeating: 0, count: n * c.kvSize)
+        var v = [Float](repeating: 0, count: n * c.kvSize)
+        var attended = [Float](repeating: 0, count: n * c.heads * c.headSize)
+        var projected = [Float](repeating: 0, count: n * c.embedding)
+        var gate = [Float](repeating: 0, count: n * c.feedForward)
+        var up = [Float](repeating: 0, count: n * c.feedForward)
+        var results = trees.map { tree in
+            TreeResult(logits: [], keys: Array(repeating: [], count: c.layers), values: Array(repeating: [], count: c.layers))
+        }
+        for (l, layer) in layers.enumerated() {
+            normalize(x, weight: layer.attentionNorm, tokens: n, into: &normed)
+            layer.q.multiply(normed, batch: n, threads: threads, into: &q)
+            layer.k.multiply(normed, batch: n, threads: threads, into: &k)
+            layer.v.multiply(normed, batch: n, threads: threads, into: &v)
+            if let b = layer.qBias { addBias(b, to: &q, tokens: n) }
+            if let b = layer.kBias { addBias(b, to: &k, tokens: n) }
+            if let b = layer.vBias { addBias(b, to: &v, tokens: n) }
+            rotate(&q, heads: c.heads, positions: positions)
+            rotate(&k, heads: c.kvHeads, positions: positions)
+            for (s, tree) in trees.enumerated() {
+                let start = offsets[s] * c.kvSize, end = (offsets[s] + tree.tokens.count) * c.kvSize
+                results[s].keys[l] = Array(k[start..<end])
+                results[s].values[l] = Array(v[start..<end])
+            }
+            attend(q: q, layer: l, trees: trees, caches: caches, results: results, owner: owner, into: &attended)
+            layer.o.multiply(attended, batch: n, threads: threads, into: &projected)
+            for i in 0..<x.count { x[i] += projected[i] }
+            normalize(x, weight: layer.ffnNorm, tokens: n, into: &normed)
+            layer.gate.multiply(normed, batch: n, threads: threads, into: &gate)
+            layer.up.multiply(normed, batch: n, threads: threads, into: &up)
+            for i in 0..<gate.count {
+                let g = gate[i]
+                gate[i] = g / (1 + Foundation.exp(-g)) * up[i]
+            }
+            layer.down.multiply(gate, batch: n, threads: threads, into: &projected)
+            for i in 0..<x.count { x[i] += projected[i] }
+        }
+        normalize(x, weight: outputNorm, tokens: n, into: &normed)
+        var logits = [Float](repeating: 0, count: n * c.vocabulary)
+        output.multiply(normed, batch: n, threads: threads, into: &logits)
+        for (t, o) in owner.enumerated() {
+            results[o.sequence].logits.append(Array(logits[t * c.vocabulary..<(t + 1) * c.vocabulary]))
+        }
+        return results
+    }
+
+    /// Appends the keys and values of `nodes` (a root-first path of the evaluated tree) to `cache`.
+    package func commit(_ result: TreeResult, nodes: [Int], to cache: inout KVCache) {
+        let kv = config.kvSize
+        for l in 0..<config.layers {
+            for node in nodes {
+                cache.append(layer: l, key: result.keys[l][node * kv..<(node + 1) * kv], value: result.values[l][node * kv..<(node + 1) * kv])
+            }
+        }
+        cache.didAppend(nodes.count)
+    }
+
+    /// Feeds `tokens` one pass as a chain, commits them, and returns the last token's logits.
+    package func decode(_ tokens: [Int], cache: inout KVCache) -> [Float] {
+        let result = evaluate([.chain(tokens)], caches: [cache])[0]
+        commit(result, nodes: Array(tokens.indices), to: &cache)
+        return result.logits.last ?? []
+    }
+
+    // MARK: - Pieces
+
+    private func normalize(_ x: [Float], weight: [Float], tokens: Int, into out: inout [Float]) {
+        let e = config.embedding
+        x.withUnsafeBufferPointer { xs in
+            weight.withUnsafeBufferPointer { w in
+                out.withUnsafeMutableBufferPointer { o in
+                    for t in 0..<tokens {
+                        Kernels.rmsNorm(xs.baseAddress! + t * e, weight: w.baseAddress!, eps: config.normEpsilon, count: e, into: o.baseAddress! + t * e)
+                    }
+                }
+            }
+        }
+    }
+
+    private func addBias(_ bias: [Float], to y: inout [Float], tokens: Int) {
+        let m = bias.count
+        for t in 0..<tokens { for i in 0..<m { y[t * m + i] += bias[i] } }
+    }
+
+    /// Rotary position embedding in place, `[token, heads, headSize]`.
+    private func rotate(_ y: inout [Float], heads: Int, positions: [Int]) {
+        let d = config.headSize
+        let half = d / 2
+        var inverseFrequencies = [Float](repeating: 0, count: half)
+        for i in 0..<half { inverseFrequencies[i] = Foundation.pow(config.ropeBase, -Float(2 * i) / Float(d)) }
+        for (t, position) in positions.enumerated() {
+            for h in 0..<heads {
+                let base = (t * heads + h) * d
+                for i in 0..<half {
+                    let angle = Float(position) * inverseFrequencies[i]
+                    let cosA = Foundation.cos(angle), sinA = Foundation.sin(angle)
+                    let (a, b) = config.ropeLayout == .neox ? (base + i, base + i + half) : (base + 2 * i, base + 2 * i + 1)
+                    let x0 = y[a], x1 = y[b]
+                    y[a] = x0 * cosA - x1 * sinA
+                    y[b] = x0 * sinA + x1 * cosA
+                }
+            }
+        }
+    }
+
+    /// Causal tree attention: token t attends to its cache, then its ancestors, then itself.
+    private func attend(q: [Float], layer l: Int, trees: [TokenTree], caches: [KVCache], results: [TreeResult], owner: [(sequence: Int, node: Int)], into out: inout [Float]) {
+        let c = config
+        let d = c.headSize, kv = c.kvSize, group = c.heads / c.kvHeads
+        let scale = 1 / Float(d).squareRoot()
+        q.withUnsafeBufferPointer { qs in
+            out.withUnsafeMutableBufferPointer { os in
+                for (t, o) in owner.enumerated() {
+                    let cache = caches[o.sequence]
+                    let lineage = trees[o.sequence].lineage(o.node)
+                    let total = cache.count + lineage.count
+                    var scores = [Float](repeating: 0, count: total)
+                    cache.keys[l].withUnsafeBufferPointer { ck in
+                        cache.values[l].withUnsafeBufferPointer { cv in
+                            results[o.sequence].keys[l].withUnsafeBufferPointer { tk in
+                                results[o.sequence].values[l].withUnsafeBufferPointer { tv in
+                                    func keyRow(_ j: Int) -> UnsafePointer<Float> {
+                                        j < cache.count ? ck.baseAddress! + j * kv : tk.baseAddress! + lineage[j - cache.count] * kv
+                                    }
+                                    func valueRow(_ j: Int) -> UnsafePointer<Float> {
+                                        j < cache.count ? cv.baseAddress! + j * kv : tv.baseAddress! + lineage[j - cache.count] * kv
+                                    }
+                                    for h in 0..<c.heads {
+                                        let qh = qs.baseAddress! + (t * c.heads + h) * d
+                                        let kvOffset = (h / group) * d
+                                        var largest = -Float.infinity
+                                        for j in 0..<total {
+                                            let s = Kernels.dot(qh, keyRow(j) + kvOffset, d) * scale
+                                            scores[j] = s
+                                            largest = max(largest, s)
+                                        }
+                                        var sum: Float = 0
+                                        for j in 0..<total {
+                                            scores[j] = Foundation.exp(scores[j] - largest)
+                                            sum += scores[j]
+                                        }
+                                        let oh = os.baseAddress! + (t * c.heads + h) * d
+                                        for i in 0..<d { oh[i] = 0 }
+                                        for j in 0..<total {
+                                            let w = scores[j] / sum
+                                            let vr = valueRow(j) + kvOffset
+                                            for i in 0..<d { oh[i] += w * vr[i] }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

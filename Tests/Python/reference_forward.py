@@ -1,0 +1,97 @@
+"""A plain float64 forward pass of llama/qwen2 GGUF models with numpy, written independently of
+the Swift engine, as the reference the engine's logits are compared with.
+
+Weights are dequantized by the PyPI `gguf` package. Semantics follow ggml: RMSNorm, rotary
+embeddings on adjacent pairs (llama) or halves (qwen2, "NeoX"), grouped-query attention with
+optional q/k/v biases, SwiGLU, tied or separate output matrix."""
+import numpy as np
+import gguf
+from gguf.quants import dequantize
+
+
+class Reference:
+    def __init__(self, path):
+        self.reader = gguf.GGUFReader(path)
+        fields = self.reader.fields
+        def field(name, default=None):
+            if name not in fields:
+                return default
+            f = fields[name]
+            return f.parts[f.data[0]][0]
+        self.arch = bytes(fields["general.architecture"].parts[-1]).decode()
+        a = self.arch
+        self.layers = int(field(f"{a}.block_count"))
+        self.heads = int(field(f"{a}.attention.head_count"))
+        self.kv_heads = int(field(f"{a}.attention.head_count_kv", self.heads))
+        self.embedding = int(field(f"{a}.embedding_length"))
+        self.head_size = self.embedding // self.heads
+        self.rope_base = float(field(f"{a}.rope.freq_base", 10000.0))
+        self.eps = float(field(f"{a}.attention.layer_norm_rms_epsilon"))
+        self.tensors = {t.name: t for t in self.reader.tensors}
+        self.cache = {}
+
+    def w(self, name):
+        if name not in self.cache:
+            if name not in self.tensors:
+                return None
+            t = self.tensors[name]
+            self.cache[name] = dequantize(t.data, t.tensor_type).astype(np.float64)
+        return self.cache[name]
+
+    def norm(self, x, weight):
+        return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + self.eps) * weight
+
+    def rope(self, x, positions):
+        # x: [tokens, heads, head_size]
+        d = self.head_size
+        half = d // 2
+        inv = self.rope_base ** (-np.arange(half, dtype=np.float64) * 2 / d)
+        angles = np.outer(positions, inv)  # [tokens, half]
+        cos, sin = np.cos(angles)[:, None, :], np.sin(angles)[:, None, :]
+        if self.arch == "qwen2":
+            a, b = x[..., :half], x[..., half:]
+            return np.concatenate([a * cos - b * sin, a * sin + b * cos], axis=-1)
+        a, b = x[..., 0::2], x[..., 1::2]
+        out = np.empty_like(x)
+        out[..., 0::2] = a * cos - b * sin
+        out[..., 1::2] = a * sin + b * cos
+        return out
+
+    def logits(self, tokens):
+        n = len(tokens)
+        x = self.w("token_embd.weight")[tokens]
+        positions = np.arange(n, dtype=np.float64)
+        mask = np.triu(np.full((n, n), -np.inf), k=1)
+        group = self.heads // self.kv_heads
+        for l in range(self.layers):
+            p = f"blk.{l}."
+            h = self.norm(x, self.w(p + "attn_norm.weight"))
+            q = h @ self.w(p + "attn_q.weight").T
+            k = h @ self.w(p + "attn_k.weight").T
+            v = h @ self.w(p + "attn_v.weight").T
+            for name, t in (("attn_q.bias", "q"), ("attn_k.bias", "k"), ("attn_v.bias", "v")):
+                b = self.w(p + name)
+                if b is not None:
+                    if t == "q": q = q + b
+                    elif t == "k": k = k + b
+                    else: v = v + b
+            q = self.rope(q.reshape(n, self.heads, self.head_size), positions)
+            k = self.rope(k.reshape(n, self.kv_heads, self.head_size), positions)
+            v = v.reshape(n, self.kv_heads, self.head_size)
+            out = np.empty((n, self.heads, self.head_size))
+            for hd in range(self.heads):
+                kh = hd // group
+                scores = q[:, hd, :] @ k[:, kh, :].T / np.sqrt(self.head_size) + mask
+                scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+                scores /= scores.sum(axis=-1, keepdims=True)
+                out[:, hd, :] = scores @ v[:, kh, :]
+            x = x + out.reshape(n, -1) @ self.w(p + "attn_output.weight").T
+            h = self.norm(x, self.w(p + "ffn_norm.weight"))
+            g = h @ self.w(p + "ffn_gate.weight").T
+            u = h @ self.w(p + "ffn_up.weight").T
+            x = x + (g / (1 + np.exp(-g)) * u) @ self.w(p + "ffn_down.weight").T
+        x = self.norm(x, self.w("output_norm.weight"))
+        out = self.w("output.weight")
+        if out is None:
+            out = self.w("token_embd.weight")
+        return x @ out.T
