@@ -10,7 +10,7 @@ APT_PACKAGES := libuv1-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev
 PIP_PACKAGES := protobuf==4.25.8 numpy gguf pytest
 PYTHON       ?= python3
 
-.PHONY: all deps apt-deps pip-deps build test test-swift test-python proto demo bench clean
+.PHONY: all deps apt-deps pip-deps build test test-models test-swift test-python proto demo bench clean
 
 all: build
 
@@ -41,7 +41,12 @@ proto: apt-deps
 
 ## Test ----------------------------------------------------------------------------------------
 
-test: deps build test-swift test-python
+test: deps build test-models test-swift test-python
+
+# Real model files the engine tests read (cached; checksummed; skipped when present).
+test-models: build
+	$(BIN) models fetch smollm2
+	$(BIN) models fetch qwen2.5-coder-0.5b
 
 test-swift:
 	SPECULA_BIN=$(abspath $(BIN)) $(SWIFT) test $(BUILD_FLAGS)

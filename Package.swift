@@ -72,6 +72,7 @@ let package = Package(
         .testTarget(
             name: "SpeculaNetTests",
             dependencies: ["SpeculaNet", "SpeculaCore", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "SpeculaModelTests", dependencies: ["SpeculaModel"]),
         .testTarget(name: "SpeculaCLITests", dependencies: ["SpeculaCore", "SpeculaModel"]),
     ]
 )

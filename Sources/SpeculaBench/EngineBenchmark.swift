@@ -1,0 +1,75 @@
+import Foundation
+package import SpeculaModel
+
+/// `specula bench engine`: single-token decode speed, the cost of one verification pass of B
+/// tokens (the table the coordinator uses to choose K and γ), load time and resident memory.
+package enum EngineBenchmark {
+    package struct PassRow: Codable, Sendable {
+        package var tokens: Int
+        package var meanMilliseconds: Double
+        package var stddevMilliseconds: Double
+        package var tokensPerSecond: Double
+        /// Cost relative to a one-token pass.
+        package var relativeCost: Double
+    }
+
+    package struct Report: Codable, Sendable {
+        package var model: String
+        package var architecture: String
+        package var threads: Int
+        package var loadSeconds: Double
+        package var decodeTokensPerSecond: Double
+        package var decodeTokens: Int
+        package var contextTokens: Int
+        package var passes: [PassRow]
+        package var residentMegabytes: Double
+        package var repetitions: Int
+        package var host: String
+    }
+
+    package static func run(path: String, threads: Int, decodeTokens: Int, batchSizes: [Int], repetitions: Int, progress: (String) -> Void) throws -> Report {
+        let start = Date()
+        let engine = try TransformerModel(path: path, threads: threads)
+        let loadSeconds = Date().timeIntervalSince(start)
+        let context = Array(repeating: 0, count: 32).enumerated().map { (i, _) in (i * 7919 + 13) % engine.vocabularySize }
+        var cache = engine.makeCache()
+        _ = engine.decode(context, cache: &cache)
+        progress("decode \(decodeTokens) tokens")
+        var decodeCache = cache
+        var token = 42
+        let decodeStart = Date()
+        for _ in 0..<decodeTokens {
+            let logits = engine.decode([token], cache: &decodeCache)
+            token = logits.indices.max { logits[$0] < logits[$1] } ?? 0
+        }
+        let decodeRate = Double(decodeTokens) / Date().timeIntervalSince(decodeStart)
+        var rows: [PassRow] = []
+        for b in batchSizes {
+            progress("pass of \(b) tokens")
+            let tree = TokenTree.chain((0..<b).map { ($0 * 104_729 + 7) % engine.vocabularySize })
+            var times: [Double] = []
+            for _ in 0..<repetitions {
+                let t0 = Date()
+                _ = engine.evaluate([tree], caches: [cache])
+                times.append(Date().timeIntervalSince(t0) * 1000)
+            }
+            let mean = times.reduce(0, +) / Double(times.count)
+            let sd = (times.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, times.count - 1))).squareRoot()
+            rows.append(PassRow(tokens: b, meanMilliseconds: mean, stddevMilliseconds: sd, tokensPerSecond: Double(b) / mean * 1000, relativeCost: 0))
+        }
+        if let one = rows.first(where: { $0.tokens == 1 }) {
+            for i in rows.indices { rows[i].relativeCost = rows[i].meanMilliseconds / one.meanMilliseconds }
+        }
+        return Report(model: path, architecture: engine.config.architecture, threads: threads, loadSeconds: loadSeconds,
+                      decodeTokensPerSecond: decodeRate, decodeTokens: decodeTokens, contextTokens: context.count, passes: rows,
+                      residentMegabytes: residentMegabytes(), repetitions: repetitions, host: ProcessInfo.processInfo.hostName)
+    }
+
+    /// VmRSS of this process, from /proc.
+    static func residentMegabytes() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kb / 1024
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import SpeculaBench
+import SpeculaModel
+
+/// `specula bench engine`.
+struct BenchEngine: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine",
+        abstract: "Decode speed and the cost of a verification pass of B tokens (release build).",
+        discussion: """
+            Loads the model (timed), decodes --decode-tokens tokens one at a time after a 32-token \
+            context, then times one pass of B tokens for each --batch size (--repetitions each). \
+            The relative costs are the table the coordinator uses to choose K and γ.
+            """)
+
+    @Option(help: "A GGUF file or a cached model's name.") var model: String
+    @Option(help: "Compute threads.") var threads: Int = 2
+    @Option(help: "Tokens decoded one at a time.") var decodeTokens: Int = 32
+    @Option(help: "Pass sizes, comma-separated.") var batch: String = "1,2,4,8,16,32,64"
+    @Option(help: "Timed passes per size.") var repetitions: Int = 3
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let sizes = try TokenList.parse(batch, flag: "--batch").filter { $0 > 0 }
+        let report = try EngineBenchmark.run(path: ModelStore().resolve(model), threads: threads, decodeTokens: decodeTokens, batchSizes: sizes, repetitions: repetitions) { note in
+            FileHandle.standardError.write(Data("… \(note)\n".utf8))
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(data: try encoder.encode(report), encoding: .utf8)!)
+            return
+        }
+        print(String(format: "%@ (%@), %d threads: load %.2f s, RSS %.0f MB", report.model, report.architecture, report.threads, report.loadSeconds, report.residentMegabytes))
+        print(String(format: "decode: %.1f tokens/s", report.decodeTokensPerSecond))
+        for row in report.passes {
+            print(String(format: "pass of %3d tokens: %8.1f ± %5.1f ms  %7.1f tokens/s  cost %.2f× one-token pass", row.tokens, row.meanMilliseconds, row.stddevMilliseconds, row.tokensPerSecond, row.relativeCost))
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import SpeculaModel
+import Testing
+
+/// Batch invariance and rollback of the engine on the real SmolLM2 file (fetched by `make test`).
+struct EngineInvarianceTests {
+    static func engine() throws -> TransformerModel {
+        let store = ModelStore()
+        let path = store.path(of: ModelCatalog.smolLM2).path
+        try #require(FileManager.default.fileExists(atPath: path), "run `specula models fetch smollm2` (make test does)")
+        return try TransformerModel(path: path, threads: 2)
+    }
+
+    @Test func treeNodesGetBitwiseTheLogitsOfSequentialDecoding() throws {
+        let engine = try Self.engine()
+        var cache = engine.makeCache()
+        _ = engine.decode([1, 504, 3158], cache: &cache)
+        // Two branches sharing a first token, plus a second root: [9, 10, 11], [9, 12], [13].
+        let tree = TokenTree(tokens: [9, 10, 11, 12, 13], parents: [-1, 0, 1, 0, -1])
+        let result = engine.evaluate([tree], caches: [cache])[0]
+        for (branch, nodes) in [([9, 10, 11], [0, 1, 2]), ([9, 12], [0, 3]), ([13], [4])] {
+            var sequential = cache
+            for (token, node) in zip(branch, nodes) {
+                let logits = engine.decode([token], cache: &sequential)
+                #expect(logits == result.logits[node], "node \(node) differs from sequential decoding")
+            }
+        }
+    }
+
+    @Test func severalSequencesInOnePassMatchTheirSeparatePasses() throws {
+        let engine = try Self.engine()
+        var a = engine.makeCache(), b = engine.makeCache()
+        _ = engine.decode([1, 2, 3, 4], cache: &a)
+        _ = engine.decode([5, 6], cache: &b)
+        let trees = [TokenTree.chain([7, 8]), TokenTree(tokens: [9, 10, 11], parents: [-1, -1, 0])]
+        let together = engine.evaluate(trees, caches: [a, b])
+        let alone = [engine.evaluate([trees[0]], caches: [a])[0], engine.evaluate([trees[1]], caches: [b])[0]]
+        #expect(together[0].logits == alone[0].logits)
+        #expect(together[1].logits == alone[1].logits)
+    }
+
+    @Test func rollbackThenRerunIsBitwiseAFreshRun() throws {
+        let engine = try Self.engine()
+        var cache = engine.makeCache()
+        _ = engine.decode([1, 504, 3158, 314], cache: &cache)
+        var rolled = cache
+        _ = engine.decode([253, 1745, 30], cache: &rolled)
+        rolled.truncate(to: 4)
+        #expect(rolled.count == 4)
+        let again = engine.decode([99], cache: &rolled)
+        var fresh = engine.makeCache()
+        let direct = engine.decode([1, 504, 3158, 314, 99], cache: &fresh)
+        #expect(again == direct)
+    }
+
+    @Test func committingTheAcceptedBranchEqualsDecodingIt() throws {
+        let engine = try Self.engine()
+        var cache = engine.makeCache()
+        _ = engine.decode([1, 504], cache: &cache)
+        let tree = TokenTree(tokens: [10, 11, 12], parents: [-1, -1, 1])
+        let result = engine.evaluate([tree], caches: [cache])[0]
+        var committed = cache
+        engine.commit(result, nodes: [1, 2], to: &committed)
+        var decoded = cache
+        _ = engine.decode([11, 12], cache: &decoded)
+        #expect(engine.decode([5], cache: &committed) == engine.decode([5], cache: &decoded))
+    }
+}
