@@ -84,32 +84,39 @@ enum Dequantize {
         case .q6_K:
             for b in 0..<count / 256 {
                 let block = source + b * 210
-                var ql = block.assumingMemoryBound(to: UInt8.self)
-                var qh = (block + 128).assumingMemoryBound(to: UInt8.self)
-                var sc = (block + 192).assumingMemoryBound(to: Int8.self)
+                let sc = (block + 192).assumingMemoryBound(to: Int8.self)
                 let d = half(block, 208)
-                var y = out + b * 256
-                for _ in 0..<2 {
-                    for l in 0..<32 {
-                        let s = l / 16
-                        let q1 = Int((ql[l] & 0x0F) | ((qh[l] & 3) << 4)) - 32
-                        let q2 = Int((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32
-                        let q3 = Int((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32
-                        let q4 = Int((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32
-                        y[l] = d * Float(sc[s]) * Float(q1)
-                        y[l + 32] = d * Float(sc[s + 2]) * Float(q2)
-                        y[l + 64] = d * Float(sc[s + 4]) * Float(q3)
-                        y[l + 96] = d * Float(sc[s + 6]) * Float(q4)
+                for part in 0..<2 {
+                    let ql = block + part * 64
+                    let qh = block + 128 + part * 32
+                    let y = UnsafeMutableRawPointer(out + b * 256 + part * 128)
+                    for chunk in 0..<2 {  // 16 lanes at a time: one scale per 16 outputs
+                        let l = chunk * 16
+                        let low = ql.loadUnaligned(fromByteOffset: l, as: SIMD16<UInt8>.self)
+                        let high = ql.loadUnaligned(fromByteOffset: l + 32, as: SIMD16<UInt8>.self)
+                        let h = qh.loadUnaligned(fromByteOffset: l, as: SIMD16<UInt8>.self)
+                        let q1 = (low & 0x0F) | ((h & 3) &<< 4)
+                        let q2 = (high & 0x0F) | (((h &>> 2) & 3) &<< 4)
+                        let q3 = (low &>> 4) | (((h &>> 4) & 3) &<< 4)
+                        let q4 = (high &>> 4) | (((h &>> 6) & 3) &<< 4)
+                        let s = part * 8 + chunk
+                        store(q1, scale: d * Float(sc[s]), to: y, at: l)
+                        store(q2, scale: d * Float(sc[s + 2]), to: y, at: 32 + l)
+                        store(q3, scale: d * Float(sc[s + 4]), to: y, at: 64 + l)
+                        store(q4, scale: d * Float(sc[s + 6]), to: y, at: 96 + l)
                     }
-                    y += 128
-                    ql += 64
-                    qh += 32
-                    sc += 8
                 }
             }
         default:
             preconditionFailure("dequantization of \(type) is not supported (checked at load)")
         }
+    }
+
+    /// Stores `scale · (q − 32)` for 16 six-bit codes at float index `index` of `y`.
+    @inline(__always)
+    static func store(_ q: SIMD16<UInt8>, scale: Float, to y: UnsafeMutableRawPointer, at index: Int) {
+        let values = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: q) &- 32)
+        y.storeBytes(of: values * scale, toByteOffset: index * 4, as: SIMD16<Float>.self)
     }
 
     /// The 6-bit scale and min of sub-block `j` of a Q4_K block.
