@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import SpeculaModel
+
+extension Models {
+    /// `specula models tokenize`.
+    struct Tokenize: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the token ids of a text, comma-separated.")
+
+        @Option(help: "A GGUF file or a cached model's name.") var model: String
+        @Flag(help: "Wrap the text in the model's chat template (one user message).") var chat = false
+        @Argument(help: "The text.") var text: String
+
+        func run() throws {
+            let tokenizer = try Tokenizer(file: GGUFFile(path: ModelStore().resolve(model)))
+            print(TokenList.format(tokenizer.encode(chat ? tokenizer.chatPrompt(user: text) : text)))
+        }
+    }
+
+    /// `specula models detokenize`.
+    struct Detokenize: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the text of comma-separated token ids.")
+
+        @Option(help: "A GGUF file or a cached model's name.") var model: String
+        @Argument(help: "Token ids, comma-separated.") var ids: String
+
+        func run() throws {
+            let tokenizer = try Tokenizer(file: GGUFFile(path: ModelStore().resolve(model)))
+            let tokens = try TokenList.parse(ids, flag: "ids")
+            guard tokens.allSatisfy({ $0 < tokenizer.vocabularySize }) else { throw ValidationError("ids outside 0..<\(tokenizer.vocabularySize).") }
+            print(tokenizer.decode(tokens), terminator: "")
+        }
+    }
+}
