@@ -1,6 +1,6 @@
 import Foundation
 package import SpeculaCore
-import SpeculaModel
+package import SpeculaModel
 
 /// A model loaded for a cluster role, with the identity the handshake compares.
 ///
@@ -13,26 +13,57 @@ package struct ClusterModel: Sendable {
     package let tokenizerFingerprint: String
     package let endOfSequence: Token?
     package let source: String
+    package let tokenizer: Tokenizer?
+    private let engine: TransformerModel?
 
     package var vocabularySize: Int { model.vocabularySize }
 
-    /// Loads `--model SPEC`: a toy n-gram JSON file today; GGUF files and synthetic specs join as
-    /// the engine lands.
-    package static func load(_ spec: String) throws -> ClusterModel {
-        if spec.hasSuffix(".json") {
+    /// The scorer a coordinator uses with this model as its target.
+    package func makeScorer() -> any TargetScorer {
+        if let engine { return EngineScorer(engine: engine) }
+        return ExactScorer(model: model)
+    }
+
+    /// Loads `--model SPEC`: a GGUF file or a cached model's name (`specula models list`), or a
+    /// toy n-gram JSON file.
+    package static func load(_ spec: String, threads: Int = 2) throws -> ClusterModel {
+        let path = ModelStore().resolve(spec)
+        if path.hasSuffix(".json") {
             let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: spec)) } catch {
-                throw ClusterModelError.unreadable(spec, error.localizedDescription)
+            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw ClusterModelError.unreadable(path, error.localizedDescription)
             }
-            let model = try NGramModel(json: data, source: spec)
+            let model = try NGramModel(json: data, source: path)
             return ClusterModel(
                 model: model, fingerprint: "sha256:" + SHA256.hex(data),
-                tokenizerFingerprint: "toy-vocab-\(model.vocabularySize)", endOfSequence: nil, source: spec)
+                tokenizerFingerprint: "toy-vocab-\(model.vocabularySize)", endOfSequence: nil, source: path, tokenizer: nil, engine: nil)
         }
-        if spec.hasSuffix(".gguf") {
-            throw ClusterModelError.unsupported(spec, "GGUF models need the inference engine, which is not in this build yet")
+        guard path.hasSuffix(".gguf") else {
+            throw ClusterModelError.unsupported(spec, "expected a GGUF file, a model name from `specula models list`, or a toy n-gram .json file")
         }
-        throw ClusterModelError.unsupported(spec, "expected a toy n-gram .json file")
+        let engine = try TransformerModel(path: path, threads: threads)
+        let tokenizer = try Tokenizer(file: engine.file)
+        return ClusterModel(
+            model: EngineSequenceModel(engine: engine), fingerprint: try weightsFingerprint(path),
+            tokenizerFingerprint: tokenizer.fingerprint, endOfSequence: tokenizer.eos, source: path, tokenizer: tokenizer, engine: engine)
+    }
+
+    /// SHA-256 over the file size, its first 4 MiB (header, metadata, tensor table) and 64 KiB at
+    /// 64 evenly spaced offsets: distinguishes different weights without hashing gigabytes at
+    /// every start.
+    static func weightsFingerprint(_ path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ClusterModelError.unreadable(path, "cannot open") }
+        defer { try? handle.close() }
+        let size = (try handle.seekToEnd())
+        var hasher = SHA256()
+        hasher.update(Array(String(size).utf8))
+        try handle.seek(toOffset: 0)
+        hasher.update(handle.readData(ofLength: 4 << 20))
+        for i in 0..<64 {
+            try handle.seek(toOffset: size / 64 * UInt64(i))
+            hasher.update(handle.readData(ofLength: 64 << 10))
+        }
+        return "sampled-sha256:" + hasher.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SpeculaCore
+import SpeculaModel
 import SpeculaNet
 
 /// The coordinator's state machine: handshakes, worker pools, requests and their rounds.
@@ -13,6 +14,7 @@ import SpeculaNet
 /// token itself. All events arrive through one ordered stream (`CoordinatorEvent`).
 actor CoordinatorCore {
     private let target: ClusterModel
+    private let scorer: any TargetScorer
     private let options: CoordinatorOptions
     private let logger: Logger
     private let events: AsyncStream<CoordinatorEvent>.Continuation
@@ -37,6 +39,7 @@ actor CoordinatorCore {
 
     init(target: ClusterModel, options: CoordinatorOptions, logger: Logger, events: AsyncStream<CoordinatorEvent>.Continuation) {
         self.target = target
+        self.scorer = target.makeScorer()
         self.options = options
         self.logger = logger
         self.events = events
@@ -155,10 +158,15 @@ actor CoordinatorCore {
         guard !kind.requiresGreedy || sampling.isGreedy else {
             return reject("verifier 'greedy' needs temperature 0")
         }
-        guard generate.prompt.isEmpty || !generate.promptTokens.isEmpty else {
-            return reject("this coordinator's model has no tokenizer; send prompt_tokens")
+        var promptTokens = generate.promptTokens.map(Int.init)
+        if !generate.prompt.isEmpty {
+            guard let tokenizer = target.tokenizer else {
+                return reject("this coordinator's model has no tokenizer; send prompt_tokens")
+            }
+            promptTokens = tokenizer.encode(generate.chat ? tokenizer.chatPrompt(user: generate.prompt) : generate.prompt)
         }
-        guard generate.promptTokens.allSatisfy({ Int($0) < target.vocabularySize }) else {
+        guard !promptTokens.isEmpty else { return reject("the prompt is empty") }
+        guard promptTokens.allSatisfy({ $0 < target.vocabularySize }) else {
             return reject("prompt_tokens has ids outside 0..<\(target.vocabularySize)")
         }
         guard generate.maxTokens >= 1 else { return reject("max_tokens must be at least 1") }
@@ -169,12 +177,12 @@ actor CoordinatorCore {
         }
         let id = nextRequestID
         nextRequestID += 1
-        let prompt = generate.promptTokens.map(Int.init)
         requests[id] = GenerationRequest(
-            id: id, client: client, clientRequestID: generate.requestID, promptLength: prompt.count, context: prompt,
+            id: id, client: client, clientRequestID: generate.requestID, promptLength: promptTokens.count, context: promptTokens,
             maxTokens: Int(generate.maxTokens), sampling: sampling, seed: generate.seed, verifier: kind.makeVerifier(),
             drafts: kind.usesMultipleDrafts ? drafts : min(drafts, 1), blockLength: block,
-            choices: StreamChoices(RandomStream(seed: generate.seed, stream: .max)))
+            choices: StreamChoices(RandomStream(seed: generate.seed, stream: .max)),
+            text: target.tokenizer.map { StreamingDecoder(tokenizer: $0) }, stop: generate.stop)
         startRound(id)
     }
 
@@ -270,10 +278,8 @@ actor CoordinatorCore {
         let scoreStart = Date()
         let tree = DraftTree(drafts: drafts)
         var draftRows: [SparseDistribution?] = []
-        var targetRows: [DenseDistribution] = []
+        let targetRows = scorer.score(request: id, context: request.context, tree: tree, sampling: request.sampling)
         for node in 0..<tree.count {
-            let prefix = request.context + tree.path(to: node)
-            targetRows.append(request.sampling.distribution(probabilities: target.model.distribution(after: prefix).probabilities))
             if tree[node].children.isEmpty {
                 draftRows.append(nil)
             } else {
@@ -286,6 +292,7 @@ actor CoordinatorCore {
         let problem = VerificationProblem(tree: tree, draft: draftRows, target: targetRows, blockLength: request.blockLength)
         let outcome = request.verifier.verify(problem, choices: &request.choices)
         let verified = Date()
+        scorer.accept(request: id, nodes: Array(tree.nodePath(to: outcome.acceptedNode).dropFirst()))
 
         var emitted = Array(outcome.emittedTokens.prefix(request.maxTokens - request.generated))
         var finish: FinishReason?
@@ -298,7 +305,15 @@ actor CoordinatorCore {
         request.rounds += 1
         request.targetPasses += 1
         request.acceptedDraftTokens += UInt64(min(outcome.acceptedLength, emitted.count))
+        var delta = ""
+        if var decoder = request.text {
+            delta = decoder.append(emitted)
+            request.text = decoder
+            request.generatedText += delta
+            if finish == nil, request.stop.contains(where: { !$0.isEmpty && request.generatedText.contains($0) }) { finish = .stop }
+        }
         if finish == nil && request.generated >= request.maxTokens { finish = .length }
+        if finish != nil, var decoder = request.text { delta += decoder.finish() }
 
         var stats = RoundStats()
         stats.round = request.round
@@ -312,6 +327,7 @@ actor CoordinatorCore {
         var chunk = TokenChunk()
         chunk.requestID = request.clientRequestID
         chunk.tokens = emitted.map { UInt32($0) }
+        chunk.text = delta
         chunk.rounds = [stats]
         request.client.send(.tokenChunk(chunk))
         logger.trace("round", metadata: ["request.id": "\(id)", "round": "\(request.round)", "accepted": "\(outcome.acceptedLength)", "waited.ms": "\(Int(waited * 1000))"])
@@ -346,6 +362,7 @@ actor CoordinatorCore {
             done.elapsedSeconds = Date().timeIntervalSince(request.started)
             request.client.send(.done(done))
             requests[id] = nil
+            scorer.release(request: id)
             return
         }
         requests[id] = request
@@ -370,6 +387,7 @@ actor CoordinatorCore {
     private func cancelRequests(where matches: (GenerationRequest) -> Bool) {
         for (id, request) in requests where matches(request) {
             requests[id] = nil
+            scorer.release(request: id)
             for (connectionID, peer) in peers {
                 guard case .worker(var worker) = peer, worker.synced.removeValue(forKey: id) != nil else { continue }
                 worker.connection.send(.cancel(Cancel(requestID: id, reason: "cancelled")))

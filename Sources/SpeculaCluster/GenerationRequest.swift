@@ -1,5 +1,6 @@
 import Foundation
 import SpeculaCore
+import SpeculaModel
 import SpeculaNet
 
 /// One client generation inside the coordinator: its context, settings and the round in flight.
@@ -16,6 +17,10 @@ struct GenerationRequest {
     let drafts: Int
     let blockLength: Int
     var choices: StreamChoices
+    /// Detokenizes the output as it streams (models with a tokenizer).
+    var text: StreamingDecoder?
+    let stop: [String]
+    var generatedText = ""
     let started = Date()
 
     var round: UInt64 = 0

@@ -17,8 +17,9 @@ struct Coordinator: AsyncParsableCommand {
             """)
 
     @OptionGroup var logging: LoggingOptions
-    @Option(help: "Target model: a toy n-gram JSON file (GGUF files and synthetic specs with the engine).")
+    @Option(help: "Target model: a GGUF file, a name from `specula models list`, or a toy n-gram JSON file.")
     var model: String
+    @Option(help: "Compute threads for the target.") var threads: Int = 2
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "TCP port to listen on (0: any free port).") var port: Int = 7070
     @Option(help: "Milliseconds a round waits for drafts before verifying what arrived.") var roundDeadlineMs: UInt64 = 1000
@@ -40,7 +41,7 @@ struct Coordinator: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.makeLogger("specula.coordinator")
-        let target = try ClusterModel.load(model)
+        let target = try ClusterModel.load(model, threads: threads)
         var options = CoordinatorOptions()
         options.roundDeadlineMs = roundDeadlineMs
         options.defaultDrafts = drafts

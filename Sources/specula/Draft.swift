@@ -15,8 +15,9 @@ struct Draft: AsyncParsableCommand {
             """)
 
     @OptionGroup var logging: LoggingOptions
-    @Option(help: "Draft model: a toy n-gram JSON file (GGUF files and synthetic specs with the engine).")
+    @Option(help: "Draft model: a GGUF file, a name from `specula models list`, or a toy n-gram JSON file.")
     var model: String
+    @Option(help: "Compute threads for the draft model.") var threads: Int = 1
     @Option(help: "Coordinator address, HOST:PORT.") var coordinator: String = "127.0.0.1:7070"
     @Option(help: "Name of this worker in the coordinator's logs.") var name: String = "worker"
     @Option(help: "The coordinator's shared secret.") var authSecret: String?
@@ -26,7 +27,7 @@ struct Draft: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.makeLogger("specula.draft")
-        let draftModel = try ClusterModel.load(model)
+        let draftModel = try ClusterModel.load(model, threads: threads)
         let address = try HostPort(coordinator, flag: "--coordinator")
         var options = DraftWorker.Options()
         options.nodeID = name

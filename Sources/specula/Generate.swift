@@ -35,6 +35,8 @@ struct Generate: AsyncParsableCommand {
     @Flag(help: "Allow a lossy verifier (for comparisons).") var allowLossy = false
     @Flag(help: "Plain target decoding through the coordinator, no drafts (for comparisons).") var noDraft = false
     @Flag(help: "Print per-round statistics as JSON lines.") var json = false
+    @Flag(help: "Wrap the prompt in the model's chat template.") var chat = false
+    @Option(help: "Stop when the output contains this text (repeatable).") var stop: [String] = []
     @Option(help: "The coordinator's shared secret.") var authSecret: String?
 
     func validate() throws {
@@ -62,6 +64,8 @@ struct Generate: AsyncParsableCommand {
         request.blockLength = UInt32(block)
         request.allowLossy = allowLossy
         request.noDraft = noDraft
+        request.chat = chat
+        request.stop = stop
 
         var lines = [String](repeating: "", count: samples)
         try await withThrowingTaskGroup(of: (Int, String).self) { group in
@@ -71,7 +75,8 @@ struct Generate: AsyncParsableCommand {
                 next += 1
                 var sample = request
                 sample.seed = seed &+ UInt64(index)
-                group.addTask { (index, try await Self.collect(client.generate(sample), json: json && samples == 1)) }
+                let streamText = promptTokens == nil && samples == 1 && !json
+                group.addTask { (index, try await Self.collect(client.generate(sample), json: json && samples == 1, streamText: streamText)) }
             }
             for _ in 0..<min(concurrency, samples) { launch() }
             for try await (index, line) in group {
@@ -79,16 +84,23 @@ struct Generate: AsyncParsableCommand {
                 if next < samples { launch() }
             }
         }
-        print(lines.joined(separator: "\n"))
+        if promptTokens == nil && samples == 1 && !json {
+            print("")
+        } else {
+            print(lines.joined(separator: "\n"))
+        }
     }
 
     /// The generated token ids of one stream, comma-separated (printing round stats with `json`).
-    private static func collect(_ stream: AsyncThrowingStream<SpeculaClient.GenerationEvent, Error>, json: Bool) async throws -> String {
+    private static func collect(_ stream: AsyncThrowingStream<SpeculaClient.GenerationEvent, Error>, json: Bool, streamText: Bool = false) async throws -> String {
         var tokens: [UInt32] = []
         for try await event in stream {
             switch event {
             case .chunk(let chunk):
                 tokens += chunk.tokens
+                if streamText {
+                    FileHandle.standardOutput.write(Data(chunk.text.utf8))
+                }
                 if json {
                     for r in chunk.rounds {
                         print(#"{"round":\#(r.round),"drafts":\#(r.drafts),"block":\#(r.blockLength),"accepted":\#(r.accepted),"draft_index":\#(r.draftIndex),"wait_us":\#(Int(r.waitMicros)),"target_us":\#(Int(r.targetMicros)),"verify_us":\#(Int(r.verifyMicros))}"#)
