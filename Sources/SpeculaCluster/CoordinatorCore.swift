@@ -307,7 +307,7 @@ actor CoordinatorCore {
         request.acceptedDraftTokens += UInt64(min(outcome.acceptedLength, emitted.count))
         var delta = ""
         if var decoder = request.text {
-            delta = decoder.append(emitted)
+            delta = decoder.append(emitted.filter { $0 != target.endOfSequence })
             request.text = decoder
             request.generatedText += delta
             if finish == nil, request.stop.contains(where: { !$0.isEmpty && request.generatedText.contains($0) }) { finish = .stop }

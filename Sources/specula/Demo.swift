@@ -15,27 +15,41 @@ struct Demo: AsyncParsableCommand {
             a table: target passes, tokens per pass, acceptance per draft position. Every process it \
             started is stopped at the end, also on Ctrl-C.
 
-            This build runs the demo on toy n-gram models (a 32-token vocabulary, the draft agreeing \
-            with the target most of the time); the Qwen pair takes their place once the GGUF engine \
-            lands.
+            By default the models are the Qwen2.5-Coder pair (1.5B target, 0.5B drafts), fetched \
+            into the model cache if missing; --toy uses toy n-gram models instead (instant).
             """)
 
     @OptionGroup var logging: LoggingOptions
-    @Option(help: "Tokens per prompt.") var maxTokens: Int = 48
+    @Option(help: "Tokens per prompt.") var maxTokens: Int = 32
     @Option(help: "Drafts per round (K).") var drafts: Int = 2
     @Option(help: "Block length (γ).") var block: Int = 4
+    @Flag(help: "Use toy n-gram models instead of the Qwen pair.") var toy = false
 
     func run() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("specula-demo-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let pair = RandomToyModels.agreeingPair(vocabularySize: 32, order: 3, agreement: 0.8, seed: 2026)
-        let targetFile = directory.appendingPathComponent("target.json")
-        let draftFile = directory.appendingPathComponent("draft.json")
-        try pair.target.jsonData().write(to: targetFile)
-        try pair.draft.jsonData().write(to: draftFile)
+        let targetModel: String, draftModel: String
+        let prompts: [DemoPrompt]
+        if toy {
+            let pair = RandomToyModels.agreeingPair(vocabularySize: 32, order: 3, agreement: 0.8, seed: 2026)
+            let targetFile = directory.appendingPathComponent("target.json")
+            let draftFile = directory.appendingPathComponent("draft.json")
+            try pair.target.jsonData().write(to: targetFile)
+            try pair.draft.jsonData().write(to: draftFile)
+            (targetModel, draftModel) = (targetFile.path, draftFile.path)
+            prompts = [.tokens([1, 2, 3]), .tokens([7, 7]), .tokens([20, 4, 11, 9])]
+        } else {
+            let store = ModelStore()
+            for model in [ModelCatalog.qwenTarget, ModelCatalog.qwenDraft] {
+                try store.fetch(model) { say("▶ \($0)") }
+            }
+            (targetModel, draftModel) = (ModelCatalog.qwenTarget.name, ModelCatalog.qwenDraft.name)
+            prompts = [.chat("Write a Python function that returns the nth Fibonacci number."),
+                       .chat("In two sentences, why is the sky blue?")]
+        }
 
-        print("▶ starting coordinator and two draft workers (toy models in \(directory.path))")
-        let coordinator = try ChildProcess.startListening(arguments: ["coordinator", "--model", targetFile.path, "--port", "0", "--log-level", "warning"])
+        say("▶ starting a coordinator (\(targetModel)) and two draft workers (\(draftModel))")
+        let coordinator = try ChildProcess.startListening(arguments: ["coordinator", "--model", targetModel, "--port", "0", "--threads", "1", "--log-level", "warning"])
         let children = ChildProcessGroup([coordinator.process])
         let loop = try EventLoop()
         defer {
@@ -49,42 +63,67 @@ struct Demo: AsyncParsableCommand {
         }
         let address = "\(coordinator.address.host):\(coordinator.address.port)"
         for name in ["worker-a", "worker-b"] {
-            children.add(try ChildProcess.start(arguments: ["draft", "--model", draftFile.path, "--coordinator", address, "--name", name, "--log-level", "warning"]))
+            children.add(try ChildProcess.start(arguments: ["draft", "--model", draftModel, "--coordinator", address, "--name", name, "--threads", "1", "--log-level", "warning"]))
         }
-        try await Task.sleep(for: .milliseconds(500))
+        try await Task.sleep(for: .milliseconds(toy ? 500 : 3000))
         let client = try await SpeculaClient.connect(loop: loop, host: coordinator.address.host, port: coordinator.address.port)
         defer { client.close() }
 
-        let prompts: [[UInt32]] = [[1, 2, 3], [7, 7], [20, 4, 11, 9]]
         var table: [DemoStats] = []
         for (mode, k) in [("target alone", 0), ("cluster, multidraft-block K=\(drafts) γ=\(block)", drafts)] {
             var stats = DemoStats(mode: mode, block: block)
             for (i, prompt) in prompts.enumerated() {
                 var request = GenerateRequest()
-                request.promptTokens = prompt
+                switch prompt {
+                case .tokens(let ids): request.promptTokens = ids
+                case .chat(let text):
+                    request.prompt = text
+                    request.chat = true
+                }
                 request.maxTokens = UInt32(maxTokens)
-                request.sampling = WireSampling(temperature: 1)
+                request.sampling = WireSampling(temperature: toy ? 1 : 0)
                 request.seed = UInt64(i)
                 request.numDrafts = UInt32(k)
                 request.noDraft = k == 0
                 request.blockLength = UInt32(block)
                 let started = Date()
                 var tokens: [UInt32] = []
+                var text = ""
+                say("▶ \(mode): \(prompt)")
                 for try await event in client.generate(request) {
                     if case .chunk(let chunk) = event {
                         tokens += chunk.tokens
+                        text += chunk.text
                         for round in chunk.rounds { stats.add(round) }
                     }
                 }
                 stats.seconds += Date().timeIntervalSince(started)
                 stats.tokens += tokens.count
-                if k > 0 { print("prompt \(prompt) → \(tokens.map(String.init).joined(separator: " "))") }
+                say(toy ? tokens.map(String.init).joined(separator: " ") : text)
             }
             table.append(stats)
         }
-        print("")
-        print("mode".padding(toLength: 44, withPad: " ", startingAt: 0) + "tokens  passes  tokens/pass  tokens/s   acceptance by position")
-        for s in table { print(s.row) }
+        say("")
+        say("mode".padding(toLength: 44, withPad: " ", startingAt: 0) + "tokens  passes  tokens/pass  tokens/s   acceptance by position")
+        for s in table { say(s.row) }
+    }
+}
+
+/// Prints a line at once (stdout may be a file or a pipe: keep the demo's progress live).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// A demo prompt: token ids (toy models) or a chat message (real models).
+enum DemoPrompt: CustomStringConvertible {
+    case tokens([UInt32])
+    case chat(String)
+
+    var description: String {
+        switch self {
+        case .tokens(let ids): "tokens \(ids)"
+        case .chat(let text): "\"\(text)\""
+        }
     }
 }
 
@@ -114,7 +153,7 @@ struct DemoStats {
     var row: String {
         let perPosition = draftedRounds == 0 ? "—" : acceptedAt.map { String(format: "%.2f", Double($0) / Double(draftedRounds)) }.joined(separator: " ")
         return mode.padding(toLength: 44, withPad: " ", startingAt: 0)
-            + String(format: "%6d  %6d  %11.2f  %8.0f   ", tokens, passes, Double(tokens) / Double(max(passes, 1)), Double(tokens) / max(seconds, 1e-9))
+            + String(format: "%6d  %6d  %11.2f  %8.1f   ", tokens, passes, Double(tokens) / Double(max(passes, 1)), Double(tokens) / max(seconds, 1e-9))
             + perPosition
     }
 }
