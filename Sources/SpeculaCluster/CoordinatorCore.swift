@@ -35,6 +35,19 @@ actor CoordinatorCore {
 
     private var peers: [UInt64: Peer] = [:]
     private var requests: [UInt64: GenerationRequest] = [:]
+    /// Rounds whose draft set is fixed, waiting for the next batched target pass.
+    private var readyRounds: [ClosedRound] = []
+
+    /// A round whose drafts are fixed: its tree and the draft rows at the tree's internal nodes.
+    private struct ClosedRound {
+        let id: UInt64
+        let round: UInt64
+        let tree: DraftTree
+        let draftRows: [SparseDistribution?]
+        /// Draft index (in the round) of each tree draft.
+        let draftIndices: [Int]
+        let waited: TimeInterval
+    }
     private var nextRequestID: UInt64 = 1
 
     init(target: ClusterModel, options: CoordinatorOptions, logger: Logger, events: AsyncStream<CoordinatorEvent>.Continuation) {
@@ -51,6 +64,7 @@ actor CoordinatorCore {
             case .message(let connection, let message): receive(message, from: connection)
             case .closed(let connection, let reason): closed(connection, reason)
             case .deadline(let request, let round): deadline(request, round)
+            case .scoreReadyRounds: scoreReadyRounds()
             }
         }
     }
@@ -197,6 +211,7 @@ actor CoordinatorCore {
     private func startRound(_ id: UInt64) {
         guard var request = requests[id] else { return }
         request.round += 1
+        request.closed = false
         request.assignment = [:]
         request.received = [:]
         request.roundStarted = Date()
@@ -256,9 +271,11 @@ actor CoordinatorCore {
         finishRound(id)
     }
 
-    /// Verifies the current round with the drafts of every worker that delivered all of its own.
+    /// Fixes the current round's drafts (those of every worker that delivered all of its own) and
+    /// queues the round for the next batched target pass.
     private func finishRound(_ id: UInt64) {
-        guard var request = requests[id] else { return }
+        guard var request = requests[id], !request.closed else { return }
+        request.closed = true
         let waited = Date().timeIntervalSince(request.roundStarted)
         var blocks: [(index: Int, block: DraftBlock)] = []
         for (worker, indices) in request.assignment {
@@ -270,15 +287,15 @@ actor CoordinatorCore {
         blocks.sort { $0.index < $1.index }
         var drafts: [[Token]] = []
         var rows: [[SparseDistribution]] = []
-        for (_, block) in blocks {
+        var indices: [Int] = []
+        for (index, block) in blocks {
             guard let parsed = parse(block, request) else { continue }
             drafts.append(parsed.tokens)
             rows.append(parsed.rows)
+            indices.append(index)
         }
-        let scoreStart = Date()
         let tree = DraftTree(drafts: drafts)
         var draftRows: [SparseDistribution?] = []
-        let targetRows = scorer.score(request: id, context: request.context, tree: tree, sampling: request.sampling)
         for node in 0..<tree.count {
             if tree[node].children.isEmpty {
                 draftRows.append(nil)
@@ -288,6 +305,30 @@ actor CoordinatorCore {
                 draftRows.append(rows[j][depth])
             }
         }
+        requests[id] = request
+        if readyRounds.isEmpty { events.yield(.scoreReadyRounds) }
+        readyRounds.append(ClosedRound(id: id, round: request.round, tree: tree, draftRows: draftRows, draftIndices: indices, waited: waited))
+    }
+
+    /// One target pass over every ready round, then verification of each.
+    private func scoreReadyRounds() {
+        let rounds = readyRounds.filter { requests[$0.id]?.round == $0.round }
+        readyRounds.removeAll()
+        guard !rounds.isEmpty else { return }
+        let scoreStart = Date()
+        let rows = scorer.scoreBatch(rounds.map { ScoringItem(request: $0.id, context: requests[$0.id]!.context, tree: $0.tree, sampling: requests[$0.id]!.sampling) })
+        let scored = Date()
+        for (round, targetRows) in zip(rounds, rows) {
+            verify(round, targetRows: targetRows, batch: rounds.count, scoreMicros: scored.timeIntervalSince(scoreStart) * 1e6)
+        }
+    }
+
+    private func verify(_ round: ClosedRound, targetRows: [DenseDistribution], batch: Int, scoreMicros: Double) {
+        let id = round.id
+        guard var request = requests[id] else { return }
+        let tree = round.tree
+        let draftRows = round.draftRows
+        let waited = round.waited
         let verifyStart = Date()
         let problem = VerificationProblem(tree: tree, draft: draftRows, target: targetRows, blockLength: request.blockLength)
         let outcome = request.verifier.verify(problem, choices: &request.choices)
@@ -317,12 +358,13 @@ actor CoordinatorCore {
 
         var stats = RoundStats()
         stats.round = request.round
-        stats.drafts = UInt32(drafts.count)
+        stats.drafts = UInt32(tree.draftCount)
         stats.blockLength = UInt32(request.blockLength)
         stats.accepted = UInt32(outcome.acceptedLength)
-        stats.draftIndex = outcome.draftIndex.map { Int32(blocks[$0].index) } ?? -1
-        stats.waitMicros = scoreStart.timeIntervalSince(request.roundStarted) * 1e6
-        stats.targetMicros = verifyStart.timeIntervalSince(scoreStart) * 1e6
+        stats.draftIndex = outcome.draftIndex.map { Int32(round.draftIndices[$0]) } ?? -1
+        stats.waitMicros = waited * 1e6
+        stats.targetMicros = scoreMicros
+        stats.batchSize = UInt32(batch)
         stats.verifyMicros = verified.timeIntervalSince(verifyStart) * 1e6
         var chunk = TokenChunk()
         chunk.requestID = request.clientRequestID

@@ -6,4 +6,6 @@ enum CoordinatorEvent: Sendable {
     case message(Connection, Message)
     case closed(Connection, CloseReason)
     case deadline(request: UInt64, round: UInt64)
+    /// Score every round that is ready, in one target pass (continuous batching).
+    case scoreReadyRounds
 }

@@ -29,6 +29,8 @@ struct GenerationRequest {
     /// Blocks received in the current round, by worker.
     var received: [UInt64: [DraftBlock]] = [:]
     var roundStarted = Date()
+    /// The current round's draft set is fixed (waiting for or in its target pass).
+    var closed = false
 
     var rounds: UInt64 = 0
     var targetPasses: UInt64 = 0

@@ -9,9 +9,25 @@ package import SpeculaModel
 /// branch and drop the rest; `release` frees a finished request's state. Thread-safe.
 package protocol TargetScorer: Sendable {
     func score(request: UInt64, context: [Token], tree: DraftTree, sampling: SamplingParameters) -> [DenseDistribution]
+    /// Several requests' trees in one target pass (continuous batching); rows per item.
+    func scoreBatch(_ items: [ScoringItem]) -> [[DenseDistribution]]
     /// `nodes`: the accepted tree nodes, root excluded, root first.
     func accept(request: UInt64, nodes: [Int])
     func release(request: UInt64)
+}
+
+/// One request's tree to score.
+package struct ScoringItem: Sendable {
+    package var request: UInt64
+    package var context: [Token]
+    package var tree: DraftTree
+    package var sampling: SamplingParameters
+}
+
+extension TargetScorer {
+    package func scoreBatch(_ items: [ScoringItem]) -> [[DenseDistribution]] {
+        items.map { score(request: $0.request, context: $0.context, tree: $0.tree, sampling: $0.sampling) }
+    }
 }
 
 /// Scores with an `ExactModel` (toy and synthetic models): one row per node, no state.
@@ -41,24 +57,42 @@ package final class EngineScorer: TargetScorer {
     package init(engine: TransformerModel) { self.engine = engine }
 
     package func score(request: UInt64, context: [Token], tree: DraftTree, sampling: SamplingParameters) -> [DenseDistribution] {
-        var state = states.withLock { $0[request] } ?? State(cache: engine.makeCache())
-        // At least the last context token is evaluated: its logits are the root's row.
-        if state.cache.count >= context.count { state.cache.truncate(to: context.count - 1) }
-        let pending = Array(context[state.cache.count...])
-        var tokens = pending
-        var parents = pending.indices.map { $0 - 1 }
-        for node in 1..<max(tree.count, 1) {
-            tokens.append(tree[node].token)
-            let parent = tree[node].parent
-            parents.append(parent == 0 ? pending.count - 1 : pending.count + parent - 1)
+        scoreBatch([ScoringItem(request: request, context: context, tree: tree, sampling: sampling)])[0]
+    }
+
+    /// One engine pass over all items: each item's tokens not yet in its cache, then its tree.
+    package func scoreBatch(_ items: [ScoringItem]) -> [[DenseDistribution]] {
+        var states: [State] = []
+        var trees: [TokenTree] = []
+        var pendings: [Int] = []
+        for item in items {
+            var state = self.states.withLock { $0[item.request] } ?? State(cache: engine.makeCache())
+            // At least the last context token is evaluated: its logits are the root's row.
+            if state.cache.count >= item.context.count { state.cache.truncate(to: item.context.count - 1) }
+            let pending = Array(item.context[state.cache.count...])
+            var tokens = pending
+            var parents = pending.indices.map { $0 - 1 }
+            for node in 1..<max(item.tree.count, 1) {
+                tokens.append(item.tree[node].token)
+                let parent = item.tree[node].parent
+                parents.append(parent == 0 ? pending.count - 1 : pending.count + parent - 1)
+            }
+            states.append(state)
+            trees.append(TokenTree(tokens: tokens, parents: parents))
+            pendings.append(pending.count)
         }
-        let result = engine.evaluate([TokenTree(tokens: tokens, parents: parents)], caches: [state.cache])[0]
-        state.pending = pending.count
-        state.last = result
-        states.withLock { $0[request] = state }
-        return (0..<tree.count).map { node in
-            sampling.distribution(logits: result.logits[node == 0 ? pending.count - 1 : pending.count + node - 1])
+        let results = engine.evaluate(trees, caches: states.map(\.cache))
+        var rows: [[DenseDistribution]] = []
+        for (i, item) in items.enumerated() {
+            var state = states[i]
+            state.pending = pendings[i]
+            state.last = results[i]
+            self.states.withLock { $0[item.request] = state }
+            rows.append((0..<item.tree.count).map { node in
+                item.sampling.distribution(logits: results[i].logits[node == 0 ? pendings[i] - 1 : pendings[i] + node - 1])
+            })
         }
+        return rows
     }
 
     package func accept(request: UInt64, nodes: [Int]) {

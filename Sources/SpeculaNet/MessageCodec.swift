@@ -178,6 +178,7 @@ package enum MessageCodec {
                 s.pointee.verify_micros = r.verifyMicros
                 s.pointee.target_micros = r.targetMicros
                 s.pointee.wait_micros = r.waitMicros
+                s.pointee.batch_size = r.batchSize
                 return s
             })
             envelope.pointee.body_case = SPECULA__ENVELOPE__BODY_TOKEN_CHUNK
@@ -327,6 +328,7 @@ package enum MessageCodec {
                 s.verifyMicros = r.verify_micros
                 s.targetMicros = r.target_micros
                 s.waitMicros = r.wait_micros
+                s.batchSize = r.batch_size
                 v.rounds.append(s)
             }
             return .success(.tokenChunk(v))

@@ -154,6 +154,8 @@ package struct RoundStats: Sendable, Hashable {
     package var verifyMicros: Double = 0
     package var targetMicros: Double = 0
     package var waitMicros: Double = 0
+    /// Requests in the target pass that scored this round.
+    package var batchSize: UInt32 = 0
     package init() {}
 }
 

@@ -1809,7 +1809,7 @@ const ProtobufCMessageDescriptor specula__generate__descriptor =
   (ProtobufCMessageInit) specula__generate__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[8] =
+static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[9] =
 {
   {
     "round",
@@ -1907,9 +1907,22 @@ static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[8]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "batch_size",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Specula__RoundStats, batch_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned specula__round_stats__field_indices_by_name[] = {
   3,   /* field[3] = accepted */
+  8,   /* field[8] = batch_size */
   2,   /* field[2] = block_length */
   4,   /* field[4] = draft_index */
   1,   /* field[1] = drafts */
@@ -1921,7 +1934,7 @@ static const unsigned specula__round_stats__field_indices_by_name[] = {
 static const ProtobufCIntRange specula__round_stats__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor specula__round_stats__descriptor =
 {
@@ -1931,7 +1944,7 @@ const ProtobufCMessageDescriptor specula__round_stats__descriptor =
   "Specula__RoundStats",
   "specula",
   sizeof(Specula__RoundStats),
-  8,
+  9,
   specula__round_stats__field_descriptors,
   specula__round_stats__field_indices_by_name,
   1,  specula__round_stats__number_ranges,

@@ -11,7 +11,7 @@ struct Generate: AsyncParsableCommand {
             With --prompt-tokens, prints the generated token ids comma-separated. --samples M sends \
             M independent requests concurrently (sample i uses seed --seed + i) and prints one line \
             per sample, in order, like `specula sample` does in-process. --json prints per-round \
-            statistics as JSON lines.
+            statistics as JSON lines instead (every sample's rounds, as they happen).
 
             Example: specula generate --coordinator 127.0.0.1:7070 --prompt-tokens 0,1 \\
                        --max-tokens 3 --samples 1000 --seed 7 --verifier multidraft-block --drafts 2 --block 3
@@ -76,7 +76,7 @@ struct Generate: AsyncParsableCommand {
                 var sample = request
                 sample.seed = seed &+ UInt64(index)
                 let streamText = promptTokens == nil && samples == 1 && !json
-                group.addTask { (index, try await Self.collect(client.generate(sample), json: json && samples == 1, streamText: streamText)) }
+                group.addTask { (index, try await Self.collect(client.generate(sample), json: json, streamText: streamText)) }
             }
             for _ in 0..<min(concurrency, samples) { launch() }
             for try await (index, line) in group {
@@ -86,7 +86,7 @@ struct Generate: AsyncParsableCommand {
         }
         if promptTokens == nil && samples == 1 && !json {
             print("")
-        } else {
+        } else if !json {
             print(lines.joined(separator: "\n"))
         }
     }
@@ -103,7 +103,7 @@ struct Generate: AsyncParsableCommand {
                 }
                 if json {
                     for r in chunk.rounds {
-                        print(#"{"round":\#(r.round),"drafts":\#(r.drafts),"block":\#(r.blockLength),"accepted":\#(r.accepted),"draft_index":\#(r.draftIndex),"wait_us":\#(Int(r.waitMicros)),"target_us":\#(Int(r.targetMicros)),"verify_us":\#(Int(r.verifyMicros))}"#)
+                        print(#"{"round":\#(r.round),"drafts":\#(r.drafts),"block":\#(r.blockLength),"accepted":\#(r.accepted),"draft_index":\#(r.draftIndex),"wait_us":\#(Int(r.waitMicros)),"target_us":\#(Int(r.targetMicros)),"verify_us":\#(Int(r.verifyMicros)),"batch":\#(r.batchSize)}"#)
                     }
                 }
             case .done(let done):

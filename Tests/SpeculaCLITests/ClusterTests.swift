@@ -165,6 +165,20 @@ struct ClusterTests {
         #expect(cluster.coordinator?.isRunning == true, "coordinator log: \(cluster.coordinatorLogText)")
     }
 
+    @Test func concurrentRequestsShareTargetPasses() throws {
+        let toys = try Toys()
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target, extra: ["--round-deadline-ms", "200"])
+        try cluster.startWorker(model: toys.files.draft)
+        let output = try cluster.generate(["--prompt-tokens", "0,1", "--max-tokens", "20", "--samples", "64", "--concurrency", "64", "--json"])
+        let batches = output.split(separator: "\n").compactMap { line -> Int? in
+            guard let range = line.range(of: #""batch":"#) else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        #expect(batches.count >= 64 * 5, "every round reports its batch size")
+        #expect((batches.max() ?? 0) > 1, "concurrent rounds must be scored in shared target passes")
+    }
+
     @Test func withoutWorkersTheTargetDecodesAlone() throws {
         let toys = try Toys()
         let cluster = try ClusterHarness()

@@ -83,6 +83,7 @@ enum SampleMessages {
         stats.verifyMicros = 12.5
         stats.targetMicros = 3000
         stats.waitMicros = 1.25
+        stats.batchSize = 3
         chunk.rounds = [stats, RoundStats()]
 
         var done = Done()

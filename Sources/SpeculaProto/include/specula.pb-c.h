@@ -327,10 +327,14 @@ struct  Specula__RoundStats
   double verify_micros;
   double target_micros;
   double wait_micros;
+  /*
+   * requests in the target pass that scored this round
+   */
+  uint32_t batch_size;
 };
 #define SPECULA__ROUND_STATS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__round_stats__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*
