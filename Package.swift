@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(
             name: "SpeculaNetTests",
             dependencies: ["SpeculaNet", "SpeculaCore", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "SpeculaModelTests", dependencies: ["SpeculaModel"]),
+        .testTarget(name: "SpeculaModelTests", dependencies: ["SpeculaModel", "SpeculaCore"]),
         .testTarget(name: "SpeculaCLITests", dependencies: ["SpeculaCore", "SpeculaModel"]),
     ]
 )

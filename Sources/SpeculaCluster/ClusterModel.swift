@@ -24,9 +24,21 @@ package struct ClusterModel: Sendable {
         return ExactScorer(model: model)
     }
 
-    /// Loads `--model SPEC`: a GGUF file or a cached model's name (`specula models list`), or a
-    /// toy n-gram JSON file.
+    /// Sleeps for a synthetic model's simulated pass cost (no-op for real and toy models).
+    package func simulatePass(tokens: Int) {
+        (model as? SyntheticModel)?.simulatePass(tokens: tokens)
+    }
+
+    /// Loads `--model SPEC`: a GGUF file or a cached model's name (`specula models list`), a
+    /// toy n-gram JSON file, or a synthetic-model spec (`synthetic:vocab=…`, see `SyntheticModel`).
     package static func load(_ spec: String, threads: Int = 2) throws -> ClusterModel {
+        if spec.hasPrefix("synthetic:") {
+            let model = try SyntheticModel(spec: spec)
+            let identity = "synthetic:vocab=\(model.vocabularySize),seed=\(model.seed),window=\(model.window),peak=\(model.peak)"
+            return ClusterModel(
+                model: model, fingerprint: identity + (model.agreement.map { ",agreement=\($0),draft-seed=\(model.draftSeed)" } ?? ""),
+                tokenizerFingerprint: "synthetic-vocab-\(model.vocabularySize)", endOfSequence: nil, source: spec, tokenizer: nil, engine: nil)
+        }
         let path = ModelStore().resolve(spec)
         if path.hasSuffix(".json") {
             let data: Data
@@ -39,7 +51,7 @@ package struct ClusterModel: Sendable {
                 tokenizerFingerprint: "toy-vocab-\(model.vocabularySize)", endOfSequence: nil, source: path, tokenizer: nil, engine: nil)
         }
         guard path.hasSuffix(".gguf") else {
-            throw ClusterModelError.unsupported(spec, "expected a GGUF file, a model name from `specula models list`, or a toy n-gram .json file")
+            throw ClusterModelError.unsupported(spec, "expected a GGUF file, a model name from `specula models list`, a toy n-gram .json file or synthetic:…")
         }
         let engine = try TransformerModel(path: path, threads: threads)
         let tokenizer = try Tokenizer(file: engine.file)

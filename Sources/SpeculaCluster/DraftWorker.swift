@@ -122,6 +122,7 @@ package final class DraftWorker: @unchecked Sendable {
             block.draftIndex = UInt32(j)
             var prefix = context
             while block.tokens.count < min(Int(request.blockLength), Int(options.maxBlockLength)) {
+                model.simulatePass(tokens: 1)
                 let row = sampling.distribution(probabilities: model.model.distribution(after: prefix).probabilities)
                 var wire = SparseShipping.ship(row, maxSupport: Int(request.maxSupport))
                 let law = SparseShipping.distribution(wire, vocabularySize: model.vocabularySize)!

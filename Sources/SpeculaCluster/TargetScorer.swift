@@ -35,6 +35,16 @@ package struct ExactScorer: TargetScorer {
     let model: any ExactModel
 
     package func score(request: UInt64, context: [Token], tree: DraftTree, sampling: SamplingParameters) -> [DenseDistribution] {
+        scoreBatch([ScoringItem(request: request, context: context, tree: tree, sampling: sampling)])[0]
+    }
+
+    /// One simulated pass (synthetic models) for all items, then one row per node.
+    package func scoreBatch(_ items: [ScoringItem]) -> [[DenseDistribution]] {
+        (model as? SyntheticModel)?.simulatePass(tokens: items.reduce(0) { $0 + $1.tree.count })
+        return items.map { rows($0.context, $0.tree, $0.sampling) }
+    }
+
+    private func rows(_ context: [Token], _ tree: DraftTree, _ sampling: SamplingParameters) -> [DenseDistribution] {
         (0..<tree.count).map { sampling.distribution(probabilities: model.distribution(after: context + tree.path(to: $0)).probabilities) }
     }
 
