@@ -9,6 +9,10 @@ let strictSwift: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// The numeric kernels are compiled for the build machine's CPU (AVX2/AVX-512 where present),
+/// as llama.cpp does by default: the engine is built from source on each machine that runs it.
+let nativeCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "native"])]
+
 let package = Package(
     name: "Specula",
     platforms: [.macOS(.v15)],
@@ -37,7 +41,7 @@ let package = Package(
         .target(name: "SpeculaCore", swiftSettings: strictSwift),
         .target(
             name: "SpeculaModel", dependencies: ["SpeculaCore", "COpenBLAS"],
-            swiftSettings: strictSwift),
+            swiftSettings: strictSwift + nativeCPU),
         .target(
             name: "SpeculaNet",
             dependencies: [

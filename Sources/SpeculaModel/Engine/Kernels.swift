@@ -1,19 +1,49 @@
 /// Small float kernels with one fixed summation order (for batch invariance).
 enum Kernels {
-    /// Σ a[i]·b[i] with 8 SIMD lanes of partial sums, reduced in a fixed order.
+    /// Σ a[i]·b[i]: 16 lanes of fused multiply-add partial sums over the 16-multiple prefix,
+    /// reduced in a fixed order, then the tail in order. `dot4` computes exactly the same per
+    /// output (same lanes, same fused operations), so results never depend on how a batch is
+    /// grouped.
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+        var acc = SIMD16<Float>()
         var i = 0
         let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
         while i + 16 <= n {
-            acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            acc1 += ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+            acc.addProduct(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self), rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
             i += 16
         }
-        var sum = (acc0 + acc1).sum()
+        return finish(acc, a, b, from: i, n)
+    }
+
+    /// Four dot products of one row `a` with `b0…b3`, reading `a` once.
+    @inline(__always)
+    static func dot4(_ a: UnsafePointer<Float>, _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ b2: UnsafePointer<Float>, _ b3: UnsafePointer<Float>, _ n: Int) -> (Float, Float, Float, Float) {
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>(), acc2 = SIMD16<Float>(), acc3 = SIMD16<Float>()
+        var i = 0
+        let ra = UnsafeRawPointer(a)
+        let r0 = UnsafeRawPointer(b0), r1 = UnsafeRawPointer(b1), r2 = UnsafeRawPointer(b2), r3 = UnsafeRawPointer(b3)
+        while i + 16 <= n {
+            let w = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            acc0.addProduct(w, r0.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+            acc1.addProduct(w, r1.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+            acc2.addProduct(w, r2.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+            acc3.addProduct(w, r3.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+            i += 16
+        }
+        return (finish(acc0, a, b0, from: i, n), finish(acc1, a, b1, from: i, n), finish(acc2, a, b2, from: i, n), finish(acc3, a, b3, from: i, n))
+    }
+
+    /// Reduces 16 lanes pairwise (fixed order), then adds the tail from `i`.
+    @inline(__always)
+    private static func finish(_ acc: SIMD16<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, from start: Int, _ n: Int) -> Float {
+        let s8 = acc.lowHalf + acc.highHalf
+        let s4 = s8.lowHalf + s8.highHalf
+        let s2 = s4.lowHalf + s4.highHalf
+        var sum = s2[0] + s2[1]
+        var i = start
         while i < n {
-            sum += a[i] * b[i]
+            sum = sum.addingProduct(a[i], b[i])
             i += 1
         }
         return sum

@@ -47,8 +47,19 @@ struct WeightMatrix: @unchecked Sendable {
                     defer { scratch.deallocate() }
                     for r in start..<end {
                         row(r, into: scratch)
-                        for b in 0..<batch {
+                        var b = 0
+                        while b + 4 <= batch {
+                            let x0 = xBase + b * cols
+                            let d = Kernels.dot4(scratch, x0, x0 + cols, x0 + 2 * cols, x0 + 3 * cols, cols)
+                            yBase[b * rows + r] = d.0
+                            yBase[(b + 1) * rows + r] = d.1
+                            yBase[(b + 2) * rows + r] = d.2
+                            yBase[(b + 3) * rows + r] = d.3
+                            b += 4
+                        }
+                        while b < batch {
                             yBase[b * rows + r] = Kernels.dot(scratch, xBase + b * cols, cols)
+                            b += 1
                         }
                     }
                 }
