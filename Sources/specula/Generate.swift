@@ -28,10 +28,7 @@ struct Generate: AsyncParsableCommand {
     @Option(help: "Verifier name (default: multidraft-block, greedy at temperature 0).") var verifier: String?
     @Option(help: "Drafts per round, K (0: coordinator chooses).") var drafts: Int = 0
     @Option(help: "Block length γ (0: coordinator chooses).") var block: Int = 0
-    @Option(help: "Sampling temperature (0 = greedy).") var temperature: Double = 1
-    @Option(help: "Top-k (0 = off).") var topK: Int = 0
-    @Option(help: "Top-p (1 = off).") var topP: Double = 1
-    @Option(help: "Min-p (0 = off).") var minP: Double = 0
+    @OptionGroup var sampling: SamplingOptions
     @Flag(help: "Allow a lossy verifier (for comparisons).") var allowLossy = false
     @Flag(help: "Plain target decoding through the coordinator, no drafts (for comparisons).") var noDraft = false
     @Flag(help: "Print per-round statistics as JSON lines.") var json = false
@@ -58,7 +55,7 @@ struct Generate: AsyncParsableCommand {
         request.prompt = prompt ?? ""
         request.promptTokens = try TokenList.parse(promptTokens ?? "", flag: "--prompt-tokens").map { UInt32($0) }
         request.maxTokens = UInt32(maxTokens)
-        request.sampling = WireSampling(temperature: temperature, topK: UInt32(topK), topP: topP, minP: minP)
+        request.sampling = sampling.parameters.wire
         request.verifier = verifier ?? ""
         request.numDrafts = UInt32(drafts)
         request.blockLength = UInt32(block)

@@ -28,10 +28,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Tokens to generate per sample (N).") var maxTokens: Int = 3
     @Option(help: "Number of samples.") var samples: Int = 1
     @Option(help: "Random seed.") var seed: UInt64 = 0
-    @Option(help: "Sampling temperature (0 = greedy).") var temperature: Double = 1
-    @Option(help: "Top-k (0 = off).") var topK: Int = 0
-    @Option(help: "Top-p (1 = off).") var topP: Double = 1
-    @Option(help: "Min-p (0 = off).") var minP: Double = 0
+    @OptionGroup var sampling: SamplingOptions
     @Flag(help: "Print the exact law of the output instead of samples.") var exact = false
     @Flag(help: "Print the exact law of plain target sampling instead of samples.") var targetLaw = false
 
@@ -43,7 +40,6 @@ struct Sample: ParsableCommand {
         guard block >= 1 else { throw ValidationError("Please specify a '--block' of at least 1.") }
         guard maxTokens >= 1 else { throw ValidationError("Please specify a '--max-tokens' of at least 1.") }
         guard samples >= 0 else { throw ValidationError("'--samples' cannot be negative.") }
-        guard temperature >= 0 else { throw ValidationError("'--temperature' cannot be negative.") }
         _ = try TokenList.parse(promptTokens, flag: "--prompt-tokens")
     }
 
@@ -60,7 +56,7 @@ struct Sample: ParsableCommand {
         let kind = VerifierKind(name: verifier)!
         let sampler = SpeculativeSampler(
             target: targetModel, draft: draftModel, verifier: kind.makeVerifier(),
-            sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP),
+            sampling: sampling.parameters,
             drafts: drafts, blockLength: block)
         if exact || targetLaw {
             let analysis = ExactAnalysis(sampler: sampler)
