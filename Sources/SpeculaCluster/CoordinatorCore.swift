@@ -294,17 +294,7 @@ actor CoordinatorCore {
             rows.append(parsed.rows)
             indices.append(index)
         }
-        let tree = DraftTree(drafts: drafts)
-        var draftRows: [SparseDistribution?] = []
-        for node in 0..<tree.count {
-            if tree[node].children.isEmpty {
-                draftRows.append(nil)
-            } else {
-                let depth = tree[node].depth
-                let j = tree[node].drafts.first { drafts[$0].count > depth }!
-                draftRows.append(rows[j][depth])
-            }
-        }
+        let (tree, draftRows) = RoundTree.build(drafts: drafts, rows: rows)
         requests[id] = request
         if readyRounds.isEmpty { events.yield(.scoreReadyRounds) }
         readyRounds.append(ClosedRound(id: id, round: request.round, tree: tree, draftRows: draftRows, draftIndices: indices, waited: waited))

@@ -26,6 +26,7 @@ package final class DraftWorker: @unchecked Sendable {
     }
 
     private let model: ClusterModel
+    private let drafter: Drafter
     private let options: Options
     private let logger: Logger
     private let loop: EventLoop
@@ -37,6 +38,9 @@ package final class DraftWorker: @unchecked Sendable {
     /// `onRefused` runs (on the loop thread) when the coordinator refuses this worker at Hello.
     package init(model: ClusterModel, loop: EventLoop, host: String, port: Int, options: Options, logger: Logger, onRefused: @escaping @Sendable (String) -> Void) {
         self.model = model
+        var drafter = Drafter(model: model)
+        drafter.shipsWrongDistribution = options.shipsWrongDistribution
+        self.drafter = drafter
         self.options = options
         self.logger = logger
         self.loop = loop
@@ -114,27 +118,16 @@ package final class DraftWorker: @unchecked Sendable {
         let sampling = SamplingParameters(wire: request.sampling)
         let drafts = min(Int(request.numDrafts), request.streamIDs.count, Int(options.maxDrafts))
         for j in 0..<drafts {
-            var choices = StreamChoices(RandomStream(seed: request.seed, stream: request.streamIDs[j]))
+            let drafted = drafter.block(
+                after: context, length: min(Int(request.blockLength), Int(options.maxBlockLength)), sampling: sampling,
+                maxSupport: Int(request.maxSupport), stream: RandomStream(seed: request.seed, stream: request.streamIDs[j]))
             var block = DraftBlock()
             block.requestID = request.requestID
             block.round = request.round
             block.basePosition = UInt32(context.count)
             block.draftIndex = UInt32(j)
-            var prefix = context
-            while block.tokens.count < min(Int(request.blockLength), Int(options.maxBlockLength)) {
-                model.simulatePass(tokens: 1)
-                let row = sampling.distribution(probabilities: model.model.distribution(after: prefix).probabilities)
-                var wire = SparseShipping.ship(row, maxSupport: Int(request.maxSupport))
-                let law = SparseShipping.distribution(wire, vocabularySize: model.vocabularySize)!
-                let token = choices.draw(from: law)
-                if options.shipsWrongDistribution {
-                    wire.probabilities = wire.probabilities.map { _ in 1 }
-                }
-                block.tokens.append(UInt32(token))
-                block.distributions.append(wire)
-                prefix.append(token)
-                if token == model.endOfSequence { break }
-            }
+            block.tokens = drafted.tokens.map { UInt32($0) }
+            block.distributions = drafted.rows
             connection.send(.draftBlock(block))
         }
     }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SpeculaCluster
+import SpeculaCore
+import SpeculaModel
 import SpeculaNet
 
 /// `specula generate`: the client.
@@ -35,17 +37,26 @@ struct Generate: AsyncParsableCommand {
     @Flag(help: "Wrap the prompt in the model's chat template.") var chat = false
     @Option(help: "Stop when the output contains this text (repeatable).") var stop: [String] = []
     @Option(help: "The coordinator's shared secret.") var authSecret: String?
+    @Flag(help: "Run target and drafts in this process (no network), for comparisons.") var local = false
+    @Option(help: "Target model for --local (GGUF file, cached name, toy JSON or synthetic spec).") var target: String?
+    @Option(help: "Draft model for --local.") var draftModel: String?
+    @Option(help: "Compute threads for --local.") var threads: Int = 2
 
     func validate() throws {
         _ = try HostPort(coordinator, flag: "--coordinator")
         guard prompt != nil || promptTokens != nil else { throw ValidationError("Give a prompt or --prompt-tokens.") }
         if let promptTokens { _ = try TokenList.parse(promptTokens, flag: "--prompt-tokens") }
+        if local {
+            guard target != nil else { throw ValidationError("--local needs --target MODEL.") }
+            guard noDraft || draftModel != nil else { throw ValidationError("--local needs --draft-model MODEL (or --no-draft).") }
+        }
         guard maxTokens >= 1 else { throw ValidationError("Please specify a '--max-tokens' of at least 1.") }
         guard samples >= 1, concurrency >= 1 else { throw ValidationError("--samples and --concurrency must be at least 1.") }
     }
 
     func run() async throws {
         _ = logging.makeLogger("specula.generate")
+        if local { return try runLocal() }
         let address = try HostPort(coordinator, flag: "--coordinator")
         let loop = try EventLoop()
         defer { loop.shutdown() }
@@ -110,5 +121,46 @@ struct Generate: AsyncParsableCommand {
             }
         }
         return tokens.map(String.init).joined(separator: ",")
+    }
+
+    /// `--local`: the same rounds in this process.
+    private func runLocal() throws {
+        let targetModel = try ClusterModel.load(target!, threads: threads)
+        let draft = noDraft ? nil : try ClusterModel.load(draftModel!, threads: threads)
+        if let draft, draft.tokenizerFingerprint != targetModel.tokenizerFingerprint {
+            throw ValidationError("--draft-model has tokenizer \(draft.tokenizerFingerprint), --target has \(targetModel.tokenizerFingerprint).")
+        }
+        var promptIDs = try TokenList.parse(promptTokens ?? "", flag: "--prompt-tokens")
+        if let prompt {
+            guard let tokenizer = targetModel.tokenizer else { throw ValidationError("--target has no tokenizer; use --prompt-tokens.") }
+            promptIDs = tokenizer.encode(chat ? tokenizer.chatPrompt(user: prompt) : prompt)
+        }
+        guard !promptIDs.isEmpty else { throw ValidationError("The prompt is empty.") }
+        let kindName = verifier ?? VerifierKind.defaultKind(temperature: sampling.temperature).rawValue
+        guard let kind = VerifierKind(name: kindName) else { throw ValidationError("Unknown --verifier '\(kindName)'.") }
+        guard kind.isLossless || allowLossy else { throw ValidationError("Verifier '\(kind.rawValue)' is not lossless; pass --allow-lossy to use it anyway.") }
+        let generator = LocalGenerator(target: targetModel, draft: draft)
+        var settings = LocalGenerator.Settings(verifier: kind, drafts: noDraft ? 0 : (drafts == 0 ? 2 : drafts), blockLength: block == 0 ? 4 : block, sampling: sampling.parameters, maxTokens: maxTokens)
+        for i in 0..<samples {
+            settings.seed = seed &+ UInt64(i)
+            var decoder = targetModel.tokenizer.map { StreamingDecoder(tokenizer: $0) }
+            let streamText = prompt != nil && samples == 1
+            let (tokens, stats) = generator.generate(prompt: promptIDs, settings: settings) { new in
+                if streamText, var d = decoder {
+                    FileHandle.standardOutput.write(Data(d.append(new.filter { $0 != targetModel.endOfSequence }).utf8))
+                    decoder = d
+                }
+            }
+            if streamText {
+                print("")
+            } else {
+                print(TokenList.format(tokens))
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(data: try encoder.encode(stats), encoding: .utf8)!)
+            }
+        }
     }
 }

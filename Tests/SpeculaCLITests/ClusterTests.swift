@@ -179,6 +179,14 @@ struct ClusterTests {
         #expect((batches.max() ?? 0) > 1, "concurrent rounds must be scored in shared target passes")
     }
 
+    @Test func localGenerationFollowsTheTargetLaw() throws {
+        let toys = try Toys()
+        let output = try CLI.run(["generate", "--local", "--target", toys.files.target.path, "--draft-model", toys.files.draft.path,
+                                  "--prompt-tokens", "0,1", "--max-tokens", "3", "--samples", "20000", "--seed", "77", "--drafts", "3", "--block", "2"])
+        let test = ChiSquare(expected: toys.targetLaw, observedLines: output)
+        #expect(test.passes(alpha: 1e-4), "chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
+    }
+
     @Test func withoutWorkersTheTargetDecodesAlone() throws {
         let toys = try Toys()
         let cluster = try ClusterHarness()

@@ -1,0 +1,34 @@
+package import SpeculaCore
+package import SpeculaNet
+
+/// Drafts one block from a model exactly as a worker ships it: each token is sampled from the
+/// sparse row that goes on the wire (`SparseShipping`), on the random stream the coordinator
+/// named for the draft. Shared by the draft worker and the in-process generator.
+package struct Drafter: Sendable {
+    package let model: ClusterModel
+    /// Negative control for tests: ship a uniform row instead of the one sampled from.
+    package var shipsWrongDistribution = false
+
+    package init(model: ClusterModel) { self.model = model }
+
+    /// Up to `length` tokens after `context` (fewer if the end-of-sequence token is drawn) and the
+    /// shipped row behind each.
+    package func block(after context: [Token], length: Int, sampling: SamplingParameters, maxSupport: Int, stream: RandomStream) -> (tokens: [Token], rows: [WireSparseDistribution]) {
+        var choices = StreamChoices(stream)
+        var tokens: [Token] = []
+        var rows: [WireSparseDistribution] = []
+        var prefix = context
+        while tokens.count < length {
+            model.simulatePass(tokens: 1)
+            let row = sampling.distribution(probabilities: model.model.distribution(after: prefix).probabilities)
+            var wire = SparseShipping.ship(row, maxSupport: maxSupport)
+            let token = choices.draw(from: SparseShipping.distribution(wire, vocabularySize: model.vocabularySize)!)
+            if shipsWrongDistribution { wire.probabilities = wire.probabilities.map { _ in 1 } }
+            tokens.append(token)
+            rows.append(wire)
+            prefix.append(token)
+            if token == model.endOfSequence { break }
+        }
+        return (tokens, rows)
+    }
+}
