@@ -39,6 +39,8 @@ package final class LocalGenerator {
         package var draftedRounds = 0
 
         package var tokensPerPass: Double { Double(generated) / Double(max(targetPasses, 1)) }
+
+        package init() {}
     }
 
     private let target: ClusterModel

@@ -1,0 +1,96 @@
+import Foundation
+package import SpeculaCluster
+package import SpeculaCore
+
+/// `specula bench e2e`: the verifiers side by side on real models, in one process and one run —
+/// target alone, token-level and block verification (K = 1), K-SEQ and the default multi-draft
+/// block verifier (K = 2, 4), each at γ = 4 and 8 — reporting tokens/s, speedup over the target
+/// alone, tokens per target pass, time in drafting vs. target passes, and the projected speedup on
+/// a GPU-like target whose pass costs the same for 1 to 64 tokens (= tokens per pass, drafting
+/// being off the target's path in the cluster).
+package enum EndToEndBenchmark {
+    package struct Configuration: Codable, Sendable {
+        package var verifier: String
+        package var drafts: Int
+        package var blockLength: Int
+    }
+
+    package struct Row: Codable, Sendable {
+        package var configuration: Configuration
+        package var temperature: Double
+        package var tokens: Int
+        package var seconds: Double
+        package var tokensPerSecond: Double
+        package var speedup: Double
+        package var tokensPerPass: Double
+        package var draftSeconds: Double
+        package var targetSeconds: Double
+        package var projectedGPUSpeedup: Double
+        package var acceptanceByPosition: [Double]
+    }
+
+    package struct Report: Codable, Sendable {
+        package var target: String
+        package var draft: String
+        package var maxTokens: Int
+        package var prompts: [String]
+        package var rows: [Row]
+        package var host: String
+    }
+
+    package static let prompts = [
+        "Write a Python function that returns the nth Fibonacci number recursively.",
+        "Explain in a short paragraph why the sky is blue.",
+    ]
+
+    package static func configurations(quick: Bool) -> [Configuration] {
+        var list = [Configuration(verifier: "target-alone", drafts: 0, blockLength: 1)]
+        for gamma in quick ? [4] : [4, 8] {
+            list.append(Configuration(verifier: "token", drafts: 1, blockLength: gamma))
+            list.append(Configuration(verifier: "block", drafts: 1, blockLength: gamma))
+            for k in quick ? [2] : [2, 4] {
+                list.append(Configuration(verifier: "kseq", drafts: k, blockLength: gamma))
+                list.append(Configuration(verifier: "multidraft-block", drafts: k, blockLength: gamma))
+            }
+        }
+        return list
+    }
+
+    package static func run(target: ClusterModel, draft: ClusterModel, maxTokens: Int, temperatures: [Double], quick: Bool, progress: (String) -> Void) -> Report {
+        let generator = LocalGenerator(target: target, draft: draft)
+        let promptIDs = prompts.map { p in target.tokenizer.map { $0.encode($0.chatPrompt(user: p)) } ?? [1, 2, 3] }
+        var rows: [Row] = []
+        for temperature in temperatures {
+            var baseline = 0.0
+            for configuration in configurations(quick: quick) {
+                progress("\(configuration.verifier) K=\(configuration.drafts) γ=\(configuration.blockLength) τ=\(temperature)")
+                let greedy = temperature == 0
+                let kind: VerifierKind = configuration.drafts == 0 ? .multidraftBlock
+                    : greedy && configuration.verifier == "multidraft-block" ? .greedy : VerifierKind(name: configuration.verifier)!
+                var total = LocalGenerator.Stats()
+                total.acceptedAt = Array(repeating: 0, count: configuration.blockLength)
+                for (i, prompt) in promptIDs.enumerated() {
+                    var settings = LocalGenerator.Settings(verifier: kind, drafts: configuration.drafts, blockLength: configuration.blockLength,
+                                                           sampling: SamplingParameters(temperature: temperature), maxTokens: maxTokens)
+                    settings.seed = UInt64(i)
+                    let stats = generator.generate(prompt: prompt, settings: settings).stats
+                    total.generated += stats.generated
+                    total.targetPasses += stats.targetPasses
+                    total.draftSeconds += stats.draftSeconds
+                    total.targetSeconds += stats.targetSeconds
+                    total.totalSeconds += stats.totalSeconds
+                    total.draftedRounds += stats.draftedRounds
+                    for p in stats.acceptedAt.indices where p < total.acceptedAt.count { total.acceptedAt[p] += stats.acceptedAt[p] }
+                }
+                let rate = Double(total.generated) / total.totalSeconds
+                if configuration.drafts == 0 { baseline = rate }
+                rows.append(Row(
+                    configuration: configuration, temperature: temperature, tokens: total.generated, seconds: total.totalSeconds,
+                    tokensPerSecond: rate, speedup: baseline > 0 ? rate / baseline : 1, tokensPerPass: total.tokensPerPass,
+                    draftSeconds: total.draftSeconds, targetSeconds: total.targetSeconds, projectedGPUSpeedup: total.tokensPerPass,
+                    acceptanceByPosition: total.acceptedAt.map { Double($0) / Double(max(total.draftedRounds, 1)) }))
+            }
+        }
+        return Report(target: target.source, draft: draft.source, maxTokens: maxTokens, prompts: prompts, rows: rows, host: ProcessInfo.processInfo.hostName)
+    }
+}
