@@ -37,6 +37,8 @@ actor CoordinatorCore {
     private var requests: [UInt64: GenerationRequest] = [:]
     /// Rounds whose draft set is fixed, waiting for the next batched target pass.
     private var readyRounds: [ClosedRound] = []
+    /// Chooses K and γ for requests that leave them open.
+    private var planner = SpeculationPlanner()
 
     /// A round whose drafts are fixed: its tree and the draft rows at the tree's internal nodes.
     private struct ClosedRound {
@@ -195,6 +197,7 @@ actor CoordinatorCore {
             id: id, client: client, clientRequestID: generate.requestID, promptLength: promptTokens.count, context: promptTokens,
             maxTokens: Int(generate.maxTokens), sampling: sampling, seed: generate.seed, verifier: kind.makeVerifier(),
             drafts: kind.usesMultipleDrafts ? drafts : min(drafts, 1), blockLength: block,
+            adaptive: !generate.noDraft && generate.numDrafts == 0 && generate.blockLength == 0 && kind.usesMultipleDrafts,
             choices: StreamChoices(RandomStream(seed: generate.seed, stream: .max)),
             text: target.tokenizer.map { StreamingDecoder(tokenizer: $0) }, stop: generate.stop)
         startRound(id)
@@ -212,6 +215,10 @@ actor CoordinatorCore {
         guard var request = requests[id] else { return }
         request.round += 1
         request.closed = false
+        if request.adaptive {
+            let choice = planner.choose(maxDrafts: min(4, options.maxDrafts), maxBlock: min(8, options.maxBlockLength))
+            (request.drafts, request.blockLength) = (choice.drafts, choice.block)
+        }
         request.assignment = [:]
         request.received = [:]
         request.roundStarted = Date()
@@ -308,6 +315,7 @@ actor CoordinatorCore {
         let scoreStart = Date()
         let rows = scorer.scoreBatch(rounds.map { ScoringItem(request: $0.id, context: requests[$0.id]!.context, tree: $0.tree, sampling: requests[$0.id]!.sampling) })
         let scored = Date()
+        planner.observePass(tokens: rounds.reduce(0) { $0 + $1.tree.count }, micros: scored.timeIntervalSince(scoreStart) * 1e6)
         for (round, targetRows) in zip(rounds, rows) {
             verify(round, targetRows: targetRows, batch: rounds.count, scoreMicros: scored.timeIntervalSince(scoreStart) * 1e6)
         }
@@ -323,6 +331,7 @@ actor CoordinatorCore {
         let problem = VerificationProblem(tree: tree, draft: draftRows, target: targetRows, blockLength: request.blockLength)
         let outcome = request.verifier.verify(problem, choices: &request.choices)
         let verified = Date()
+        planner.observeRound(drafts: tree.draftCount, block: request.blockLength, accepted: outcome.acceptedLength)
         scorer.accept(request: id, nodes: Array(tree.nodePath(to: outcome.acceptedNode).dropFirst()))
 
         var emitted = Array(outcome.emittedTokens.prefix(request.maxTokens - request.generated))
@@ -355,6 +364,9 @@ actor CoordinatorCore {
         stats.waitMicros = waited * 1e6
         stats.targetMicros = scoreMicros
         stats.batchSize = UInt32(batch)
+        stats.adaptive = request.adaptive
+        stats.acceptanceEstimate = planner.acceptance
+        (stats.passCostFixedMicros, stats.passCostPerTokenMicros) = planner.passCost
         stats.verifyMicros = verified.timeIntervalSince(verifyStart) * 1e6
         var chunk = TokenChunk()
         chunk.requestID = request.clientRequestID

@@ -14,8 +14,10 @@ struct GenerationRequest {
     let sampling: SamplingParameters
     let seed: UInt64
     let verifier: any Verifier
-    let drafts: Int
-    let blockLength: Int
+    var drafts: Int
+    var blockLength: Int
+    /// K and γ are chosen by the coordinator each round.
+    let adaptive: Bool
     var choices: StreamChoices
     /// Detokenizes the output as it streams (models with a tokenizer).
     var text: StreamingDecoder?

@@ -179,6 +179,10 @@ package enum MessageCodec {
                 s.pointee.target_micros = r.targetMicros
                 s.pointee.wait_micros = r.waitMicros
                 s.pointee.batch_size = r.batchSize
+                s.pointee.acceptance_estimate = r.acceptanceEstimate
+                s.pointee.pass_cost_fixed_micros = r.passCostFixedMicros
+                s.pointee.pass_cost_per_token_micros = r.passCostPerTokenMicros
+                s.pointee.adaptive = r.adaptive ? 1 : 0
                 return s
             })
             envelope.pointee.body_case = SPECULA__ENVELOPE__BODY_TOKEN_CHUNK
@@ -329,6 +333,10 @@ package enum MessageCodec {
                 s.targetMicros = r.target_micros
                 s.waitMicros = r.wait_micros
                 s.batchSize = r.batch_size
+                s.acceptanceEstimate = r.acceptance_estimate
+                s.passCostFixedMicros = r.pass_cost_fixed_micros
+                s.passCostPerTokenMicros = r.pass_cost_per_token_micros
+                s.adaptive = r.adaptive != 0
                 v.rounds.append(s)
             }
             return .success(.tokenChunk(v))

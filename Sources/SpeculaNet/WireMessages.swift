@@ -156,6 +156,11 @@ package struct RoundStats: Sendable, Hashable {
     package var waitMicros: Double = 0
     /// Requests in the target pass that scored this round.
     package var batchSize: UInt32 = 0
+    /// Inputs of the coordinator's choice of K and γ (`adaptive` rounds).
+    package var acceptanceEstimate: Double = 0
+    package var passCostFixedMicros: Double = 0
+    package var passCostPerTokenMicros: Double = 0
+    package var adaptive = false
     package init() {}
 }
 

@@ -1809,7 +1809,7 @@ const ProtobufCMessageDescriptor specula__generate__descriptor =
   (ProtobufCMessageInit) specula__generate__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[9] =
+static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[13] =
 {
   {
     "round",
@@ -1919,13 +1919,65 @@ static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[9]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "acceptance_estimate",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Specula__RoundStats, acceptance_estimate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pass_cost_fixed_micros",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Specula__RoundStats, pass_cost_fixed_micros),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pass_cost_per_token_micros",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Specula__RoundStats, pass_cost_per_token_micros),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "adaptive",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Specula__RoundStats, adaptive),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned specula__round_stats__field_indices_by_name[] = {
+  9,   /* field[9] = acceptance_estimate */
   3,   /* field[3] = accepted */
+  12,   /* field[12] = adaptive */
   8,   /* field[8] = batch_size */
   2,   /* field[2] = block_length */
   4,   /* field[4] = draft_index */
   1,   /* field[1] = drafts */
+  10,   /* field[10] = pass_cost_fixed_micros */
+  11,   /* field[11] = pass_cost_per_token_micros */
   0,   /* field[0] = round */
   6,   /* field[6] = target_micros */
   5,   /* field[5] = verify_micros */
@@ -1934,7 +1986,7 @@ static const unsigned specula__round_stats__field_indices_by_name[] = {
 static const ProtobufCIntRange specula__round_stats__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor specula__round_stats__descriptor =
 {
@@ -1944,7 +1996,7 @@ const ProtobufCMessageDescriptor specula__round_stats__descriptor =
   "Specula__RoundStats",
   "specula",
   sizeof(Specula__RoundStats),
-  9,
+  13,
   specula__round_stats__field_descriptors,
   specula__round_stats__field_indices_by_name,
   1,  specula__round_stats__number_ranges,

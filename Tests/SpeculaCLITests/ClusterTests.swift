@@ -41,6 +41,18 @@ struct ClusterTests {
         #expect(test.passes(alpha: 1e-4), "\(verifier): chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
     }
 
+    @Test func adaptiveDraftsAndBlockLengthKeepTheTargetLaw() throws {
+        let toys = try Toys()
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target)
+        try cluster.startWorker(model: toys.files.draft)
+        try cluster.startWorker(model: toys.files.draft)
+        // K and γ left open: the coordinator chooses them every round from past rounds.
+        let output = try cluster.generate(Self.generateArguments(verifier: "multidraft-block", drafts: 0, block: 0))
+        let test = ChiSquare(expected: toys.targetLaw, observedLines: output)
+        #expect(test.passes(alpha: 1e-4), "chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
+    }
+
     @Test func aWorkerThatShipsAWrongDistributionIsCaught() throws {
         let toys = try Toys()
         let cluster = try ClusterHarness()

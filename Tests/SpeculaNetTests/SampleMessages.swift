@@ -84,6 +84,10 @@ enum SampleMessages {
         stats.targetMicros = 3000
         stats.waitMicros = 1.25
         stats.batchSize = 3
+        stats.acceptanceEstimate = 0.7
+        stats.passCostFixedMicros = 1000
+        stats.passCostPerTokenMicros = 50
+        stats.adaptive = true
         chunk.rounds = [stats, RoundStats()]
 
         var done = Done()

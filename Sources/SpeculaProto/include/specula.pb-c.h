@@ -331,10 +331,26 @@ struct  Specula__RoundStats
    * requests in the target pass that scored this round
    */
   uint32_t batch_size;
+  /*
+   * The inputs of the coordinator's choice of K and γ (when the request left them open).
+   */
+  /*
+   * single-draft per-token acceptance
+   */
+  double acceptance_estimate;
+  /*
+   * target pass cost = fixed + per_token · tokens
+   */
+  double pass_cost_fixed_micros;
+  double pass_cost_per_token_micros;
+  /*
+   * K and γ were chosen by the coordinator
+   */
+  protobuf_c_boolean adaptive;
 };
 #define SPECULA__ROUND_STATS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__round_stats__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*

@@ -1,0 +1,70 @@
+import Foundation
+
+/// Chooses K (drafts) and γ (block length) for a round to maximise expected tokens per second,
+/// from the target's measured pass cost and a running estimate of draft acceptance.
+///
+/// Cost: a least-squares line `cost(B) = fixed + perToken·B` over observed target passes (B =
+/// tokens in the pass). Acceptance: an exponentially weighted single-draft per-token acceptance
+/// rate β; K independent drafts accept position i with probability ≈ 1 − (1 − β^i)^K, so a round
+/// is expected to emit E = 1 + Σ_{i≤γ} (1 − (1 − β^i)^K) tokens, at a cost of about
+/// cost(pending + K·γ). The choice depends only on past rounds, so every round still draws from the
+/// target's exact law.
+package struct SpeculationPlanner {
+    private var n = 0.0, sumX = 0.0, sumY = 0.0, sumXX = 0.0, sumXY = 0.0
+    /// Single-draft per-token acceptance estimate.
+    package private(set) var acceptance = 0.6
+    private let smoothing = 0.1
+
+    package init() {}
+
+    /// Cost line of a target pass, microseconds: (fixed, per token).
+    package var passCost: (fixed: Double, perToken: Double) {
+        guard n >= 2 else { return (1, 0.1) }  // no data yet: assume a GPU-like flat cost
+        let denominator = n * sumXX - sumX * sumX
+        guard denominator > 0 else { return (sumY / n, 0) }
+        let slope = max(0, (n * sumXY - sumX * sumY) / denominator)
+        return (max(1, (sumY - slope * sumX) / n), slope)
+    }
+
+    package mutating func observePass(tokens: Int, micros: Double) {
+        let x = Double(tokens)
+        n += 1; sumX += x; sumY += micros; sumXX += x * x; sumXY += x * micros
+    }
+
+    /// A round with `drafts` drafts of `block` tokens accepted `accepted` positions.
+    package mutating func observeRound(drafts: Int, block: Int, accepted: Int) {
+        guard drafts > 0, block > 0 else { return }
+        // Per-position rate of this round (K drafts), converted to one draft's rate.
+        let attempted = min(accepted + 1, block)
+        let rateK = Double(accepted) / Double(attempted)
+        let rate1 = 1 - Foundation.pow(1 - min(rateK, 0.999), 1 / Double(drafts))
+        acceptance = (1 - smoothing) * acceptance + smoothing * rate1
+    }
+
+    /// Expected tokens per round for K drafts of γ tokens.
+    package func expectedTokens(drafts: Int, block: Int) -> Double {
+        var total = 1.0
+        var betaPower = 1.0
+        for _ in 0..<block {
+            betaPower *= acceptance
+            var miss = 1.0
+            for _ in 0..<drafts { miss *= 1 - betaPower }
+            total += 1 - miss
+        }
+        return total
+    }
+
+    /// The (K, γ) with the best expected tokens per microsecond, K ≤ `maxDrafts`, γ ≤ `maxBlock`.
+    package func choose(maxDrafts: Int, maxBlock: Int) -> (drafts: Int, block: Int) {
+        let cost = passCost
+        var best = (drafts: 1, block: 1)
+        var bestRate = -1.0
+        for k in 1...max(1, maxDrafts) {
+            for g in 1...max(1, maxBlock) {
+                let rate = expectedTokens(drafts: k, block: g) / (cost.fixed + cost.perToken * Double(1 + k * g))
+                if rate > bestRate + 1e-12 { (best, bestRate) = ((k, g), rate) }
+            }
+        }
+        return best
+    }
+}

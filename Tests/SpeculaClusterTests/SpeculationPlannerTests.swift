@@ -1,0 +1,36 @@
+import SpeculaCluster
+import Testing
+
+/// The coordinator's choice of K and γ.
+struct SpeculationPlannerTests {
+    @Test func passCostLineIsRecoveredFromObservations() {
+        var planner = SpeculationPlanner()
+        for tokens in [1, 4, 9, 16, 33] { planner.observePass(tokens: tokens, micros: 20_000 + 1_000 * Double(tokens)) }
+        #expect(abs(planner.passCost.fixed - 20_000) < 1e-6)
+        #expect(abs(planner.passCost.perToken - 1_000) < 1e-9)
+    }
+
+    @Test func aFlatPassCostBuysMoreDraftTokensThanASteepOne() {
+        var flat = SpeculationPlanner(), steep = SpeculationPlanner()
+        for tokens in [1, 8, 32] {
+            flat.observePass(tokens: tokens, micros: 10_000)  // GPU-like
+            steep.observePass(tokens: tokens, micros: 1_000 * Double(tokens) + 100)  // compute-bound CPU
+        }
+        let a = flat.choose(maxDrafts: 4, maxBlock: 8), b = steep.choose(maxDrafts: 4, maxBlock: 8)
+        #expect(a.drafts * a.block > b.drafts * b.block, "flat \(a), steep \(b)")
+    }
+
+    @Test func expectedTokensGrowWithDraftsAndBlockLength() {
+        let planner = SpeculationPlanner()
+        #expect(planner.expectedTokens(drafts: 2, block: 4) > planner.expectedTokens(drafts: 1, block: 4))
+        #expect(planner.expectedTokens(drafts: 2, block: 4) > planner.expectedTokens(drafts: 2, block: 2))
+        #expect(planner.expectedTokens(drafts: 1, block: 0) == 1)
+    }
+
+    @Test func lowAcceptanceLowersTheEstimate() {
+        var planner = SpeculationPlanner()
+        let before = planner.acceptance
+        for _ in 0..<20 { planner.observeRound(drafts: 2, block: 4, accepted: 0) }
+        #expect(planner.acceptance < before / 2)
+    }
+}
