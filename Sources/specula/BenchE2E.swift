@@ -34,9 +34,7 @@ struct BenchE2E: ParsableCommand {
             FileHandle.standardError.write(Data("… \(note)\n".utf8))
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(data: try encoder.encode(report), encoding: .utf8)!)
+            try JSONOutput.print(report)
             return
         }
         print("verifier              K  γ    τ   tokens/s  speedup  tokens/pass  draft s  target s  GPU-like")

@@ -27,9 +27,7 @@ struct BenchEngine: ParsableCommand {
             FileHandle.standardError.write(Data("… \(note)\n".utf8))
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(data: try encoder.encode(report), encoding: .utf8)!)
+            try JSONOutput.print(report)
             return
         }
         print(String(format: "%@ (%@), %d threads: load %.2f s, RSS %.0f MB", report.model, report.architecture, report.threads, report.loadSeconds, report.residentMegabytes))

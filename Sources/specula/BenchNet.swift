@@ -63,9 +63,7 @@ struct BenchNet: AsyncParsableCommand {
         FileHandle.standardError.write(Data("… measuring against \(target.host):\(target.port)\n".utf8))
         let report = try await NetBenchmark.run(loop: loop, host: target.host, port: target.port, roundTrips: roundTrips, throughputMessages: messages, window: window)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(data: try encoder.encode(report), encoding: .utf8)!)
+            try JSONOutput.print(report)
         } else {
             let m = report.messageRoundTripMicros, r = report.roundRoundTripMicros
             print("DraftBlock: \(report.draftBlockBytes) bytes (γ=\(report.blockLength), \(report.support) entries per position)")

@@ -32,9 +32,7 @@ struct BenchVerifiers: ParsableCommand {
         }
         let report = VerifierBenchmark.Report(toys: toys, cost: cost)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try JSONOutput.print(report)
             return
         }
         let names = VerifierBenchmark.compared.map(\.rawValue)

@@ -157,9 +157,7 @@ struct Generate: AsyncParsableCommand {
                 print(TokenList.format(tokens))
             }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(data: try encoder.encode(stats), encoding: .utf8)!)
+                try JSONOutput.print(stats, pretty: false)
             }
         }
     }
