@@ -29,6 +29,8 @@ actor CoordinatorCore {
         let connection: Connection
         let nodeID: String
         let fingerprint: String
+        /// Announced drafting speed (tokens/s; 0 = unknown).
+        let tokensPerSecond: Double
         /// How many context tokens this worker holds, per request.
         var synced: [UInt64: Int] = [:]
     }
@@ -122,7 +124,7 @@ actor CoordinatorCore {
             guard hello.tokenizerFingerprint == target.tokenizerFingerprint, Int(hello.vocabSize) == target.vocabularySize else {
                 return deny(.incompatible, "tokenizer mismatch: worker has \(hello.tokenizerFingerprint) (\(hello.vocabSize) tokens), target has \(target.tokenizerFingerprint) (\(target.vocabularySize) tokens)")
             }
-            peers[connection.id] = .worker(WorkerState(connection: connection, nodeID: hello.nodeID, fingerprint: hello.modelFingerprint))
+            peers[connection.id] = .worker(WorkerState(connection: connection, nodeID: hello.nodeID, fingerprint: hello.modelFingerprint, tokensPerSecond: hello.capabilities?.draftTokensPerSecond ?? 0))
             logger.info("worker joined", metadata: ["worker": "\(hello.nodeID)", "peer": "\(connection.peer)", "draft.fingerprint": "\(hello.modelFingerprint)"])
         case .client:
             peers[connection.id] = .client
@@ -224,8 +226,8 @@ actor CoordinatorCore {
         request.roundStarted = Date()
         let workers = pool()
         if request.drafts > 0 && !workers.isEmpty {
-            for index in 0..<request.drafts {
-                request.assignment[workers[index % workers.count].connection.id, default: []].append(index)
+            for (index, w) in DraftAssignment.assign(drafts: request.drafts, speeds: workers.map(\.tokensPerSecond)).enumerated() {
+                request.assignment[workers[w].connection.id, default: []].append(index)
             }
             for worker in workers {
                 guard let indices = request.assignment[worker.connection.id] else { continue }

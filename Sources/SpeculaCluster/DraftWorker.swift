@@ -53,7 +53,13 @@ package final class DraftWorker: @unchecked Sendable {
             onConnect: { [unowned self] connection in handlers(for: connection) })
     }
 
-    package func start() { connector.start() }
+    /// Measured drafting speed, announced in Hello so the coordinator can weight assignments.
+    private lazy var tokensPerSecond: Double = drafter.measureTokensPerSecond()
+
+    package func start() {
+        _ = tokensPerSecond  // measure before the first connection, off the event loop
+        connector.start()
+    }
     package func stop() { connector.stop() }
 
     private func handlers(for connection: Connection) -> ConnectionHandlers {
@@ -63,7 +69,7 @@ package final class DraftWorker: @unchecked Sendable {
         hello.modelFingerprint = model.fingerprint
         hello.tokenizerFingerprint = model.tokenizerFingerprint
         hello.vocabSize = UInt32(model.vocabularySize)
-        hello.capabilities = Capabilities(maxDrafts: options.maxDrafts, maxBlockLength: options.maxBlockLength, draftTokensPerSecond: 0, maxRequests: 0)
+        hello.capabilities = Capabilities(maxDrafts: options.maxDrafts, maxBlockLength: options.maxBlockLength, draftTokensPerSecond: tokensPerSecond, maxRequests: 0)
         hello.authenticate(secret: options.authSecret)
         connection.send(.hello(hello))
         return ConnectionHandlers(

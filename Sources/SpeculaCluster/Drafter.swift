@@ -31,4 +31,14 @@ package struct Drafter: Sendable {
         }
         return (tokens, rows)
     }
+
+    /// Draft tokens per second on this machine: one untimed warm-up block, then 8 timed tokens.
+    package func measureTokensPerSecond() -> Double {
+        let context = [0, 1, 2, 3].map { $0 % model.vocabularySize }
+        _ = block(after: context, length: 2, sampling: SamplingParameters(), maxSupport: 64, stream: RandomStream(seed: 1))
+        let start = ContinuousClock.now
+        let drafted = block(after: context + [4 % model.vocabularySize], length: 8, sampling: SamplingParameters(), maxSupport: 64, stream: RandomStream(seed: 2))
+        let seconds = (ContinuousClock.now - start) / .seconds(1)
+        return Double(drafted.tokens.count) / max(seconds, 1e-6)
+    }
 }
