@@ -51,6 +51,8 @@ actor CoordinatorCore {
         /// Draft index (in the round) of each tree draft.
         let draftIndices: [Int]
         let waited: TimeInterval
+        /// Drafts that were ready when their Speculate arrived.
+        let draftedAhead: Int
     }
     private var nextRequestID: UInt64 = 1
 
@@ -243,6 +245,7 @@ actor CoordinatorCore {
                 speculate.streamIDs = indices.map { request.round << 20 | UInt64($0) }
                 speculate.seed = request.seed
                 speculate.maxSupport = options.maxSupport
+                speculate.nextStreamIDs = indices.map { (request.round + 1) << 20 | UInt64($0) }
                 worker.connection.send(.speculate(speculate))
                 if case .worker(var state) = peers[worker.connection.id] {
                     state.synced[id] = request.context.count
@@ -297,6 +300,7 @@ actor CoordinatorCore {
         var drafts: [[Token]] = []
         var rows: [[SparseDistribution]] = []
         var indices: [Int] = []
+        let draftedAhead = blocks.filter { $0.block.draftedAhead }.count
         for (index, block) in blocks {
             guard let parsed = parse(block, request) else { continue }
             drafts.append(parsed.tokens)
@@ -306,7 +310,7 @@ actor CoordinatorCore {
         let (tree, draftRows) = RoundTree.build(drafts: drafts, rows: rows)
         requests[id] = request
         if readyRounds.isEmpty { events.yield(.scoreReadyRounds) }
-        readyRounds.append(ClosedRound(id: id, round: request.round, tree: tree, draftRows: draftRows, draftIndices: indices, waited: waited))
+        readyRounds.append(ClosedRound(id: id, round: request.round, tree: tree, draftRows: draftRows, draftIndices: indices, waited: waited, draftedAhead: draftedAhead))
     }
 
     /// One target pass over every ready round, then verification of each.
@@ -367,6 +371,7 @@ actor CoordinatorCore {
         stats.targetMicros = scoreMicros
         stats.batchSize = UInt32(batch)
         stats.adaptive = request.adaptive
+        stats.draftedAhead = UInt32(round.draftedAhead)
         stats.acceptanceEstimate = planner.acceptance
         (stats.passCostFixedMicros, stats.passCostPerTokenMicros) = planner.passCost
         stats.verifyMicros = verified.timeIntervalSince(verifyStart) * 1e6

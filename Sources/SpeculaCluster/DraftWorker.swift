@@ -32,6 +32,19 @@ package final class DraftWorker: @unchecked Sendable {
     private let loop: EventLoop
     private let drafting = DispatchQueue(label: "specula.worker.drafting")
     private var contexts: [UInt64: [Token]] = [:]
+    /// Next-round drafts computed ahead, per request (see `draftAhead`).
+    private var ahead: [UInt64: AheadDrafts] = [:]
+
+    /// Drafts computed for a guessed next round, usable only if the real one matches exactly.
+    private struct AheadDrafts {
+        let context: [Token]
+        let streamIDs: [UInt64]
+        let seed: UInt64
+        let length: Int
+        let sampling: SamplingParameters
+        let maxSupport: Int
+        let blocks: [(tokens: [Token], rows: [WireSparseDistribution])]
+    }
     private var connector: Connector!
     private let onRefused: @Sendable (String) -> Void
 
@@ -76,7 +89,10 @@ package final class DraftWorker: @unchecked Sendable {
             onMessage: { [self] connection, message in receive(message, on: connection) },
             onClose: { [self] _, reason in
                 logger.info("disconnected from coordinator", metadata: ["reason": "\(reason)"])
-                drafting.async { [self] in contexts.removeAll() }
+                drafting.async { [self] in
+                    contexts.removeAll()
+                    ahead.removeAll()
+                }
             })
     }
 
@@ -102,7 +118,10 @@ package final class DraftWorker: @unchecked Sendable {
                 contexts[accepted.requestID] = context
             }
         case .cancel(let cancel):
-            drafting.async { [self] in contexts[cancel.requestID] = nil }
+            drafting.async { [self] in
+                contexts[cancel.requestID] = nil
+                ahead[cancel.requestID] = nil
+            }
         case .error(let error):
             logger.warning("coordinator reported an error", metadata: ["code": "\(error.code)", "message": "\(error.message)"])
         default:
@@ -123,10 +142,17 @@ package final class DraftWorker: @unchecked Sendable {
         contexts[request.requestID] = context
         let sampling = SamplingParameters(wire: request.sampling)
         let drafts = min(Int(request.numDrafts), request.streamIDs.count, Int(options.maxDrafts))
-        for j in 0..<drafts {
-            let drafted = drafter.block(
-                after: context, length: min(Int(request.blockLength), Int(options.maxBlockLength)), sampling: sampling,
-                maxSupport: Int(request.maxSupport), stream: RandomStream(seed: request.seed, stream: request.streamIDs[j]))
+        let streams = Array(request.streamIDs.prefix(drafts))
+        let length = min(Int(request.blockLength), Int(options.maxBlockLength))
+        let maxSupport = Int(request.maxSupport)
+        // A block drafted ahead is exactly what drafting now would give (same context, stream,
+        // model): reusing it changes nothing but the latency.
+        let guessed = ahead.removeValue(forKey: request.requestID)
+        let reuse = guessed.map { $0.context == context && $0.streamIDs == streams && $0.seed == request.seed && $0.length == length && $0.sampling == sampling && $0.maxSupport == maxSupport } ?? false
+        let blocks = reuse ? guessed!.blocks : streams.map { stream in
+            drafter.block(after: context, length: length, sampling: sampling, maxSupport: maxSupport, stream: RandomStream(seed: request.seed, stream: stream))
+        }
+        for (j, drafted) in blocks.enumerated() {
             var block = DraftBlock()
             block.requestID = request.requestID
             block.round = request.round
@@ -134,7 +160,24 @@ package final class DraftWorker: @unchecked Sendable {
             block.draftIndex = UInt32(j)
             block.tokens = drafted.tokens.map { UInt32($0) }
             block.distributions = drafted.rows
+            block.draftedAhead = reuse
             connection.send(.draftBlock(block))
         }
+        draftAhead(request, context: context, first: blocks.first?.tokens, length: length, sampling: sampling, maxSupport: maxSupport)
+    }
+
+    /// Drafts the next round now, guessing that the first draft is accepted whole and followed by
+    /// the draft model's likeliest next token. Runs on `drafting`.
+    private func draftAhead(_ request: Speculate, context: [Token], first: [Token]?, length: Int, sampling: SamplingParameters, maxSupport: Int) {
+        guard !request.nextStreamIDs.isEmpty, let first, !first.isEmpty, first.last != model.endOfSequence else { return }
+        var guess = context + first
+        let bonus = model.model.distribution(after: guess).argmax
+        guard bonus != model.endOfSequence else { return }
+        guess.append(bonus)
+        let streams = Array(request.nextStreamIDs.prefix(Int(options.maxDrafts)))
+        let blocks = streams.map { stream in
+            drafter.block(after: guess, length: length, sampling: sampling, maxSupport: maxSupport, stream: RandomStream(seed: request.seed, stream: stream))
+        }
+        ahead[request.requestID] = AheadDrafts(context: guess, streamIDs: streams, seed: request.seed, length: length, sampling: sampling, maxSupport: maxSupport, blocks: blocks)
     }
 }

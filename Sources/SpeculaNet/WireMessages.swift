@@ -92,6 +92,8 @@ package struct Speculate: Sendable, Hashable {
     package var streamIDs: [UInt64] = []
     package var seed: UInt64 = 0
     package var maxSupport: UInt32 = 0
+    /// Stream ids of next round's drafts if the assignment stays the same (for drafting ahead).
+    package var nextStreamIDs: [UInt64] = []
     package init() {}
 }
 
@@ -113,6 +115,8 @@ package struct DraftBlock: Sendable, Hashable {
     package var draftIndex: UInt32 = 0
     package var tokens: [UInt32] = []
     package var distributions: [WireSparseDistribution] = []
+    /// Computed ahead, on a guess that turned out right.
+    package var draftedAhead = false
     package init() {}
 }
 
@@ -161,6 +165,8 @@ package struct RoundStats: Sendable, Hashable {
     package var passCostFixedMicros: Double = 0
     package var passCostPerTokenMicros: Double = 0
     package var adaptive = false
+    /// Drafts of this round that were ready on arrival (drafted ahead).
+    package var draftedAhead: UInt32 = 0
     package init() {}
 }
 

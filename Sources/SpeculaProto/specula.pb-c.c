@@ -1229,7 +1229,7 @@ const ProtobufCMessageDescriptor specula__sampling_params__descriptor =
   (ProtobufCMessageInit) specula__sampling_params__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__speculate__field_descriptors[10] =
+static const ProtobufCFieldDescriptor specula__speculate__field_descriptors[11] =
 {
   {
     "request_id",
@@ -1351,12 +1351,25 @@ static const ProtobufCFieldDescriptor specula__speculate__field_descriptors[10] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "next_stream_ids",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Specula__Speculate, n_next_stream_ids),
+    offsetof(Specula__Speculate, next_stream_ids),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned specula__speculate__field_indices_by_name[] = {
   5,   /* field[5] = block_length */
   3,   /* field[3] = context_position */
   2,   /* field[2] = context_tokens */
   9,   /* field[9] = max_support */
+  10,   /* field[10] = next_stream_ids */
   4,   /* field[4] = num_drafts */
   0,   /* field[0] = request_id */
   1,   /* field[1] = round */
@@ -1367,7 +1380,7 @@ static const unsigned specula__speculate__field_indices_by_name[] = {
 static const ProtobufCIntRange specula__speculate__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor specula__speculate__descriptor =
 {
@@ -1377,7 +1390,7 @@ const ProtobufCMessageDescriptor specula__speculate__descriptor =
   "Specula__Speculate",
   "specula",
   sizeof(Specula__Speculate),
-  10,
+  11,
   specula__speculate__field_descriptors,
   specula__speculate__field_indices_by_name,
   1,  specula__speculate__number_ranges,
@@ -1435,7 +1448,7 @@ const ProtobufCMessageDescriptor specula__sparse_distribution__descriptor =
   (ProtobufCMessageInit) specula__sparse_distribution__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__draft_block__field_descriptors[6] =
+static const ProtobufCFieldDescriptor specula__draft_block__field_descriptors[7] =
 {
   {
     "request_id",
@@ -1509,11 +1522,24 @@ static const ProtobufCFieldDescriptor specula__draft_block__field_descriptors[6]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "drafted_ahead",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Specula__DraftBlock, drafted_ahead),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned specula__draft_block__field_indices_by_name[] = {
   2,   /* field[2] = base_position */
   5,   /* field[5] = distributions */
   3,   /* field[3] = draft_index */
+  6,   /* field[6] = drafted_ahead */
   0,   /* field[0] = request_id */
   1,   /* field[1] = round */
   4,   /* field[4] = tokens */
@@ -1521,7 +1547,7 @@ static const unsigned specula__draft_block__field_indices_by_name[] = {
 static const ProtobufCIntRange specula__draft_block__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor specula__draft_block__descriptor =
 {
@@ -1531,7 +1557,7 @@ const ProtobufCMessageDescriptor specula__draft_block__descriptor =
   "Specula__DraftBlock",
   "specula",
   sizeof(Specula__DraftBlock),
-  6,
+  7,
   specula__draft_block__field_descriptors,
   specula__draft_block__field_indices_by_name,
   1,  specula__draft_block__number_ranges,
@@ -1809,7 +1835,7 @@ const ProtobufCMessageDescriptor specula__generate__descriptor =
   (ProtobufCMessageInit) specula__generate__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[13] =
+static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[14] =
 {
   {
     "round",
@@ -1967,6 +1993,18 @@ static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[13
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "drafted_ahead",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Specula__RoundStats, drafted_ahead),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned specula__round_stats__field_indices_by_name[] = {
   9,   /* field[9] = acceptance_estimate */
@@ -1975,6 +2013,7 @@ static const unsigned specula__round_stats__field_indices_by_name[] = {
   8,   /* field[8] = batch_size */
   2,   /* field[2] = block_length */
   4,   /* field[4] = draft_index */
+  13,   /* field[13] = drafted_ahead */
   1,   /* field[1] = drafts */
   10,   /* field[10] = pass_cost_fixed_micros */
   11,   /* field[11] = pass_cost_per_token_micros */
@@ -1986,7 +2025,7 @@ static const unsigned specula__round_stats__field_indices_by_name[] = {
 static const ProtobufCIntRange specula__round_stats__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor specula__round_stats__descriptor =
 {
@@ -1996,7 +2035,7 @@ const ProtobufCMessageDescriptor specula__round_stats__descriptor =
   "Specula__RoundStats",
   "specula",
   sizeof(Specula__RoundStats),
-  13,
+  14,
   specula__round_stats__field_descriptors,
   specula__round_stats__field_indices_by_name,
   1,  specula__round_stats__number_ranges,

@@ -27,9 +27,14 @@ final class ClusterHarness: @unchecked Sendable {
 
     /// Starts a coordinator (port 0 = any) and waits for its `listening on` line.
     func startCoordinator(model: URL, port requested: Int = 0, extra: [String] = []) throws {
+        try startCoordinator(spec: model.path, port: requested, extra: extra)
+    }
+
+    /// Starts a coordinator for any `--model` spec (file, cached name, synthetic:…).
+    func startCoordinator(spec: String, port requested: Int = 0, extra: [String] = []) throws {
         let process = Process()
         process.executableURL = CLI.binary
-        process.arguments = ["coordinator", "--model", model.path, "--port", String(requested), "--log-level", "warning"] + extra
+        process.arguments = ["coordinator", "--model", spec, "--port", String(requested), "--log-level", "warning"] + extra
         let output = Pipe()
         process.standardOutput = output
         FileManager.default.createFile(atPath: coordinatorLog.path, contents: nil)
@@ -49,9 +54,15 @@ final class ClusterHarness: @unchecked Sendable {
     /// Starts a worker; returns its index in `workers`.
     @discardableResult
     func startWorker(model: URL, extra: [String] = []) throws -> Int {
+        try startWorker(spec: model.path, extra: extra)
+    }
+
+    /// Starts a worker for any `--model` spec.
+    @discardableResult
+    func startWorker(spec: String, extra: [String] = []) throws -> Int {
         let process = Process()
         process.executableURL = CLI.binary
-        process.arguments = ["draft", "--model", model.path, "--coordinator", "127.0.0.1:\(port)", "--log-level", "warning"] + extra
+        process.arguments = ["draft", "--model", spec, "--coordinator", "127.0.0.1:\(port)", "--log-level", "warning"] + extra
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

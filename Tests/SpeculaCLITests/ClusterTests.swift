@@ -199,6 +199,17 @@ struct ClusterTests {
         #expect(test.passes(alpha: 1e-4), "chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
     }
 
+    @Test func workersDraftAheadAndCorrectGuessesAreUsed() throws {
+        // A draft identical to its target at temperature 0: every guess of the next round is right.
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(spec: "synthetic:vocab=300,seed=5,window=3", extra: ["--round-deadline-ms", "500"])
+        try cluster.startWorker(spec: "synthetic:vocab=300,seed=5,window=3,agreement=1,draft-seed=9")
+        let output = try cluster.generate(["--prompt-tokens", "1,2,3", "--max-tokens", "60", "--temperature", "0", "--drafts", "1", "--block", "4", "--json"])
+        let ahead = output.split(separator: "\n").filter { $0.contains(#""drafted_ahead":1"#) }.count
+        let rounds = output.split(separator: "\n").filter { $0.contains(#""round":"#) }.count
+        #expect(rounds >= 10 && ahead >= rounds / 2, "\(ahead) of \(rounds) rounds used drafts computed ahead")
+    }
+
     @Test func withoutWorkersTheTargetDecodesAlone() throws {
         let toys = try Toys()
         let cluster = try ClusterHarness()

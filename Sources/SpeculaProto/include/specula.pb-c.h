@@ -217,10 +217,17 @@ struct  Specula__Speculate
    * Cap on the entries of each shipped sparse distribution.
    */
   uint32_t max_support;
+  /*
+   * The stream ids this worker's drafts will get next round if the assignment stays the same:
+   * a worker may draft the next round ahead, on the guess that this round's first draft is
+   * accepted whole (plus the draft's likeliest next token), and send it at once if right.
+   */
+  size_t n_next_stream_ids;
+  uint64_t *next_stream_ids;
 };
 #define SPECULA__SPECULATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__speculate__descriptor) \
-    , 0, 0, 0,NULL, 0, 0, 0, NULL, 0,NULL, 0, 0 }
+    , 0, 0, 0,NULL, 0, 0, 0, NULL, 0,NULL, 0, 0, 0,NULL }
 
 
 /*
@@ -254,10 +261,14 @@ struct  Specula__DraftBlock
   uint32_t *tokens;
   size_t n_distributions;
   Specula__SparseDistribution **distributions;
+  /*
+   * computed before its Speculate arrived (a correct guess)
+   */
+  protobuf_c_boolean drafted_ahead;
 };
 #define SPECULA__DRAFT_BLOCK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__draft_block__descriptor) \
-    , 0, 0, 0, 0, 0,NULL, 0,NULL }
+    , 0, 0, 0, 0, 0,NULL, 0,NULL, 0 }
 
 
 /*
@@ -347,10 +358,14 @@ struct  Specula__RoundStats
    * K and γ were chosen by the coordinator
    */
   protobuf_c_boolean adaptive;
+  /*
+   * drafts of this round that were ready on arrival
+   */
+  uint32_t drafted_ahead;
 };
 #define SPECULA__ROUND_STATS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__round_stats__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*
