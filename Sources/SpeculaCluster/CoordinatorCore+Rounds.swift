@@ -1,0 +1,238 @@
+import Foundation
+import Logging
+import SpeculaCore
+import SpeculaModel
+import SpeculaNet
+
+/// Rounds: assign drafts, collect them, close the round at its deadline, score ready rounds in
+/// one batched target pass, verify, emit.
+extension CoordinatorCore {
+    /// The live workers of the largest pool (one draft-model fingerprint).
+    func pool() -> [WorkerState] {
+        var pools: [String: [WorkerState]] = [:]
+        for case .worker(let w) in peers.values { pools[w.fingerprint, default: []].append(w) }
+        return pools.max { a, b in a.value.count != b.value.count ? a.value.count < b.value.count : a.key > b.key }?.value
+            .sorted { $0.connection.id < $1.connection.id } ?? []
+    }
+
+    func startRound(_ id: UInt64) {
+        guard var request = requests[id] else { return }
+        request.round += 1
+        request.closed = false
+        if request.adaptive {
+            let choice = planner.choose(maxDrafts: min(4, options.maxDrafts), maxBlock: min(8, options.maxBlockLength))
+            (request.drafts, request.blockLength) = (choice.drafts, choice.block)
+        }
+        request.assignment = [:]
+        request.received = [:]
+        request.roundStarted = Date()
+        let workers = pool()
+        if request.drafts > 0 && !workers.isEmpty {
+            for (index, w) in DraftAssignment.assign(drafts: request.drafts, speeds: workers.map(\.tokensPerSecond)).enumerated() {
+                request.assignment[workers[w].connection.id, default: []].append(index)
+            }
+            for worker in workers {
+                guard let indices = request.assignment[worker.connection.id] else { continue }
+                let synced = min(worker.synced[id] ?? 0, request.context.count)
+                var speculate = Speculate()
+                speculate.requestID = id
+                speculate.round = request.round
+                speculate.contextPosition = UInt32(synced)
+                speculate.contextTokens = request.context[synced...].map { UInt32($0) }
+                speculate.numDrafts = UInt32(indices.count)
+                speculate.blockLength = UInt32(request.blockLength)
+                speculate.sampling = request.sampling.wire
+                speculate.streamIDs = indices.map { request.round << 20 | UInt64($0) }
+                speculate.seed = request.seed
+                speculate.maxSupport = options.maxSupport
+                speculate.nextStreamIDs = indices.map { (request.round + 1) << 20 | UInt64($0) }
+                worker.connection.send(.speculate(speculate))
+                if case .worker(var state) = peers[worker.connection.id] {
+                    state.synced[id] = request.context.count
+                    peers[worker.connection.id] = .worker(state)
+                }
+            }
+        }
+        requests[id] = request
+        let round = request.round
+        let events = self.events
+        if request.assignment.isEmpty {
+            // No drafts: the target decodes one token itself. Through the event stream, so a long
+            // draft-less generation is a loop, not a recursion.
+            events.yield(.deadline(request: id, round: round))
+            return
+        }
+        let deadline = options.roundDeadlineMs
+        Task {
+            try? await Task.sleep(for: .milliseconds(deadline))
+            events.yield(.deadline(request: id, round: round))
+        }
+    }
+
+    func draftArrived(_ block: DraftBlock, from worker: Connection) {
+        guard var request = requests[block.requestID], block.round == request.round,
+              let indices = request.assignment[worker.id], (request.received[worker.id]?.count ?? 0) < indices.count
+        else { return }  // late or unasked-for: ignore
+        request.received[worker.id, default: []].append(block)
+        requests[block.requestID] = request
+        if request.allDraftsArrived { finishRound(block.requestID) }
+    }
+
+    func deadline(_ id: UInt64, _ round: UInt64) {
+        guard let request = requests[id], request.round == round else { return }
+        finishRound(id)
+    }
+
+    /// Fixes the current round's drafts (those of every worker that delivered all of its own) and
+    /// queues the round for the next batched target pass.
+    func finishRound(_ id: UInt64) {
+        guard var request = requests[id], !request.closed else { return }
+        request.closed = true
+        let waited = Date().timeIntervalSince(request.roundStarted)
+        var blocks: [(index: Int, block: DraftBlock)] = []
+        for (worker, indices) in request.assignment {
+            guard let received = request.received[worker], received.count >= indices.count else { continue }
+            for block in received where Int(block.draftIndex) < indices.count {
+                blocks.append((indices[Int(block.draftIndex)], block))
+            }
+        }
+        blocks.sort { $0.index < $1.index }
+        var drafts: [[Token]] = []
+        var rows: [[SparseDistribution]] = []
+        var indices: [Int] = []
+        let draftedAhead = blocks.filter { $0.block.draftedAhead }.count
+        for (index, block) in blocks {
+            guard let parsed = parse(block, request) else { continue }
+            drafts.append(parsed.tokens)
+            rows.append(parsed.rows)
+            indices.append(index)
+        }
+        let (tree, draftRows) = RoundTree.build(drafts: drafts, rows: rows)
+        requests[id] = request
+        if readyRounds.isEmpty { events.yield(.scoreReadyRounds) }
+        readyRounds.append(ClosedRound(id: id, round: request.round, tree: tree, draftRows: draftRows, draftIndices: indices, waited: waited, draftedAhead: draftedAhead))
+    }
+
+    /// One target pass over every ready round, then verification of each.
+    func scoreReadyRounds() {
+        let rounds = readyRounds.filter { requests[$0.id]?.round == $0.round }
+        readyRounds.removeAll()
+        guard !rounds.isEmpty else { return }
+        let scoreStart = Date()
+        let rows = scorer.scoreBatch(rounds.map { ScoringItem(request: $0.id, context: requests[$0.id]!.context, tree: $0.tree, sampling: requests[$0.id]!.sampling) })
+        let scored = Date()
+        planner.observePass(tokens: rounds.reduce(0) { $0 + $1.tree.count }, micros: scored.timeIntervalSince(scoreStart) * 1e6)
+        for (round, targetRows) in zip(rounds, rows) {
+            verify(round, targetRows: targetRows, batch: rounds.count, scoreMicros: scored.timeIntervalSince(scoreStart) * 1e6)
+        }
+    }
+
+    func verify(_ round: ClosedRound, targetRows: [DenseDistribution], batch: Int, scoreMicros: Double) {
+        let id = round.id
+        guard var request = requests[id] else { return }
+        let tree = round.tree
+        let draftRows = round.draftRows
+        let waited = round.waited
+        let verifyStart = Date()
+        let problem = VerificationProblem(tree: tree, draft: draftRows, target: targetRows, blockLength: request.blockLength)
+        let outcome = request.verifier.verify(problem, choices: &request.choices)
+        let verified = Date()
+        planner.observeRound(drafts: tree.draftCount, block: request.blockLength, accepted: outcome.acceptedLength)
+        scorer.accept(request: id, nodes: Array(tree.nodePath(to: outcome.acceptedNode).dropFirst()))
+
+        var emitted = Array(outcome.emittedTokens.prefix(request.maxTokens - request.generated))
+        var finish: FinishReason?
+        if let eos = target.endOfSequence, let at = emitted.firstIndex(of: eos) {
+            emitted = Array(emitted[...at])
+            finish = .endOfSequence
+        }
+        let oldLength = request.context.count
+        request.context += emitted
+        request.rounds += 1
+        request.targetPasses += 1
+        request.acceptedDraftTokens += UInt64(min(outcome.acceptedLength, emitted.count))
+        var delta = ""
+        if var decoder = request.text {
+            delta = decoder.append(emitted.filter { $0 != target.endOfSequence })
+            request.text = decoder
+            request.generatedText += delta
+            if finish == nil, request.stop.contains(where: { !$0.isEmpty && request.generatedText.contains($0) }) { finish = .stop }
+        }
+        if finish == nil && request.generated >= request.maxTokens { finish = .length }
+        if finish != nil, var decoder = request.text { delta += decoder.finish() }
+
+        var stats = RoundStats()
+        stats.round = request.round
+        stats.drafts = UInt32(tree.draftCount)
+        stats.blockLength = UInt32(request.blockLength)
+        stats.accepted = UInt32(outcome.acceptedLength)
+        stats.draftIndex = outcome.draftIndex.map { Int32(round.draftIndices[$0]) } ?? -1
+        stats.waitMicros = waited * 1e6
+        stats.targetMicros = scoreMicros
+        stats.batchSize = UInt32(batch)
+        stats.adaptive = request.adaptive
+        stats.draftedAhead = UInt32(round.draftedAhead)
+        stats.acceptanceEstimate = planner.acceptance
+        (stats.passCostFixedMicros, stats.passCostPerTokenMicros) = planner.passCost
+        stats.verifyMicros = verified.timeIntervalSince(verifyStart) * 1e6
+        var chunk = TokenChunk()
+        chunk.requestID = request.clientRequestID
+        chunk.tokens = emitted.map { UInt32($0) }
+        chunk.text = delta
+        chunk.rounds = [stats]
+        request.client.send(.tokenChunk(chunk))
+        logger.trace("round", metadata: ["request.id": "\(id)", "round": "\(request.round)", "accepted": "\(outcome.acceptedLength)", "waited.ms": "\(Int(waited * 1000))"])
+
+        // Keep the workers in step.
+        var accepted = Accepted()
+        accepted.requestID = id
+        accepted.round = request.round
+        accepted.tokens = emitted.map { UInt32($0) }
+        accepted.newPosition = UInt32(request.context.count)
+        for (connectionID, peer) in peers {
+            guard case .worker(var worker) = peer, worker.synced[id] == oldLength else { continue }
+            if finish == nil {
+                worker.connection.send(.accepted(accepted))
+                worker.synced[id] = request.context.count
+            } else {
+                worker.connection.send(.cancel(Cancel(requestID: id, reason: "request finished")))
+                worker.synced[id] = nil
+            }
+            peers[connectionID] = .worker(worker)
+        }
+
+        if let finish {
+            var done = Done()
+            done.requestID = request.clientRequestID
+            done.reason = finish
+            done.promptTokens = UInt32(request.promptLength)
+            done.generatedTokens = UInt32(request.generated)
+            done.rounds = request.rounds
+            done.targetPasses = request.targetPasses
+            done.acceptedDraftTokens = request.acceptedDraftTokens
+            done.elapsedSeconds = Date().timeIntervalSince(request.started)
+            request.client.send(.done(done))
+            requests[id] = nil
+            scorer.release(request: id)
+            return
+        }
+        requests[id] = request
+        startRound(id)
+    }
+
+    /// A delivered block as tokens and the rows they were drawn from, or nil when it is malformed
+    /// (wrong length, a token outside its own row's support, an invalid row).
+    func parse(_ block: DraftBlock, _ request: GenerationRequest) -> (tokens: [Token], rows: [SparseDistribution])? {
+        guard !block.tokens.isEmpty, block.tokens.count <= request.blockLength, block.distributions.count == block.tokens.count else { return nil }
+        var rows: [SparseDistribution] = []
+        for (token, wire) in zip(block.tokens, block.distributions) {
+            guard let row = SparseShipping.distribution(wire, vocabularySize: target.vocabularySize), row.probability(of: Int(token)) > 0 else {
+                logger.warning("dropping malformed draft block", metadata: ["request.id": "\(block.requestID)", "draft": "\(block.draftIndex)"])
+                return nil
+            }
+            rows.append(row)
+        }
+        return (block.tokens.map(Int.init), rows)
+    }
+
+}
