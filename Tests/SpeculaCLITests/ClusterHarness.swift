@@ -37,7 +37,7 @@ final class ClusterHarness: @unchecked Sendable {
         process.arguments = ["coordinator", "--model", spec, "--port", String(requested), "--log-level", "warning"] + extra
         let output = Pipe()
         process.standardOutput = output
-        FileManager.default.createFile(atPath: coordinatorLog.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: coordinatorLog.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: coordinatorLog)
         try process.run()
         var line = Data()

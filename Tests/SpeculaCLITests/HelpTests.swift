@@ -1,0 +1,37 @@
+import Testing
+
+/// The CLI's help and error text, verbatim where users rely on it.
+struct HelpTests {
+    @Test func topLevelHelpListsEverySubcommand() throws {
+        let help = try CLI.run(["--help"])
+        #expect(help.hasPrefix("OVERVIEW: A distributed speculative-decoding cluster."))
+        for command in ["coordinator", "draft", "generate", "sample", "loadtest", "bench", "demo", "models"] {
+            #expect(help.contains("\n  \(command) "), "missing subcommand \(command)")
+        }
+        #expect(help.contains("Add draft workers: specula draft --model qwen2.5-coder-0.5b"))
+    }
+
+    @Test func unknownFlagsExitNonZeroNamingTheFlag() throws {
+        let result = try CLI.runAllowingFailure(["models", "list", "--no-such-flag"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("Unknown option '--no-such-flag'"), "stderr: \(result.stderr)")
+    }
+
+    @Test func aCoordinatorOnAPublicAddressNeedsASecret() throws {
+        let result = try CLI.runAllowingFailure(["coordinator", "--model", "x.json", "--host", "0.0.0.0"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("pass --auth-secret SECRET (or --insecure)"), "stderr: \(result.stderr)")
+    }
+
+    @Test func commandsNotInThisBuildSaySoAndFail() throws {
+        let result = try CLI.runAllowingFailure(["loadtest"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("is not part of this build yet"))
+    }
+
+    @Test func aMissingModelFileIsAClearError() throws {
+        let result = try CLI.runAllowingFailure(["coordinator", "--model", "/nonexistent/model.gguf", "--port", "0"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("/nonexistent/model.gguf"), "stderr: \(result.stderr)")
+    }
+}
