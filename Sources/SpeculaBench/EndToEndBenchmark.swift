@@ -1,6 +1,6 @@
 import Foundation
 package import SpeculaCluster
-package import SpeculaCore
+import SpeculaCore
 
 /// `specula bench e2e`: the verifiers side by side on real models, in one process and one run —
 /// target alone, token-level and block verification (K = 1), K-SEQ and the default multi-draft

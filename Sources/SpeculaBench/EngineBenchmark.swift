@@ -1,5 +1,5 @@
 import Foundation
-package import SpeculaModel
+import SpeculaModel
 
 /// `specula bench engine`: single-token decode speed, the cost of one verification pass of B
 /// tokens (the table the coordinator uses to choose K and γ), load time and resident memory.

@@ -1,6 +1,6 @@
 import Dispatch
 package import Logging
-package import SpeculaCore
+import SpeculaCore
 package import SpeculaNet
 
 /// A draft worker: connects to a coordinator (reconnecting with backoff), answers `Speculate` with

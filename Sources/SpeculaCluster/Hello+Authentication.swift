@@ -1,4 +1,4 @@
-package import SpeculaCore
+import SpeculaCore
 package import SpeculaNet
 
 extension Hello {

@@ -95,7 +95,7 @@ class UVHandle: @unchecked Sendable {
 }
 
 /// `uv_async_t`: wakes the loop from another thread.
-final class UVAsync: UVHandle {
+final class UVAsync: UVHandle, @unchecked Sendable {
     private let callback: () -> Void
 
     init(loop: UVLoop, callback: @escaping () -> Void) throws(UVError) {
@@ -112,7 +112,7 @@ final class UVAsync: UVHandle {
 }
 
 /// `uv_timer_t`.
-final class UVTimer: UVHandle {
+final class UVTimer: UVHandle, @unchecked Sendable {
     private var callback: (() -> Void)?
 
     init(loop: UVLoop) throws(UVError) {
@@ -134,7 +134,7 @@ final class UVTimer: UVHandle {
 }
 
 /// `uv_signal_t`: a POSIX signal delivered on the loop thread.
-final class UVSignal: UVHandle {
+final class UVSignal: UVHandle, @unchecked Sendable {
     private let callback: (Int32) -> Void
 
     init(loop: UVLoop, signal: Int32, callback: @escaping (Int32) -> Void) throws(UVError) {
@@ -151,7 +151,7 @@ final class UVSignal: UVHandle {
 }
 
 /// `uv_tcp_t`: a listening socket or a connection.
-final class UVTCP: UVHandle {
+final class UVTCP: UVHandle, @unchecked Sendable {
     private let loop: UVLoop
     private var onConnection: ((UVError?) -> Void)?
     private var onRead: ((Result<[UInt8], UVError>) -> Void)?
@@ -357,7 +357,8 @@ private struct SocketAddress {
                 pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { _ = uv_ip4_name($0, &name, name.count) }
             }
         }
-        return "\(String(cString: name)):\(port(of: storage))"
+        let text = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(text):\(port(of: storage))"
     }
 }
 
