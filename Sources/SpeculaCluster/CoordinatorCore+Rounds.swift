@@ -113,18 +113,36 @@ extension CoordinatorCore {
         readyRounds.append(ClosedRound(id: id, round: request.round, tree: tree, draftRows: draftRows, draftIndices: indices, waited: waited, draftedAhead: draftedAhead))
     }
 
-    /// One target pass over every ready round, then verification of each.
+    /// Starts one target pass over every ready round, on the scoring queue so the actor keeps
+    /// collecting drafts and requests meanwhile; rounds that close during the pass form the next
+    /// batch. The result comes back as a `.scored` event.
     func scoreReadyRounds() {
+        guard !scoring else { return }
         let rounds = readyRounds.filter { requests[$0.id]?.round == $0.round }
         readyRounds.removeAll()
         guard !rounds.isEmpty else { return }
-        let scoreStart = Date()
-        let rows = scorer.scoreBatch(rounds.map { ScoringItem(request: $0.id, context: requests[$0.id]!.context, tree: $0.tree, sampling: requests[$0.id]!.sampling) })
-        let scored = Date()
-        planner.observePass(tokens: rounds.reduce(0) { $0 + $1.tree.count }, micros: scored.timeIntervalSince(scoreStart) * 1e6)
-        for (round, targetRows) in zip(rounds, rows) {
-            verify(round, targetRows: targetRows, batch: rounds.count, scoreMicros: scored.timeIntervalSince(scoreStart) * 1e6)
+        scoring = true
+        let items = rounds.map { ScoringItem(request: $0.id, context: requests[$0.id]!.context, tree: $0.tree, sampling: requests[$0.id]!.sampling) }
+        let scorer = self.scorer, events = self.events
+        scoringQueue.async {
+            let start = ContinuousClock.now
+            let rows = scorer.scoreBatch(items)
+            events.yield(.scored(ScoredBatch(rounds: rounds, rows: rows, micros: (ContinuousClock.now - start) / .microseconds(1))))
         }
+    }
+
+    /// Verifies each round of a finished target pass, then starts the next pass if rounds wait.
+    func scored(_ batch: ScoredBatch) {
+        scoring = false
+        planner.observePass(tokens: batch.rounds.reduce(0) { $0 + $1.tree.count }, micros: batch.micros)
+        for (round, targetRows) in zip(batch.rounds, batch.rows) {
+            if requests[round.id] == nil {
+                scorer.release(request: round.id)  // cancelled during the pass
+                continue
+            }
+            verify(round, targetRows: targetRows, batch: batch.rounds.count, scoreMicros: batch.micros)
+        }
+        if !readyRounds.isEmpty { scoreReadyRounds() }
     }
 
     func verify(_ round: ClosedRound, targetRows: [DenseDistribution], batch: Int, scoreMicros: Double) {

@@ -40,11 +40,15 @@ actor CoordinatorCore {
     var requests: [UInt64: GenerationRequest] = [:]
     /// Rounds whose draft set is fixed, waiting for the next batched target pass.
     var readyRounds: [ClosedRound] = []
+    /// A target pass is running on `scoringQueue`.
+    var scoring = false
+    /// Where target passes run: off the actor, off the cooperative thread pool.
+    let scoringQueue = DispatchQueue(label: "specula.coordinator.scoring")
     /// Chooses K and γ for requests that leave them open.
     var planner = SpeculationPlanner()
 
     /// A round whose drafts are fixed: its tree and the draft rows at the tree's internal nodes.
-    struct ClosedRound {
+    struct ClosedRound: Sendable {
         let id: UInt64
         let round: UInt64
         let tree: DraftTree
@@ -72,6 +76,7 @@ actor CoordinatorCore {
             case .closed(let connection, let reason): closed(connection, reason)
             case .deadline(let request, let round): deadline(request, round)
             case .scoreReadyRounds: scoreReadyRounds()
+            case .scored(let batch): scored(batch)
             }
         }
     }

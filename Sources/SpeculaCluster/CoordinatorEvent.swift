@@ -1,3 +1,4 @@
+import SpeculaCore
 import SpeculaNet
 
 /// Everything the coordinator reacts to, delivered in order through one stream so the state
@@ -8,4 +9,13 @@ enum CoordinatorEvent: Sendable {
     case deadline(request: UInt64, round: UInt64)
     /// Score every round that is ready, in one target pass (continuous batching).
     case scoreReadyRounds
+    /// A target pass finished.
+    case scored(ScoredBatch)
+}
+
+/// The rows of one target pass, for the rounds it scored.
+struct ScoredBatch: Sendable {
+    let rounds: [CoordinatorCore.ClosedRound]
+    let rows: [[DenseDistribution]]
+    let micros: Double
 }

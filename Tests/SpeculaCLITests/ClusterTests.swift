@@ -202,7 +202,7 @@ struct ClusterTests {
     @Test func workersDraftAheadAndCorrectGuessesAreUsed() throws {
         // A draft identical to its target at temperature 0: every guess of the next round is right.
         let cluster = try ClusterHarness()
-        try cluster.startCoordinator(spec: "synthetic:vocab=300,seed=5,window=3", extra: ["--round-deadline-ms", "500"])
+        try cluster.startCoordinator(spec: "synthetic:vocab=300,seed=5,window=3", extra: ["--round-deadline-ms", "5000"])
         try cluster.startWorker(spec: "synthetic:vocab=300,seed=5,window=3,agreement=1,draft-seed=9")
         let output = try cluster.generate(["--prompt-tokens", "1,2,3", "--max-tokens", "60", "--temperature", "0", "--drafts", "1", "--block", "4", "--json"])
         let ahead = output.split(separator: "\n").filter { $0.contains(#""drafted_ahead":1"#) }.count
