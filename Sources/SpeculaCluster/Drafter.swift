@@ -20,7 +20,7 @@ package struct Drafter: Sendable {
         var prefix = context
         while tokens.count < length {
             model.simulatePass(tokens: 1)
-            let row = sampling.distribution(probabilities: model.model.distribution(after: prefix).probabilities)
+            let row = model.model.distribution(after: prefix, sampling: sampling)
             var wire = SparseShipping.ship(row, maxSupport: maxSupport)
             let token = choices.draw(from: SparseShipping.distribution(wire, vocabularySize: model.vocabularySize)!)
             if shipsWrongDistribution { wire.probabilities = wire.probabilities.map { _ in 1 } }

@@ -45,7 +45,7 @@ package struct ExactScorer: TargetScorer {
     }
 
     private func rows(_ context: [Token], _ tree: DraftTree, _ sampling: SamplingParameters) -> [DenseDistribution] {
-        (0..<tree.count).map { sampling.distribution(probabilities: model.distribution(after: context + tree.path(to: $0)).probabilities) }
+        (0..<tree.count).map { model.distribution(after: context + tree.path(to: $0), sampling: sampling) }
     }
 
     package func accept(request: UInt64, nodes: [Int]) {}

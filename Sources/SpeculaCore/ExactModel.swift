@@ -10,4 +10,14 @@ package protocol ExactModel: Sendable {
     var contextWindow: Int? { get }
     /// p(·|context) before any sampling transform.
     func distribution(after context: [Token]) -> DenseDistribution
+    /// p(·|context) after `sampling` (default: the transform applied to the raw row).
+    func distribution(after context: [Token], sampling: SamplingParameters) -> DenseDistribution
+}
+
+extension ExactModel {
+    /// p(·|context) after `sampling`: the row every caller needs. Models that have logits
+    /// override it to transform them directly instead of round-tripping through probabilities.
+    package func distribution(after context: [Token], sampling: SamplingParameters) -> DenseDistribution {
+        sampling.distribution(probabilities: distribution(after: context).probabilities)
+    }
 }

@@ -32,12 +32,12 @@ package struct SpeculativeSampler: Sendable {
 
     /// q(·|context) after the sampling transform.
     package func targetRow(_ context: [Token]) -> DenseDistribution {
-        sampling.distribution(probabilities: target.distribution(after: context).probabilities)
+        target.distribution(after: context, sampling: sampling)
     }
 
     /// p(·|context) after the sampling transform, as the worker would ship it.
     package func draftRow(_ context: [Token]) -> SparseDistribution {
-        SparseDistribution(sampling.distribution(probabilities: draft.distribution(after: context).probabilities))
+        SparseDistribution(draft.distribution(after: context, sampling: sampling))
     }
 
     /// One round from `context`: K drafts, one verification.

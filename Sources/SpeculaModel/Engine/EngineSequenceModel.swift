@@ -33,6 +33,11 @@ package final class EngineSequenceModel: ExactModel, Sendable {
         SamplingParameters().distribution(logits: logits(after: context))
     }
 
+    /// The transform applied to the logits directly (no probabilities → log round trip).
+    package func distribution(after context: [Token], sampling: SamplingParameters) -> DenseDistribution {
+        sampling.distribution(logits: logits(after: context))
+    }
+
     /// Raw logits after `context` (at least one token).
     package func logits(after context: [Token]) -> [Float] {
         precondition(!context.isEmpty, "the engine needs at least one context token")
