@@ -1,5 +1,5 @@
 import Foundation
-import SpeculaModel
+package import SpeculaModel
 
 /// `specula bench engine`: single-token decode speed, the cost of one verification pass of B
 /// tokens (the table the coordinator uses to choose K and γ), load time and resident memory.
@@ -17,6 +17,8 @@ package enum EngineBenchmark {
         package var model: String
         package var architecture: String
         package var threads: Int
+        /// `int8` or `float` (`ActivationPrecision`).
+        package var activations: String
         package var loadSeconds: Double
         package var decodeTokensPerSecond: Double
         package var decodeTokens: Int
@@ -27,9 +29,9 @@ package enum EngineBenchmark {
         package var host: String
     }
 
-    package static func run(path: String, threads: Int, decodeTokens: Int, batchSizes: [Int], repetitions: Int, progress: (String) -> Void) throws -> Report {
+    package static func run(path: String, threads: Int, precision: ActivationPrecision = .int8, decodeTokens: Int, batchSizes: [Int], repetitions: Int, progress: (String) -> Void) throws -> Report {
         let start = Date()
-        let engine = try TransformerModel(path: path, threads: threads)
+        let engine = try TransformerModel(path: path, threads: threads, precision: precision)
         let loadSeconds = Date().timeIntervalSince(start)
         let context = Array(repeating: 0, count: 32).enumerated().map { (i, _) in (i * 7919 + 13) % engine.vocabularySize }
         var cache = engine.makeCache()
@@ -60,7 +62,7 @@ package enum EngineBenchmark {
         if let one = rows.first(where: { $0.tokens == 1 }) {
             for i in rows.indices { rows[i].relativeCost = rows[i].meanMilliseconds / one.meanMilliseconds }
         }
-        return Report(model: path, architecture: engine.config.architecture, threads: threads, loadSeconds: loadSeconds,
+        return Report(model: path, architecture: engine.config.architecture, threads: threads, activations: precision.rawValue, loadSeconds: loadSeconds,
                       decodeTokensPerSecond: decodeRate, decodeTokens: decodeTokens, contextTokens: context.count, passes: rows,
                       residentMegabytes: residentMegabytes(), repetitions: repetitions, host: ProcessInfo.processInfo.hostName)
     }

@@ -16,6 +16,7 @@ struct BenchEngine: ParsableCommand {
 
     @Option(help: "A GGUF file or a cached model's name.") var model: String
     @Option(help: "Compute threads.") var threads: Int = 2
+    @Option(help: "Activations for quantized weights: int8 (fast) or float.") var activations: ActivationPrecision = .int8
     @Option(help: "Tokens decoded one at a time.") var decodeTokens: Int = 32
     @Option(help: "Pass sizes, comma-separated.") var batch: String = "1,2,4,8,16,32,64"
     @Option(help: "Timed passes per size.") var repetitions: Int = 3
@@ -23,14 +24,14 @@ struct BenchEngine: ParsableCommand {
 
     func run() throws {
         let sizes = try TokenList.parse(batch, flag: "--batch").filter { $0 > 0 }
-        let report = try EngineBenchmark.run(path: ModelStore().resolve(model), threads: threads, decodeTokens: decodeTokens, batchSizes: sizes, repetitions: repetitions) { note in
+        let report = try EngineBenchmark.run(path: ModelStore().resolve(model), threads: threads, precision: activations, decodeTokens: decodeTokens, batchSizes: sizes, repetitions: repetitions) { note in
             FileHandle.standardError.write(Data("… \(note)\n".utf8))
         }
         if json {
             try JSONOutput.print(report)
             return
         }
-        print(String(format: "%@ (%@), %d threads: load %.2f s, RSS %.0f MB", report.model, report.architecture, report.threads, report.loadSeconds, report.residentMegabytes))
+        print(String(format: "%@ (%@), %d threads, %@ activations: load %.2f s, RSS %.0f MB", report.model, report.architecture, report.threads, report.activations, report.loadSeconds, report.residentMegabytes))
         print(String(format: "decode: %.1f tokens/s", report.decodeTokensPerSecond))
         for row in report.passes {
             print(String(format: "pass of %3d tokens: %8.1f ± %5.1f ms  %7.1f tokens/s  cost %.2f× one-token pass", row.tokens, row.meanMilliseconds, row.stddevMilliseconds, row.tokensPerSecond, row.relativeCost))

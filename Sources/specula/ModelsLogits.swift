@@ -19,9 +19,11 @@ extension Models {
         @Flag(help: "Print every position, not only the last.") var allPositions = false
         @Option(help: "Compute threads.") var threads: Int = 2
         @Flag(help: "Evaluate the tokens one at a time (sequential decoding) instead of one pass.") var sequential = false
+        @Option(help: "Activations for quantized weights: int8 (fast, the default) or float (matches a float64 reference).")
+        var activations: ActivationPrecision = .int8
 
         func run() throws {
-            let engine = try TransformerModel(path: ModelStore().resolve(model), threads: threads)
+            let engine = try TransformerModel(path: ModelStore().resolve(model), threads: threads, precision: activations)
             let ids = try TokenList.parse(tokens, flag: "--tokens")
             guard !ids.isEmpty else { throw ValidationError("--tokens needs at least one id.") }
             guard ids.allSatisfy({ $0 < engine.vocabularySize }) else { throw ValidationError("--tokens has ids outside 0..<\(engine.vocabularySize).") }
@@ -42,3 +44,5 @@ extension Models {
         }
     }
 }
+
+extension ActivationPrecision: ExpressibleByArgument {}

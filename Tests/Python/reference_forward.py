@@ -3,14 +3,35 @@ the Swift engine, as the reference the engine's logits are compared with.
 
 Weights are dequantized by the PyPI `gguf` package. Semantics follow ggml: RMSNorm, rotary
 embeddings on adjacent pairs (llama) or halves (qwen2, "NeoX"), grouped-query attention with
-optional q/k/v biases, SwiGLU, tied or separate output matrix."""
+optional q/k/v biases, SwiGLU, tied or separate output matrix.
+
+With `quantize_activations`, the input of every product with a quantized weight matrix is first
+rounded the way the engine's int8 kernels round it (8-bit codes, one scale per 256 values, or
+per 64 when the length is not a multiple of 256; `q = rint(x · (1/d))`, `d = max|x| / 127`, in
+float32). The engine computes x in float32, so a value on a rounding boundary may still round
+the other way there; such a flip is carried to every later layer and position."""
 import numpy as np
 import gguf
 from gguf.quants import dequantize
 
 
+FLOAT_TYPES = (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16)
+
+
+def quantize_rows(x):
+    """The engine's activation rounding (QuantizedActivations.swift), in float32, back to float64."""
+    n, cols = x.shape
+    group = 256 if cols % 256 == 0 else 64
+    v = x.astype(np.float32).reshape(n, cols // group, group)
+    d = np.abs(v).max(axis=-1, keepdims=True) / np.float32(127)
+    inverse = (np.float32(1) / np.where(d == 0, np.float32(1), d)) * (d != 0)
+    q = np.rint(v * inverse.astype(np.float32))
+    return (q.astype(np.float64) * d.astype(np.float64)).reshape(n, cols)
+
+
 class Reference:
-    def __init__(self, path):
+    def __init__(self, path, quantize_activations=False):
+        self.quantize_activations = quantize_activations
         self.reader = gguf.GGUFReader(path)
         fields = self.reader.fields
         def field(name, default=None):
@@ -37,6 +58,13 @@ class Reference:
             t = self.tensors[name]
             self.cache[name] = dequantize(t.data, t.tensor_type).astype(np.float64)
         return self.cache[name]
+
+    def matmul(self, x, name):
+        """x @ W.T, with the engine's activation rounding for quantized weights when asked."""
+        t = self.tensors[name]
+        if self.quantize_activations and t.tensor_type not in FLOAT_TYPES and x.shape[1] % 64 == 0:
+            x = quantize_rows(x)
+        return x @ self.w(name).T
 
     def norm(self, x, weight):
         return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + self.eps) * weight
@@ -66,9 +94,9 @@ class Reference:
         for l in range(self.layers):
             p = f"blk.{l}."
             h = self.norm(x, self.w(p + "attn_norm.weight"))
-            q = h @ self.w(p + "attn_q.weight").T
-            k = h @ self.w(p + "attn_k.weight").T
-            v = h @ self.w(p + "attn_v.weight").T
+            q = self.matmul(h, p + "attn_q.weight")
+            k = self.matmul(h, p + "attn_k.weight")
+            v = self.matmul(h, p + "attn_v.weight")
             for name, t in (("attn_q.bias", "q"), ("attn_k.bias", "k"), ("attn_v.bias", "v")):
                 b = self.w(p + name)
                 if b is not None:
@@ -85,13 +113,10 @@ class Reference:
                 scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
                 scores /= scores.sum(axis=-1, keepdims=True)
                 out[:, hd, :] = scores @ v[:, kh, :]
-            x = x + out.reshape(n, -1) @ self.w(p + "attn_output.weight").T
+            x = x + self.matmul(out.reshape(n, -1), p + "attn_output.weight")
             h = self.norm(x, self.w(p + "ffn_norm.weight"))
-            g = h @ self.w(p + "ffn_gate.weight").T
-            u = h @ self.w(p + "ffn_up.weight").T
-            x = x + (g / (1 + np.exp(-g)) * u) @ self.w(p + "ffn_down.weight").T
+            g = self.matmul(h, p + "ffn_gate.weight")
+            u = self.matmul(h, p + "ffn_up.weight")
+            x = x + self.matmul(g / (1 + np.exp(-g)) * u, p + "ffn_down.weight")
         x = self.norm(x, self.w("output_norm.weight"))
-        out = self.w("output.weight")
-        if out is None:
-            out = self.w("token_embd.weight")
-        return x @ out.T
+        return self.matmul(x, "output.weight" if "output.weight" in self.tensors else "token_embd.weight")

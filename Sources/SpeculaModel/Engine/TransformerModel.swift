@@ -12,6 +12,7 @@ package final class TransformerModel: Sendable {
     package let config: TransformerConfig
     package let file: GGUFFile
     package let threads: Int
+    package let precision: ActivationPrecision
     private let embeddings: WeightMatrix
     private let output: WeightMatrix
     private let outputNorm: [Float]
@@ -26,12 +27,13 @@ package final class TransformerModel: Sendable {
     }
 
     /// Loads `path`; throws `GGUFError` naming the file and problem for anything unsupported.
-    package init(path: String, threads: Int = 2) throws(GGUFError) {
+    package init(path: String, threads: Int = 2, precision: ActivationPrecision = .int8) throws(GGUFError) {
         let file = try GGUFFile(path: path)
         let c = try TransformerConfig(file: file)
         self.file = file
         self.config = c
         self.threads = threads
+        self.precision = precision
         func vector(_ name: String, _ count: Int) throws(GGUFError) -> [Float] {
             let matrix = try WeightMatrix(file: file, name: name, rows: 1, cols: count)
             var out = [Float](repeating: 0, count: count)
@@ -109,9 +111,9 @@ package final class TransformerModel: Sendable {
         }
         for (l, layer) in layers.enumerated() {
             normalize(x, weight: layer.attentionNorm, tokens: n, into: &normed)
-            layer.q.multiply(normed, batch: n, threads: threads, into: &q)
-            layer.k.multiply(normed, batch: n, threads: threads, into: &k)
-            layer.v.multiply(normed, batch: n, threads: threads, into: &v)
+            multiply(layer.q, normed, tokens: n, into: &q)
+            multiply(layer.k, normed, tokens: n, into: &k)
+            multiply(layer.v, normed, tokens: n, into: &v)
             if let b = layer.qBias { addBias(b, to: &q, tokens: n) }
             if let b = layer.kBias { addBias(b, to: &k, tokens: n) }
             if let b = layer.vBias { addBias(b, to: &v, tokens: n) }
@@ -123,21 +125,21 @@ package final class TransformerModel: Sendable {
                 results[s].values[l] = Array(v[start..<end])
             }
             attend(q: q, layer: l, trees: trees, caches: caches, results: results, owner: owner, into: &attended)
-            layer.o.multiply(attended, batch: n, threads: threads, into: &projected)
+            multiply(layer.o, attended, tokens: n, into: &projected)
             for i in 0..<x.count { x[i] += projected[i] }
             normalize(x, weight: layer.ffnNorm, tokens: n, into: &normed)
-            layer.gate.multiply(normed, batch: n, threads: threads, into: &gate)
-            layer.up.multiply(normed, batch: n, threads: threads, into: &up)
+            multiply(layer.gate, normed, tokens: n, into: &gate)
+            multiply(layer.up, normed, tokens: n, into: &up)
             for i in 0..<gate.count {
                 let g = gate[i]
                 gate[i] = g / (1 + Foundation.exp(-g)) * up[i]
             }
-            layer.down.multiply(gate, batch: n, threads: threads, into: &projected)
+            multiply(layer.down, gate, tokens: n, into: &projected)
             for i in 0..<x.count { x[i] += projected[i] }
         }
         normalize(x, weight: outputNorm, tokens: n, into: &normed)
         var logits = [Float](repeating: 0, count: n * c.vocabulary)
-        output.multiply(normed, batch: n, threads: threads, into: &logits)
+        multiply(output, normed, tokens: n, into: &logits)
         for (t, o) in owner.enumerated() {
             results[o.sequence].logits.append(Array(logits[t * c.vocabulary..<(t + 1) * c.vocabulary]))
         }
@@ -163,6 +165,10 @@ package final class TransformerModel: Sendable {
     }
 
     // MARK: - Pieces
+
+    private func multiply(_ matrix: WeightMatrix, _ x: [Float], tokens: Int, into y: inout [Float]) {
+        matrix.multiply(x, batch: tokens, threads: threads, precision: precision, into: &y)
+    }
 
     private func normalize(_ x: [Float], weight: [Float], tokens: Int, into out: inout [Float]) {
         let e = config.embedding

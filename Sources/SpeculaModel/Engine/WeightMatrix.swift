@@ -6,9 +6,10 @@ import Dispatch
 /// Batch invariance: output (b, r) is always `dot(dequantized row r, x_b)` with one fixed
 /// summation order, whatever the batch size or the thread split, so a token's result is bitwise
 /// the same alone or inside a verification pass (design.md, "Batch invariance").
-struct WeightMatrix: @unchecked Sendable {
-    // @unchecked Sendable invariant: `data` points into a read-only mapping kept alive by `file`.
-    let file: GGUFFile
+package struct WeightMatrix: @unchecked Sendable {
+    // @unchecked Sendable invariant: `data` points into read-only memory kept alive by `owner`
+    // (a file mapping, or `WeightBytes`).
+    let owner: AnyObject
     let data: UnsafeRawPointer
     let type: GGMLType
     let rows: Int
@@ -21,7 +22,7 @@ struct WeightMatrix: @unchecked Sendable {
             throw .shapeMismatch(tensor: name, expected: [cols, rows], found: info.dimensions, path: file.path)
         }
         guard info.type.isSupported else { throw .unsupportedType(tensor: name, type: info.type.rawValue, path: file.path) }
-        self.file = file
+        self.owner = file
         self.data = file.pointer(to: info)
         self.type = info.type
         self.rows = rows
@@ -29,47 +30,117 @@ struct WeightMatrix: @unchecked Sendable {
         self.rowBytes = info.type.byteCount(elements: cols)
     }
 
+    /// A matrix over raw ggml blocks held in memory (rows of `type.byteCount(elements: cols)`).
+    package init(bytes: WeightBytes, type: GGMLType, rows: Int, cols: Int) {
+        precondition(type.isSupported && bytes.count == rows * type.byteCount(elements: cols))
+        self.owner = bytes
+        self.data = UnsafeRawPointer(bytes.pointer)
+        self.type = type
+        self.rows = rows
+        self.cols = cols
+        self.rowBytes = type.byteCount(elements: cols)
+    }
+
     /// Dequantizes row `r` into `out` (`cols` floats).
-    func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+    package func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         Dequantize.row(type, data + r * rowBytes, count: cols, into: out)
     }
 
     /// `output[b·rows + r] = Σ_c W[r, c] · input[b·cols + c]` for b < batch, on `threads` threads.
-    func multiply(_ input: [Float], batch: Int, threads: Int, into output: inout [Float]) {
+    ///
+    /// With `.int8`, quantized rows (in whole chunks of 64) take the integer kernels on 8-bit
+    /// activations (`IntegerDot`); otherwise rows are dequantized and multiplied in floats.
+    package func multiply(_ input: [Float], batch: Int, threads: Int, precision: ActivationPrecision, into output: inout [Float]) {
         precondition(input.count >= batch * cols && output.count >= batch * rows)
-        let chunks = min(max(threads, 1) * 4, rows)
         input.withUnsafeBufferPointer { x in
             output.withUnsafeMutableBufferPointer { y in
                 let xBase = x.baseAddress!, yBase = y.baseAddress!
-                let work = { (chunk: Int) in
-                    let start = rows * chunk / chunks, end = rows * (chunk + 1) / chunks
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: cols)
-                    defer { scratch.deallocate() }
-                    for r in start..<end {
-                        row(r, into: scratch)
-                        var b = 0
-                        while b + 4 <= batch {
-                            let x0 = xBase + b * cols
-                            let d = Kernels.dot4(scratch, x0, x0 + cols, x0 + 2 * cols, x0 + 3 * cols, cols)
-                            yBase[b * rows + r] = d.0
-                            yBase[(b + 1) * rows + r] = d.1
-                            yBase[(b + 2) * rows + r] = d.2
-                            yBase[(b + 3) * rows + r] = d.3
-                            b += 4
-                        }
-                        while b < batch {
-                            yBase[b * rows + r] = Kernels.dot(scratch, xBase + b * cols, cols)
-                            b += 1
-                        }
-                    }
-                }
-                if threads <= 1 || rows < 64 {
-                    for chunk in 0..<chunks { work(chunk) }
-                } else {
-                    nonisolated(unsafe) let run = work  // chunks write disjoint output rows
-                    DispatchQueue.concurrentPerform(iterations: chunks) { run($0) }
+                guard precision == .int8, cols % 64 == 0 else { return multiplyFloat(xBase, batch: batch, threads: threads, into: yBase) }
+                let activations = QuantizedActivations(xBase, batch: batch, cols: cols)
+                switch type {
+                case .q4_0: multiplyInteger(Q4_0Chunk.self, activations, threads: threads, into: yBase)
+                case .q4_1: multiplyInteger(Q4_1Chunk.self, activations, threads: threads, into: yBase)
+                case .q5_0: multiplyInteger(Q5_0Chunk.self, activations, threads: threads, into: yBase)
+                case .q8_0: multiplyInteger(Q8_0Chunk.self, activations, threads: threads, into: yBase)
+                case .q4_K: multiplyInteger(Q4_KChunk.self, activations, threads: threads, into: yBase)
+                case .q6_K: multiplyInteger(Q6_KChunk.self, activations, threads: threads, into: yBase)
+                default: multiplyFloat(xBase, batch: batch, threads: threads, into: yBase)
                 }
             }
         }
     }
+
+    private func multiplyInteger<L: ChunkLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, threads: Int, into y: UnsafeMutablePointer<Float>) {
+        let batch = x.batch, group = x.groupSize
+        let tokens = (0..<batch).map { IntegerDot.Row(x, token: $0) }
+        forEachRowRange(threads: threads) { range in
+            for r in range {
+                let row = data + r * rowBytes
+                var b = 0
+                while b + 4 <= batch {
+                    let d = IntegerDot.dot4(layout, row, rowBytes: rowBytes, cols: cols, group: group, tokens[b], tokens[b + 1], tokens[b + 2], tokens[b + 3])
+                    for i in 0..<4 { y[(b + i) * rows + r] = d[i] }
+                    b += 4
+                }
+                while b < batch {
+                    y[b * rows + r] = IntegerDot.dot(layout, row, rowBytes: rowBytes, cols: cols, group: group, tokens[b])
+                    b += 1
+                }
+            }
+        }
+    }
+
+    private func multiplyFloat(_ x: UnsafePointer<Float>, batch: Int, threads: Int, into y: UnsafeMutablePointer<Float>) {
+        forEachRowRange(threads: threads) { range in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+            defer { scratch.deallocate() }
+            for r in range {
+                row(r, into: scratch)
+                var b = 0
+                while b + 4 <= batch {
+                    let x0 = x + b * cols
+                    let d = Kernels.dot4(scratch, x0, x0 + cols, x0 + 2 * cols, x0 + 3 * cols, cols)
+                    y[b * rows + r] = d.0
+                    y[(b + 1) * rows + r] = d.1
+                    y[(b + 2) * rows + r] = d.2
+                    y[(b + 3) * rows + r] = d.3
+                    b += 4
+                }
+                while b < batch {
+                    y[b * rows + r] = Kernels.dot(scratch, x + b * cols, cols)
+                    b += 1
+                }
+            }
+        }
+    }
+
+    /// Runs `body` over disjoint ranges of output rows covering all rows, on `threads` threads.
+    private func forEachRowRange(threads: Int, _ body: (Range<Int>) -> Void) {
+        let pieces = min(max(threads, 1) * 4, rows)
+        let rows = rows
+        if threads <= 1 || rows < 64 {
+            for piece in 0..<pieces { body(rows * piece / pieces..<rows * (piece + 1) / pieces) }
+        } else {
+            withoutActuallyEscaping(body) { body in
+                nonisolated(unsafe) let run = body  // pieces write disjoint output rows
+                DispatchQueue.concurrentPerform(iterations: pieces) { run(rows * $0 / pieces..<rows * ($0 + 1) / pieces) }
+            }
+        }
+    }
+}
+
+/// Raw weight blocks owned in memory rather than mapped from a file: matrices built by tests
+/// and tools.
+package final class WeightBytes: @unchecked Sendable {
+    // @unchecked Sendable invariant: the bytes are written once, in `init`, then only read.
+    let pointer: UnsafeMutableRawPointer
+    let count: Int
+
+    package init(_ bytes: [UInt8]) {
+        count = bytes.count
+        pointer = .allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+    }
+
+    deinit { pointer.deallocate() }
 }

@@ -1,0 +1,53 @@
+/// A batch of activation vectors quantized to 8 bits for the integer kernels of `IntegerDot`:
+/// one scale per group of `groupSize` values (256 when the length allows, as llama.cpp's Q8_K,
+/// else 64), `q = round(x · (1/d))` with `d = max|x| / 127`.
+///
+/// Besides the codes it keeps Σq over each 4 codes (one 32-bit lane of a `vpdpbusd`), so the
+/// kernels add a weight block's offset (`−8·d`, a minimum, …) with one vector multiply-add. Each
+/// vector is quantized on its own, so a token's codes never depend on its batch.
+struct QuantizedActivations: ~Copyable {
+    let batch: Int
+    let cols: Int
+    let groupSize: Int
+    /// `batch × cols` signed codes.
+    let codes: UnsafeMutablePointer<Int8>
+    /// `batch × cols/groupSize` scales `d`.
+    let scales: UnsafeMutablePointer<Float>
+    /// `batch × cols/4`: Σq over each lane's 4 codes (small integers, exact in a `Float`).
+    let laneSums: UnsafeMutablePointer<Float>
+
+    /// The group size used for rows of `cols` values (a multiple of 64).
+    static func groupSize(cols: Int) -> Int { cols % 256 == 0 ? 256 : 64 }
+
+    /// Quantizes `batch` vectors of `cols` floats (`cols` a multiple of 64) starting at `input`.
+    init(_ input: UnsafePointer<Float>, batch: Int, cols: Int) {
+        precondition(cols % 64 == 0, "quantized activations need whole chunks of 64")
+        let g = Self.groupSize(cols: cols)
+        self.batch = batch
+        self.cols = cols
+        self.groupSize = g
+        codes = .allocate(capacity: batch * cols)
+        scales = .allocate(capacity: batch * cols / g)
+        laneSums = .allocate(capacity: batch * cols / 4)
+        for group in 0..<batch * cols / g {
+            let x = input + group * g
+            var largest: Float = 0
+            for i in 0..<g { largest = max(largest, abs(x[i])) }
+            let d = largest / 127
+            let inverse: Float = d == 0 ? 0 : 1 / d
+            scales[group] = d
+            let out = codes + group * g
+            for i in 0..<g { out[i] = Int8((x[i] * inverse).rounded(.toNearestOrEven)) }
+            for lane in 0..<g / 4 {
+                let c = out + 4 * lane
+                laneSums[group * g / 4 + lane] = Float(Int32(c[0]) + Int32(c[1]) + Int32(c[2]) + Int32(c[3]))
+            }
+        }
+    }
+
+    deinit {
+        codes.deallocate()
+        scales.deallocate()
+        laneSums.deallocate()
+    }
+}

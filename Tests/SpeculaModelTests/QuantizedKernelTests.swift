@@ -1,0 +1,80 @@
+import SpeculaCore
+import SpeculaModel
+import Testing
+
+/// The integer kernels of every quantized weight type against a float64 sum over the same
+/// dequantized weights and the same 8-bit activation codes (so the only difference is float
+/// rounding), the float path against plain float64, and the batch invariance of both.
+struct QuantizedKernelTests {
+    /// (type, block elements, block bytes, f16 scale offsets with magnitudes).
+    static let layouts: [(GGMLType, Int, Int, [(Int, Float)])] = [
+        (.q4_0, 32, 18, [(0, 0.02)]),
+        (.q4_1, 32, 20, [(0, 0.01), (2, 0.05)]),
+        (.q5_0, 32, 22, [(0, 0.01)]),
+        (.q8_0, 32, 34, [(0, 0.001)]),
+        (.q4_K, 256, 144, [(0, 0.002), (2, 0.002)]),
+        (.q6_K, 256, 210, [(208, 0.00005)]),
+    ]
+
+    /// Random blocks with small finite f16 scales.
+    static func randomMatrix(_ type: GGMLType, blockElements: Int, blockBytes: Int, scales: [(Int, Float)], rows: Int, cols: Int, random: inout RandomStream) -> WeightMatrix {
+        let blocks = rows * cols / blockElements
+        var bytes = (0..<blocks * blockBytes).map { _ in UInt8.random(in: 0...255, using: &random) }
+        for b in 0..<blocks {
+            for (offset, magnitude) in scales {
+                let value = Float16(magnitude * Float.random(in: 0.5...1, using: &random)).bitPattern
+                bytes[b * blockBytes + offset] = UInt8(value & 0xFF)
+                bytes[b * blockBytes + offset + 1] = UInt8(value >> 8)
+            }
+        }
+        return WeightMatrix(bytes: WeightBytes(bytes), type: type, rows: rows, cols: cols)
+    }
+
+    /// The engine's activation rounding (QuantizedActivations), restated: codes times scales.
+    static func roundedActivations(_ x: [Float], cols: Int) -> [Double] {
+        let group = cols % 256 == 0 ? 256 : 64
+        var out = [Double](repeating: 0, count: x.count)
+        for start in stride(from: 0, to: x.count, by: group) {
+            let d = x[start..<start + group].map(abs).max()! / 127
+            let inverse: Float = d == 0 ? 0 : 1 / d
+            for i in start..<start + group { out[i] = Double((x[i] * inverse).rounded(.toNearestOrEven)) * Double(d) }
+        }
+        return out
+    }
+
+    @Test(arguments: [192, 256, 512])
+    func integerAndFloatProductsMatchFloat64(cols: Int) {
+        var random = RandomStream(seed: UInt64(cols))
+        let rows = 96, batch = 9
+        for (type, elements, bytes, scales) in Self.layouts where cols % elements == 0 {
+            let matrix = Self.randomMatrix(type, blockElements: elements, blockBytes: bytes, scales: scales, rows: rows, cols: cols, random: &random)
+            let x = (0..<batch * cols).map { _ in Float.random(in: -2...2, using: &random) * (Bool.random(using: &random) ? 1 : 10) }
+            let rounded = Self.roundedActivations(x, cols: cols)
+            var weights = [Float](repeating: 0, count: cols)
+            for precision in ActivationPrecision.allCases {
+                var y = [Float](repeating: 0, count: batch * rows)
+                matrix.multiply(x, batch: batch, threads: 2, precision: precision, into: &y)
+                var worst = 0.0
+                for r in 0..<rows {
+                    weights.withUnsafeMutableBufferPointer { matrix.row(r, into: $0.baseAddress!) }
+                    for b in 0..<batch {
+                        var expected = 0.0, magnitude = 0.0
+                        for c in 0..<cols {
+                            let a = precision == .int8 ? rounded[b * cols + c] : Double(x[b * cols + c])
+                            expected += Double(weights[c]) * a
+                            magnitude += abs(Double(weights[c]) * a)
+                        }
+                        worst = max(worst, abs(Double(y[b * rows + r]) - expected) / max(magnitude, 1e-30))
+                    }
+                }
+                #expect(worst < 1e-5, "\(type) \(precision) cols \(cols): relative error \(worst)")
+                // Each token alone gives bitwise its result inside the batch.
+                for b in 0..<batch {
+                    var alone = [Float](repeating: 0, count: rows)
+                    matrix.multiply(Array(x[b * cols..<(b + 1) * cols]), batch: 1, threads: 1, precision: precision, into: &alone)
+                    #expect(alone == Array(y[b * rows..<(b + 1) * rows]), "\(type) \(precision): token \(b) differs alone")
+                }
+            }
+        }
+    }
+}
