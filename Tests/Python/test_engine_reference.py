@@ -73,8 +73,16 @@ def test_every_weight_type_matches_the_reference_on_a_tiny_random_model(tmp_path
     print(f"{kind.name} {arch} float: max abs error {worst_abs:.3g}, max rel error {worst_rel:.3g}")
     assert not differing, f"top-1 differs at positions {differing}"
     assert worst_abs < 1e-3, f"max abs error {worst_abs}"
+    # int8: each position exact to float rounding unless a code on a rounding boundary flipped
+    # (float32 and float64 round it apart), which moves a few positions by a little; a kernel
+    # error moves every position.
     rows = engine_logits(path, TINY_TOKENS, "--top", "96", "--activations", "int8")
-    check_int8(f"{kind.name} {arch}", rows, Reference(path, quantize_activations=True).logits(TINY_TOKENS), bound=1e-2)
+    reference = Reference(path, quantize_activations=True).logits(TINY_TOKENS)
+    errors = [compare([row], reference)[0] for row in rows]
+    exact = sum(e < 1e-4 for e in errors)
+    print(f"{kind.name} {arch} int8: errors per position {['%.1e' % e for e in errors]}")
+    assert exact * 3 >= 2 * len(rows), f"only {exact} of {len(rows)} positions exact: {errors}"
+    assert max(errors) < 0.05, f"max abs error {max(errors)}"
 
 
 @pytest.mark.parametrize("name", list(MODELS))

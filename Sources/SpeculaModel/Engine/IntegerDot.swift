@@ -1,9 +1,9 @@
 import CX86
 
-/// Dot products of quantized weight rows with `QuantizedActivations`, in integers: `vpdpbusd`
-/// multiplies 64 weight codes by 64 activation codes into 16 exact 32-bit lane sums, which are then
-/// scaled per lane (`weight scale × activation scale`) and the offsets added through the
-/// activations' lane sums. The way llama.cpp's quantized kernels work, written anew.
+/// Dot products of rows of the 32-weight formats with `QuantizedActivations`, in integers:
+/// `vpdpbusd` multiplies 64 weight codes by 64 activation codes into 16 exact 32-bit lane sums,
+/// which are then scaled per lane and the offsets added through the activations' lane sums.
+/// The way llama.cpp's quantized kernels work, written anew; K-quants take `SuperblockDot`.
 ///
 /// Batch invariance: each output takes the same operations in the same order whether it is
 /// computed alone (`dot`) or with three others (`dot4`), so a token's result never depends on its
@@ -48,7 +48,7 @@ enum IntegerDot {
     static let prefetchDistance = 2048
 
     @inline(__always)
-    private static func prefetch(_ p: UnsafeRawPointer, _ bytes: Int) {
+    static func prefetch(_ p: UnsafeRawPointer, _ bytes: Int) {
         var offset = 0
         while offset < bytes {
             cx86_prefetch(p + offset)
@@ -58,19 +58,15 @@ enum IntegerDot {
 
     /// Σ weight·activation over the row at `row` (`cols` weights, activation groups of `group`).
     @inline(__always)
-    static func dot<L: ChunkLayout>(_: L.Type, _ row: UnsafeRawPointer, rowBytes: Int, cols: Int, group: Int, _ x: Row) -> Float {
-        let groupBytes = rowBytes / (cols / group)
-        let chunksPerGroup = group / 64, blocksPerGroup = chunksPerGroup / L.chunksPerBlock
+    static func dot<L: ChunkLayout>(_: L.Type, _ row: UnsafeRawPointer, cols: Int, group: Int, _ x: Row) -> Float {
+        let chunksPerGroup = group / 64, groupBytes = chunksPerGroup * 2 * L.blockBytes
         var acc = _mm512_setzero_ps()
         for g in 0..<cols / group {
+            let start = row + g * groupBytes
+            prefetch(start + prefetchDistance, groupBytes)
             var t = GroupSums()
-            prefetch(row + g * groupBytes + prefetchDistance, groupBytes)
-            for k in 0..<blocksPerGroup {
-                let b = g * blocksPerGroup + k
-                let block = L.block(row, b)
-                for i in 0..<L.chunksPerBlock {
-                    t.add(L.chunk(block, i), x, b * L.chunksPerBlock + i)
-                }
+            for k in 0..<chunksPerGroup {
+                t.add(L.pair(start + k * 2 * L.blockBytes), x, g * chunksPerGroup + k)
             }
             acc = t.scaled(into: acc, x.scales[g])
         }
@@ -80,23 +76,19 @@ enum IntegerDot {
     /// Four dot products of one row, unpacking each chunk once; each output takes exactly the
     /// operations of `dot`.
     @inline(__always)
-    static func dot4<L: ChunkLayout>(_: L.Type, _ row: UnsafeRawPointer, rowBytes: Int, cols: Int, group: Int, _ x0: Row, _ x1: Row, _ x2: Row, _ x3: Row) -> SIMD4<Float> {
-        let groupBytes = rowBytes / (cols / group)
-        let chunksPerGroup = group / 64, blocksPerGroup = chunksPerGroup / L.chunksPerBlock
+    static func dot4<L: ChunkLayout>(_: L.Type, _ row: UnsafeRawPointer, cols: Int, group: Int, _ x0: Row, _ x1: Row, _ x2: Row, _ x3: Row) -> SIMD4<Float> {
+        let chunksPerGroup = group / 64, groupBytes = chunksPerGroup * 2 * L.blockBytes
         var a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps()
         for g in 0..<cols / group {
+            let start = row + g * groupBytes
+            prefetch(start + prefetchDistance, groupBytes)
             var t0 = GroupSums(), t1 = GroupSums(), t2 = GroupSums(), t3 = GroupSums()
-            prefetch(row + g * groupBytes + prefetchDistance, groupBytes)
-            for k in 0..<blocksPerGroup {
-                let b = g * blocksPerGroup + k
-                let block = L.block(row, b)
-                for i in 0..<L.chunksPerBlock {
-                    let w = L.chunk(block, i), c = b * L.chunksPerBlock + i
-                    t0.add(w, x0, c)
-                    t1.add(w, x1, c)
-                    t2.add(w, x2, c)
-                    t3.add(w, x3, c)
-                }
+            for k in 0..<chunksPerGroup {
+                let w = L.pair(start + k * 2 * L.blockBytes), c = g * chunksPerGroup + k
+                t0.add(w, x0, c)
+                t1.add(w, x1, c)
+                t2.add(w, x2, c)
+                t3.add(w, x3, c)
             }
             a0 = t0.scaled(into: a0, x0.scales[g])
             a1 = t1.scaled(into: a1, x1.scales[g])

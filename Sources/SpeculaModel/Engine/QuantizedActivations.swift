@@ -2,9 +2,10 @@
 /// one scale per group of `groupSize` values (256 when the length allows, as llama.cpp's Q8_K,
 /// else 64), `q = round(x · (1/d))` with `d = max|x| / 127`.
 ///
-/// Besides the codes it keeps Σq over each 4 codes (one 32-bit lane of a `vpdpbusd`), so the
-/// kernels add a weight block's offset (`−8·d`, a minimum, …) with one vector multiply-add. Each
-/// vector is quantized on its own, so a token's codes never depend on its batch.
+/// Besides the codes it keeps Σq over each 4 codes (one 32-bit lane of a `vpdpbusd`) and over each
+/// 16, so the kernels add a weight block's offset (`−8·d`, a K-quant's minimums, …) from sums
+/// instead of per weight. Each vector is quantized on its own, so a token's codes never depend on
+/// its batch.
 struct QuantizedActivations: ~Copyable {
     let batch: Int
     let cols: Int
@@ -15,6 +16,8 @@ struct QuantizedActivations: ~Copyable {
     let scales: UnsafeMutablePointer<Float>
     /// `batch × cols/4`: Σq over each lane's 4 codes (small integers, exact in a `Float`).
     let laneSums: UnsafeMutablePointer<Float>
+    /// `batch × cols/16`: Σq over each 16 codes (|Σq| ≤ 2,032).
+    let sums16: UnsafeMutablePointer<Int16>
 
     /// The group size used for rows of `cols` values (a multiple of 64).
     static func groupSize(cols: Int) -> Int { cols % 256 == 0 ? 256 : 64 }
@@ -29,6 +32,7 @@ struct QuantizedActivations: ~Copyable {
         codes = .allocate(capacity: batch * cols)
         scales = .allocate(capacity: batch * cols / g)
         laneSums = .allocate(capacity: batch * cols / 4)
+        sums16 = .allocate(capacity: batch * cols / 16)
         for group in 0..<batch * cols / g {
             let x = input + group * g
             var largest: Float = 0
@@ -42,6 +46,10 @@ struct QuantizedActivations: ~Copyable {
                 let c = out + 4 * lane
                 laneSums[group * g / 4 + lane] = Float(Int32(c[0]) + Int32(c[1]) + Int32(c[2]) + Int32(c[3]))
             }
+            for sixteen in 0..<g / 16 {
+                let l = laneSums + group * g / 4 + 4 * sixteen
+                sums16[group * g / 16 + sixteen] = Int16(l[0] + l[1] + l[2] + l[3])
+            }
         }
     }
 
@@ -49,5 +57,6 @@ struct QuantizedActivations: ~Copyable {
         codes.deallocate()
         scales.deallocate()
         laneSums.deallocate()
+        sums16.deallocate()
     }
 }

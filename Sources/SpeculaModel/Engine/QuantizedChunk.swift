@@ -11,37 +11,13 @@ struct QuantizedChunk {
     var offsets: __m512
 }
 
-/// A ggml block layout that the integer kernels read 64 weights at a time (llama.cpp's
-/// `ggml-quants.c` formulas, written anew). Rows must hold a whole number of chunks.
-///
-/// A layout's `Block` is what is decoded once per `chunksPerBlock` chunks (a K-quant's 256
-/// weights share their scales), so the per-chunk work is only unpacking codes.
+/// A 32-weight ggml block format that the integer kernels read two blocks (64 weights) at a time
+/// (llama.cpp's `ggml-quants.c` formulas, written anew). Rows must hold an even number of blocks.
 protocol ChunkLayout {
-    associatedtype Block
-    /// Chunks per decoded block: 1 for the 32-weight formats (two blocks per chunk), 4 for K-quants.
-    static var chunksPerBlock: Int { get }
-    /// Decodes block `index` of the row at `row`.
-    static func block(_ row: UnsafeRawPointer, _ index: Int) -> Block
-    /// Unpacks chunk `index` (`0 ..< chunksPerBlock`) of a decoded block.
-    static func chunk(_ block: Block, _ index: Int) -> QuantizedChunk
-}
-
-/// The 32-weight formats decode everything per chunk: a chunk's "block" is its two blocks' address.
-protocol PairedBlockLayout: ChunkLayout where Block == UnsafeRawPointer {
     /// Bytes of one 32-weight block.
     static var blockBytes: Int { get }
     /// Unpacks the 64 weights of the two blocks at `pair`.
     static func pair(_ pair: UnsafeRawPointer) -> QuantizedChunk
-}
-
-extension PairedBlockLayout {
-    static var chunksPerBlock: Int { 1 }
-
-    @inline(__always)
-    static func block(_ row: UnsafeRawPointer, _ index: Int) -> UnsafeRawPointer { row + index * 2 * blockBytes }
-
-    @inline(__always)
-    static func chunk(_ block: UnsafeRawPointer, _ index: Int) -> QuantizedChunk { pair(block) }
 }
 
 /// Helpers shared by the layouts.
@@ -84,7 +60,7 @@ enum ChunkParts {
 }
 
 /// Q4_0: 32 weights `d · (q − 8)` in 18 bytes.
-enum Q4_0Chunk: PairedBlockLayout {
+enum Q4_0Chunk: ChunkLayout {
     static var blockBytes: Int { 18 }
 
     @inline(__always)
@@ -97,7 +73,7 @@ enum Q4_0Chunk: PairedBlockLayout {
 }
 
 /// Q4_1: 32 weights `d · q + m` in 20 bytes.
-enum Q4_1Chunk: PairedBlockLayout {
+enum Q4_1Chunk: ChunkLayout {
     static var blockBytes: Int { 20 }
 
     @inline(__always)
@@ -110,7 +86,7 @@ enum Q4_1Chunk: PairedBlockLayout {
 }
 
 /// Q5_0: 32 weights `d · (q − 16)` in 22 bytes; bit e of the 32-bit `qh` is weight e's fifth bit.
-enum Q5_0Chunk: PairedBlockLayout {
+enum Q5_0Chunk: ChunkLayout {
     static var blockBytes: Int { 22 }
 
     @inline(__always)
@@ -126,7 +102,7 @@ enum Q5_0Chunk: PairedBlockLayout {
 }
 
 /// Q8_0: 32 weights `d · q` (signed bytes) in 34 bytes; codes are `q + 128`.
-enum Q8_0Chunk: PairedBlockLayout {
+enum Q8_0Chunk: ChunkLayout {
     static var blockBytes: Int { 34 }
 
     @inline(__always)
@@ -137,82 +113,5 @@ enum Q8_0Chunk: PairedBlockLayout {
         let both = _mm512_mask_broadcast_i64x4(first, 0xF0, _mm256_loadu_si256((b + 2).assumingMemoryBound(to: __m256i_u.self)))
         return QuantizedChunk(codes: _mm512_xor_si512(both, _mm512_set1_epi8(-128)),
                               scales: ChunkParts.perBlock(da, db), offsets: ChunkParts.perBlock(-128 * da, -128 * db))
-    }
-}
-
-/// Q4_K: 256 weights in 144 bytes, 8 sub-blocks of 32 with 6-bit scales and minimums:
-/// `d · sc · q − dmin · m`. A chunk is one sub-block pair (32 bytes of nibbles).
-enum Q4_KChunk: ChunkLayout {
-    struct Block {
-        let nibbles: UnsafeRawPointer
-        /// Lanes 0–7: `d · sc_j`; lanes 8–15: `−dmin · m_j`.
-        let factors: __m512
-    }
-
-    static var chunksPerBlock: Int { 4 }
-
-    @inline(__always)
-    static func block(_ row: UnsafeRawPointer, _ index: Int) -> Block {
-        let block = row + index * 144
-        // 12 bytes of 6-bit scales and minimums, rearranged into bytes sc_0…sc_7, m_0…m_7: j < 4 in
-        // the low bits of bytes j and j+4; j ≥ 4 a nibble of byte j+4 plus the top two bits of
-        // bytes j−4 and j.
-        let u0 = (block + 4).loadUnaligned(as: UInt32.self), u1 = (block + 8).loadUnaligned(as: UInt32.self)
-        let u2 = (block + 12).loadUnaligned(as: UInt32.self)
-        let sixBits: UInt32 = 0x3F3F_3F3F, nibbles: UInt32 = 0x0F0F_0F0F, twoBits: UInt32 = 0x0303_0303
-        let scalesLow = u0 & sixBits
-        let scalesHigh = (u2 & nibbles) | (((u0 >> 6) & twoBits) << 4)
-        let minsLow = u1 & sixBits
-        let minsHigh = ((u2 >> 4) & nibbles) | (((u1 >> 6) & twoBits) << 4)
-        let bytes = _mm_set_epi32(Int32(bitPattern: minsHigh), Int32(bitPattern: minsLow), Int32(bitPattern: scalesHigh), Int32(bitPattern: scalesLow))
-        let d = ChunkParts.half(block, 0), dmin = ChunkParts.half(block, 2)
-        let factors = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)),
-                                    _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(d), _mm512_set1_ps(-dmin)))
-        return Block(nibbles: block + 16, factors: factors)
-    }
-
-    @inline(__always)
-    static func chunk(_ block: Block, _ index: Int) -> QuantizedChunk {
-        let j = Int32(2 * index)
-        let pick = _mm512_mask_blend_epi32(0xFF00, _mm512_set1_epi32(j), _mm512_set1_epi32(j + 1))
-        return QuantizedChunk(codes: ChunkParts.nibbleHalves(block.nibbles + 32 * index),
-                              scales: _mm512_permutexvar_ps(pick, block.factors),
-                              offsets: _mm512_permutexvar_ps(_mm512_add_epi32(pick, _mm512_set1_epi32(8)), block.factors))
-    }
-}
-
-/// Q6_K: 256 weights in 210 bytes, `d · sc · (q − 32)` with an 8-bit scale per 16 weights.
-/// Each 128-weight half has 64 bytes of low nibbles and 32 of high bit pairs; chunk `index` is
-/// half `index/2`, its low (`index` even) or high nibbles with bit pairs 0/1 or 2/3 of `qh`.
-enum Q6_KChunk: ChunkLayout {
-    struct Block {
-        let start: UnsafeRawPointer
-        /// `d · sc_g` for the 16 groups of 16 weights.
-        let scales: __m512
-    }
-
-    static var chunksPerBlock: Int { 4 }
-
-    @inline(__always)
-    static func block(_ row: UnsafeRawPointer, _ index: Int) -> Block {
-        let block = row + index * 210
-        let sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((block + 192).assumingMemoryBound(to: __m128i_u.self))))
-        return Block(start: block, scales: _mm512_mul_ps(sc, _mm512_set1_ps(ChunkParts.half(block, 208))))
-    }
-
-    @inline(__always)
-    static func chunk(_ block: Block, _ index: Int) -> QuantizedChunk {
-        let half = index >> 1, upper = index & 1
-        let low = _mm512_loadu_si512(block.start + 64 * half)
-        let lowBits = _mm512_and_si512(_mm512_srl_epi16(low, _mm_cvtsi32_si128(Int32(4 * upper))), ChunkParts.lowNibbles)
-        let high = _mm512_broadcast_i64x4(_mm256_loadu_si256((block.start + 128 + 32 * half).assumingMemoryBound(to: __m256i_u.self)))
-        let shift = Int64(4 * upper) * 0x0001_0001_0001_0001, shift2 = shift + 2 * 0x0001_0001_0001_0001
-        let highShifted = _mm512_srlv_epi16(high, _mm512_set_epi64(shift2, shift2, shift2, shift2, shift, shift, shift, shift))
-        let highBits = _mm512_slli_epi16(_mm512_and_si512(highShifted, _mm512_set1_epi8(3)), 4)
-        // Lane group k of 4 takes group 4·index + k's scale.
-        let pick = _mm512_add_epi32(_mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0), _mm512_set1_epi32(Int32(4 * index)))
-        let scales = _mm512_permutexvar_ps(pick, block.scales)
-        return QuantizedChunk(codes: _mm512_or_si512(lowBits, highBits), scales: scales,
-                              offsets: _mm512_mul_ps(scales, _mm512_set1_ps(-32)))
     }
 }

@@ -62,8 +62,8 @@ package struct WeightMatrix: @unchecked Sendable {
                 case .q4_1: multiplyInteger(Q4_1Chunk.self, activations, threads: threads, into: yBase)
                 case .q5_0: multiplyInteger(Q5_0Chunk.self, activations, threads: threads, into: yBase)
                 case .q8_0: multiplyInteger(Q8_0Chunk.self, activations, threads: threads, into: yBase)
-                case .q4_K: multiplyInteger(Q4_KChunk.self, activations, threads: threads, into: yBase)
-                case .q6_K: multiplyInteger(Q6_KChunk.self, activations, threads: threads, into: yBase)
+                case .q4_K: multiplySuperblocks(Q4_KBlock.self, activations, threads: threads, into: yBase)
+                case .q6_K: multiplySuperblocks(Q6_KBlock.self, activations, threads: threads, into: yBase)
                 default: multiplyFloat(xBase, batch: batch, threads: threads, into: yBase)
                 }
             }
@@ -71,19 +71,42 @@ package struct WeightMatrix: @unchecked Sendable {
     }
 
     private func multiplyInteger<L: ChunkLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, threads: Int, into y: UnsafeMutablePointer<Float>) {
-        let batch = x.batch, group = x.groupSize
-        let tokens = (0..<batch).map { IntegerDot.Row(x, token: $0) }
+        let group = x.groupSize, cols = cols
+        let tokens = (0..<x.batch).map { IntegerDot.Row(x, token: $0) }
+        forEachRow(threads: threads, batch: x.batch, into: y) { row, b in
+            IntegerDot.dot4(layout, row, cols: cols, group: group, tokens[b], tokens[b + 1], tokens[b + 2], tokens[b + 3])
+        } single: { row, b in
+            IntegerDot.dot(layout, row, cols: cols, group: group, tokens[b])
+        }
+    }
+
+    private func multiplySuperblocks<L: SuperblockLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, threads: Int, into y: UnsafeMutablePointer<Float>) {
+        let cols = cols
+        let tokens = (0..<x.batch).map { SuperblockDot.Row(x, token: $0) }
+        forEachRow(threads: threads, batch: x.batch, into: y) { row, b in
+            SuperblockDot.dot4(layout, row, cols: cols, tokens[b], tokens[b + 1], tokens[b + 2], tokens[b + 3])
+        } single: { row, b in
+            SuperblockDot.dot(layout, row, cols: cols, tokens[b])
+        }
+    }
+
+    /// `y[b·rows + r]` for every row r and token b: tokens b…b+3 through `four`, the rest through
+    /// `single` (which must compute exactly what `four` does per output).
+    @inline(__always)
+    private func forEachRow(threads: Int, batch: Int, into y: UnsafeMutablePointer<Float>,
+                            four: (UnsafeRawPointer, Int) -> SIMD4<Float>,
+                            single: (UnsafeRawPointer, Int) -> Float) {
         forEachRowRange(threads: threads) { range in
             for r in range {
                 let row = data + r * rowBytes
                 var b = 0
                 while b + 4 <= batch {
-                    let d = IntegerDot.dot4(layout, row, rowBytes: rowBytes, cols: cols, group: group, tokens[b], tokens[b + 1], tokens[b + 2], tokens[b + 3])
+                    let d = four(row, b)
                     for i in 0..<4 { y[(b + i) * rows + r] = d[i] }
                     b += 4
                 }
                 while b < batch {
-                    y[b * rows + r] = IntegerDot.dot(layout, row, rowBytes: rowBytes, cols: cols, group: group, tokens[b])
+                    y[b * rows + r] = single(row, b)
                     b += 1
                 }
             }

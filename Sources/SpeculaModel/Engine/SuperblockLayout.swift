@@ -1,0 +1,126 @@
+import CX86
+
+/// A K-quant format (256 weights per superblock, integer sub-block scales) as the integer kernel
+/// of `SuperblockDot` reads it: 4 chunks of 64 unsigned codes, each with 16-bit scales per code
+/// pair, and the superblock's offsets as integer weights on the activations' 16-value sums.
+///
+/// The weight of code q in sub-group g is `scaleFactor · s_g · q + offsetFactor · o_g`, with
+/// `s_g` from `scales` and `o_g` from `offsetWeights` (llama.cpp's formulas, written anew).
+protocol SuperblockLayout {
+    associatedtype Block
+    /// Bytes of one superblock.
+    static var blockBytes: Int { get }
+    /// Decodes the scales of superblock `index` of the row at `row`.
+    static func block(_ row: UnsafeRawPointer, _ index: Int) -> Block
+    /// The 64 unsigned codes of chunk `k` (0..<4).
+    static func codes(_ block: Block, _ k: Int) -> __m512i
+    /// Chunk `k`'s integer scale for each of the 32 code pairs that `vpmaddubsw` produces.
+    static func scales(_ block: Block, _ k: Int) -> __m512i
+    /// 16 integer weights for the activations' 16-value sums: the offset is `Σ o_i · sums16_i`.
+    static func offsetWeights(_ block: Block) -> __m256i
+    /// `d` of the superblock.
+    static func scaleFactor(_ block: Block) -> Float
+    /// What multiplies the offset weights (`−dmin` for Q4_K, `−32·d` for Q6_K).
+    static func offsetFactor(_ block: Block) -> Float
+}
+
+/// Q4_K: 144 bytes: `d`, `dmin` (f16), 12 bytes of 6-bit scales and minimums for 8 sub-blocks of
+/// 32, 128 bytes of nibbles (sub-blocks 2k and 2k+1 in the low and high nibbles of 32 bytes).
+/// Weight = `d · sc_j · q − dmin · m_j`.
+enum Q4_KBlock: SuperblockLayout {
+    struct Block {
+        let start: UnsafeRawPointer
+        /// sc_0…sc_7 as 16-bit values (low 128 bits).
+        let scales: __m512i
+        /// m_0, m_0, m_1, m_1, … as 16-bit values: each pairs with two 16-value sums.
+        let mins: __m256i
+    }
+
+    static var blockBytes: Int { 144 }
+
+    @inline(__always)
+    static func block(_ row: UnsafeRawPointer, _ index: Int) -> Block {
+        let block = row + index * 144
+        // 6-bit scales and minimums into bytes sc_0…sc_7, m_0…m_7: j < 4 in the low bits of bytes
+        // j and j+4; j ≥ 4 a nibble of byte j+4 plus the top two bits of bytes j−4 and j.
+        let u0 = (block + 4).loadUnaligned(as: UInt32.self), u1 = (block + 8).loadUnaligned(as: UInt32.self)
+        let u2 = (block + 12).loadUnaligned(as: UInt32.self)
+        let sixBits: UInt32 = 0x3F3F_3F3F, nibbles: UInt32 = 0x0F0F_0F0F, twoBits: UInt32 = 0x0303_0303
+        let scales = _mm_set_epi32(0, 0, Int32(bitPattern: (u2 & nibbles) | (((u0 >> 6) & twoBits) << 4)), Int32(bitPattern: u0 & sixBits))
+        let mins = _mm_set_epi32(0, 0, Int32(bitPattern: ((u2 >> 4) & nibbles) | (((u1 >> 6) & twoBits) << 4)), Int32(bitPattern: u1 & sixBits))
+        return Block(start: block,
+                     scales: _mm512_castsi128_si512(_mm_cvtepu8_epi16(scales)),
+                     mins: _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mins, mins)))
+    }
+
+    @inline(__always)
+    static func codes(_ block: Block, _ k: Int) -> __m512i {
+        ChunkParts.nibbleHalves(block.start + 16 + 32 * k)
+    }
+
+    @inline(__always)
+    static func scales(_ block: Block, _ k: Int) -> __m512i {
+        // Pairs 0–15 come from sub-block 2k, pairs 16–31 from 2k+1.
+        let j = Int16(2 * k)
+        let pick = _mm512_mask_blend_epi16(0xFFFF_0000, _mm512_set1_epi16(j), _mm512_set1_epi16(j + 1))
+        return _mm512_permutexvar_epi16(pick, block.scales)
+    }
+
+    @inline(__always)
+    static func offsetWeights(_ block: Block) -> __m256i { block.mins }
+
+    @inline(__always)
+    static func scaleFactor(_ block: Block) -> Float { ChunkParts.half(block.start, 0) }
+
+    @inline(__always)
+    static func offsetFactor(_ block: Block) -> Float { -ChunkParts.half(block.start, 2) }
+}
+
+/// Q6_K: 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 signed 8-bit scales (one
+/// per 16 weights), `d` (f16). Weight = `d · sc_g · (q − 32)`. Each 128-weight half has 64 bytes of
+/// low nibbles and 32 of bit pairs; chunk k is half k/2, its low (k even) or high nibbles with bit
+/// pairs 0/1 or 2/3.
+enum Q6_KBlock: SuperblockLayout {
+    struct Block {
+        let start: UnsafeRawPointer
+        /// sc_0…sc_15 as 16-bit values.
+        let scales: __m256i
+    }
+
+    static var blockBytes: Int { 210 }
+
+    @inline(__always)
+    static func block(_ row: UnsafeRawPointer, _ index: Int) -> Block {
+        let block = row + index * 210
+        return Block(start: block, scales: _mm256_cvtepi8_epi16(_mm_loadu_si128((block + 192).assumingMemoryBound(to: __m128i_u.self))))
+    }
+
+    @inline(__always)
+    static func codes(_ block: Block, _ k: Int) -> __m512i {
+        let half = k >> 1, upper = k & 1
+        let low = _mm512_loadu_si512(block.start + 64 * half)
+        let lowBits = _mm512_and_si512(_mm512_srl_epi16(low, _mm_cvtsi32_si128(Int32(4 * upper))), ChunkParts.lowNibbles)
+        let high = _mm512_broadcast_i64x4(_mm256_loadu_si256((block.start + 128 + 32 * half).assumingMemoryBound(to: __m256i_u.self)))
+        let shift = Int64(4 * upper) * 0x0001_0001_0001_0001, shift2 = shift + 2 * 0x0001_0001_0001_0001
+        let highShifted = _mm512_srlv_epi16(high, _mm512_set_epi64(shift2, shift2, shift2, shift2, shift, shift, shift, shift))
+        return _mm512_or_si512(lowBits, _mm512_slli_epi16(_mm512_and_si512(highShifted, _mm512_set1_epi8(3)), 4))
+    }
+
+    @inline(__always)
+    static func scales(_ block: Block, _ k: Int) -> __m512i {
+        // Pairs 8i…8i+7 come from group 4k + i.
+        let base = Int16(4 * k)
+        let pick = _mm512_add_epi16(_mm512_set_epi64(0x0003_0003_0003_0003, 0x0003_0003_0003_0003, 0x0002_0002_0002_0002, 0x0002_0002_0002_0002,
+                                                     0x0001_0001_0001_0001, 0x0001_0001_0001_0001, 0, 0), _mm512_set1_epi16(base))
+        return _mm512_permutexvar_epi16(pick, _mm512_castsi256_si512(block.scales))
+    }
+
+    @inline(__always)
+    static func offsetWeights(_ block: Block) -> __m256i { block.scales }
+
+    @inline(__always)
+    static func scaleFactor(_ block: Block) -> Float { ChunkParts.half(block.start, 208) }
+
+    @inline(__always)
+    static func offsetFactor(_ block: Block) -> Float { -32 * ChunkParts.half(block.start, 208) }
+}
