@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Specula: a distributed speculative-decoding cluster.
 ///
-/// Dependencies point downward only: Core ← Model ← Cluster, Net ← Cluster, Cluster ← Bench ← CLI
+/// Dependencies point downward only: Core ← Model ← Cluster, Net ← Cluster, Cluster ← Bench/Load ← CLI
 /// (see `../shared/docs/design.md`, "Source layout").
 let strictSwift: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -23,6 +23,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C libraries, through pkg-config.
@@ -65,10 +66,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift),
+        .target(
+            name: "SpeculaLoad",
+            dependencies: [
+                "SpeculaCluster", "SpeculaCore", "SpeculaNet",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift),
         .executableTarget(
             name: "specula",
             dependencies: [
-                "SpeculaBench", "SpeculaCluster", "SpeculaCore", "SpeculaModel", "SpeculaNet",
+                "SpeculaBench", "SpeculaLoad", "SpeculaCluster", "SpeculaCore", "SpeculaModel", "SpeculaNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -112,6 +112,7 @@ actor CoordinatorCore {
         ack.modelFingerprint = target.fingerprint
         ack.tokenizerFingerprint = target.tokenizerFingerprint
         ack.vocabSize = UInt32(target.vocabularySize)
+        ack.textPrompts = target.tokenizer != nil
         ack.heartbeatIntervalMs = UInt32(options.connection.heartbeatIntervalMs)
         func deny(_ code: WireErrorCode, _ reason: String) {
             ack.reason = reason

@@ -34,12 +34,17 @@ package final class SpeculaClient: Sendable {
         var greeting: CheckedContinuation<Void, Error>?
         var closedReason: String?
         var nextID: UInt64 = 1
+        var coordinator = HelloAck()
     }
 
     private let state = Mutex(State())
     private let connectionBox = Mutex<Connection?>(nil)
 
     private init() {}
+
+    /// What the coordinator said of itself at Hello (model and tokenizer fingerprints, vocabulary
+    /// size, whether it takes text prompts).
+    package var coordinator: HelloAck { state.withLock { $0.coordinator } }
 
     /// Connects, says Hello and waits for the coordinator's HelloAck.
     package static func connect(loop: EventLoop, host: String, port: Int, authSecret: String? = nil) async throws -> SpeculaClient {
@@ -101,7 +106,11 @@ package final class SpeculaClient: Sendable {
     private func receive(_ message: Message) {
         switch message {
         case .helloAck(let ack):
-            let greeting = state.withLock { s in defer { s.greeting = nil }; return s.greeting }
+            let greeting = state.withLock { s in
+                defer { s.greeting = nil }
+                s.coordinator = ack
+                return s.greeting
+            }
             if ack.accepted { greeting?.resume() } else { greeting?.resume(throwing: ClientError.refused(ack.reason)) }
         case .tokenChunk(let chunk):
             _ = state.withLock { $0.streams[chunk.requestID] }?.yield(.chunk(chunk))

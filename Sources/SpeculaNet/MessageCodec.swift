@@ -81,6 +81,7 @@ package enum MessageCodec {
             m.pointee.accepted = v.accepted ? 1 : 0
             m.pointee.reason = arena.string(v.reason)
             m.pointee.heartbeat_interval_ms = v.heartbeatIntervalMs
+            m.pointee.text_prompts = v.textPrompts ? 1 : 0
             envelope.pointee.body_case = SPECULA__ENVELOPE__BODY_HELLO_ACK
             envelope.pointee.hello_ack = m
         case .heartbeat(let v):
@@ -263,6 +264,7 @@ package enum MessageCodec {
             v.accepted = m.accepted != 0
             v.reason = string(m.reason)
             v.heartbeatIntervalMs = m.heartbeat_interval_ms
+            v.textPrompts = m.text_prompts != 0
             return .success(.helloAck(v))
         case SPECULA__ENVELOPE__BODY_HEARTBEAT:
             guard let m = e.heartbeat?.pointee else { return .failure(.malformed("Heartbeat body missing")) }

@@ -51,6 +51,8 @@ package struct HelloAck: Sendable, Hashable {
     package var accepted = false
     package var reason = ""
     package var heartbeatIntervalMs: UInt32 = 0
+    /// The coordinator's model has a tokenizer: it takes text prompts (else only prompt tokens).
+    package var textPrompts = false
     package init() {}
 }
 

@@ -946,7 +946,7 @@ const ProtobufCMessageDescriptor specula__capabilities__descriptor =
   (ProtobufCMessageInit) specula__capabilities__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__hello_ack__field_descriptors[9] =
+static const ProtobufCFieldDescriptor specula__hello_ack__field_descriptors[10] =
 {
   {
     "protocol_version",
@@ -1056,6 +1056,18 @@ static const ProtobufCFieldDescriptor specula__hello_ack__field_descriptors[9] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "text_prompts",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Specula__HelloAck, text_prompts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned specula__hello_ack__field_indices_by_name[] = {
   6,   /* field[6] = accepted */
@@ -1065,13 +1077,14 @@ static const unsigned specula__hello_ack__field_indices_by_name[] = {
   0,   /* field[0] = protocol_version */
   7,   /* field[7] = reason */
   1,   /* field[1] = role */
+  9,   /* field[9] = text_prompts */
   4,   /* field[4] = tokenizer_fingerprint */
   5,   /* field[5] = vocab_size */
 };
 static const ProtobufCIntRange specula__hello_ack__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor specula__hello_ack__descriptor =
 {
@@ -1081,7 +1094,7 @@ const ProtobufCMessageDescriptor specula__hello_ack__descriptor =
   "Specula__HelloAck",
   "specula",
   sizeof(Specula__HelloAck),
-  9,
+  10,
   specula__hello_ack__field_descriptors,
   specula__hello_ack__field_indices_by_name,
   1,  specula__hello_ack__number_ranges,

@@ -23,10 +23,17 @@ struct HelpTests {
         #expect(result.stderr.contains("pass --auth-secret SECRET (or --insecure)"), "stderr: \(result.stderr)")
     }
 
-    @Test func commandsNotInThisBuildSaySoAndFail() throws {
-        let result = try CLI.runAllowingFailure(["loadtest"])
+    @Test func aLoadTestWithNoCoordinatorFailsClearly() throws {
+        let result = try CLI.runAllowingFailure(["loadtest", "--coordinator", "127.0.0.1:1", "--requests", "1", "--quiet"])
         #expect(result.status != 0)
-        #expect(result.stderr.contains("is not part of this build yet"))
+        #expect(result.stderr.contains("cannot reach the coordinator"), "stderr: \(result.stderr)")
+    }
+
+    @Test func loadTestFlagsAreValidated() throws {
+        for bad in [["--output-tokens", "9-3"], ["--sweep", "1,x"], ["--concurrency", "0"], ["--mode", "bursty"]] {
+            let result = try CLI.runAllowingFailure(["loadtest", "--quiet"] + bad)
+            #expect(result.status == 64, "\(bad): \(result.stderr)")
+        }
     }
 
     @Test func aMissingModelFileIsAClearError() throws {

@@ -37,6 +37,7 @@ enum SampleMessages {
         ack.accepted = true
         ack.reason = "welcome"
         ack.heartbeatIntervalMs = 500
+        ack.textPrompts = true
 
         var speculate = Speculate()
         speculate.requestID = 9

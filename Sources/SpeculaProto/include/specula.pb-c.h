@@ -137,10 +137,14 @@ struct  Specula__HelloAck
   protobuf_c_boolean accepted;
   char *reason;
   uint32_t heartbeat_interval_ms;
+  /*
+   * Whether the coordinator's model has a tokenizer (text prompts); else send prompt_tokens.
+   */
+  protobuf_c_boolean text_prompts;
 };
 #define SPECULA__HELLO_ACK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__hello_ack__descriptor) \
-    , 0, SPECULA__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0 }
+    , 0, SPECULA__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 /*

@@ -1,0 +1,173 @@
+import Foundation
+import Synchronization
+import SpeculaCluster
+import SpeculaCore
+package import SpeculaNet
+
+/// Drives a coordinator with simulated clients per a `LoadTestConfiguration` and returns one
+/// `RequestRecord` per request sent: every request either completes or fails with a kind, none
+/// is lost (a request still running when the test ends waits for its timeout).
+package final class LoadRunner: Sendable {
+    /// Counts for the live progress line.
+    package struct Progress: Sendable {
+        package var elapsedSeconds = 0.0
+        package var sent = 0
+        package var completed = 0
+        package var failed = 0
+        package var outputTokens = 0
+        package var inFlight: Int { sent - completed - failed }
+    }
+
+    private struct State {
+        var issued = 0
+        var progress = Progress()
+        var records: [RequestRecord] = []
+    }
+
+    private let configuration: LoadTestConfiguration
+    private let clients: [SpeculaClient]
+    private let state = Mutex(State())
+    private let start = ContinuousClock.now
+
+    private init(configuration: LoadTestConfiguration, clients: [SpeculaClient]) {
+        self.configuration = configuration
+        self.clients = clients
+    }
+
+    /// Connects `configuration.connections` clients and runs the test; `report` is called about
+    /// once a second with the progress.
+    package static func run(_ configuration: LoadTestConfiguration, loop: EventLoop, report: @escaping @Sendable (Progress) -> Void) async throws -> (records: [RequestRecord], seconds: Double) {
+        var clients: [SpeculaClient] = []
+        do {
+            for _ in 0..<max(1, configuration.connections) {
+                clients.append(try await SpeculaClient.connect(loop: loop, host: configuration.host, port: configuration.port, authSecret: configuration.authSecret))
+            }
+        } catch {
+            clients.forEach { $0.close() }
+            throw LoadTestError.unreachable("\(configuration.host):\(configuration.port): \(error)")
+        }
+        let runner = LoadRunner(configuration: configuration, clients: clients)
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                report(runner.progress)
+            }
+        }
+        switch configuration.arrival {
+        case .closed(let concurrency): await runner.closedLoop(concurrency: concurrency)
+        default: await runner.openLoop()
+        }
+        ticker.cancel()
+        report(runner.progress)
+        clients.forEach { $0.close() }
+        let records = runner.state.withLock { $0.records }.sorted { $0.index < $1.index }
+        return (records, runner.elapsed)
+    }
+
+    private var elapsed: Double { (ContinuousClock.now - start) / .seconds(1) }
+
+    private var progress: Progress {
+        var p = state.withLock { $0.progress }
+        p.elapsedSeconds = elapsed
+        return p
+    }
+
+    /// The next request's index, or nil once the request count or duration is reached.
+    private func issue() -> Int? {
+        let now = elapsed
+        return state.withLock { s in
+            if let n = configuration.requests, s.issued >= n { return nil }
+            if let d = configuration.durationSeconds, now >= d { return nil }
+            s.issued += 1
+            s.progress.sent += 1
+            return s.issued - 1
+        }
+    }
+
+    private func closedLoop(concurrency: Int) async {
+        await withTaskGroup(of: Void.self) { group in
+            for client in 0..<concurrency {
+                group.addTask {
+                    let delay = self.configuration.rampUpSeconds * Double(client) / Double(concurrency)
+                    if delay > 0 { try? await Task.sleep(for: .seconds(delay)) }
+                    while let index = self.issue() { await self.send(index) }
+                }
+            }
+        }
+    }
+
+    private func openLoop() async {
+        var random = RandomStream(seed: configuration.seed, stream: 0x10AD)
+        await withTaskGroup(of: Void.self) { group in
+            var next = 0.0
+            while true {
+                let ramp = configuration.rampUpSeconds > 0 ? min(1, next / configuration.rampUpSeconds) : 1
+                next += configuration.arrival.nextGap(rateScale: ramp, random: &random)
+                let wait = next - elapsed
+                if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }
+                guard let index = issue() else { break }
+                group.addTask { await self.send(index) }
+            }
+        }
+    }
+
+    /// Sends request `index` and records it to the end.
+    private func send(_ index: Int) async {
+        var random = RandomStream(seed: configuration.seed, stream: UInt64(index))
+        let (prompt, maxTokens) = configuration.prompts.request(index, random: &random)
+        var request = configuration.template
+        let client = clients[index % clients.count]
+        let coordinator = client.coordinator
+        if coordinator.textPrompts {
+            request.prompt = prompt
+        } else {
+            // A model without a tokenizer (toy, synthetic): the prompt's bytes as token ids.
+            request.promptTokens = prompt.utf8.map { UInt32($0) % max(coordinator.vocabSize, 1) }
+        }
+        request.maxTokens = UInt32(maxTokens)
+        request.seed = configuration.seed &* 1_000_003 &+ UInt64(index)
+        let sent = ContinuousClock.now
+        let initial = RequestRecord(index: index, startSeconds: (sent - start) / .seconds(1))
+        let timeout = configuration.requestTimeoutSeconds
+        let finalRequest = request
+        let record = await withTaskGroup(of: RequestRecord?.self) { group in
+            group.addTask {
+                var record = initial
+                var previous: ContinuousClock.Instant?
+                do {
+                    for try await event in client.generate(finalRequest) {
+                        let now = ContinuousClock.now
+                        switch event {
+                        case .chunk(let chunk):
+                            record.observe(chunk, elapsed: (now - sent) / .seconds(1), sincePrevious: previous.map { (now - $0) / .seconds(1) })
+                            previous = now
+                            self.state.withLock { $0.progress.outputTokens += chunk.tokens.count }
+                        case .done(let done):
+                            record.finish(done, elapsed: (now - sent) / .seconds(1))
+                            return record
+                        }
+                    }
+                    record.error = Task.isCancelled ? LoadErrorKind.timeout.rawValue : LoadErrorKind.incomplete.rawValue
+                } catch SpeculaClient.ClientError.coordinator {
+                    record.error = LoadErrorKind.coordinatorError.rawValue
+                } catch {
+                    record.error = LoadErrorKind.connectionLost.rawValue
+                }
+                return record
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(timeout))
+                return nil
+            }
+            var result = initial
+            result.error = LoadErrorKind.timeout.rawValue
+            if let first = await group.next(), let finished = first { result = finished }
+            group.cancelAll()
+            return result
+        }
+        state.withLock { s in
+            if record.succeeded { s.progress.completed += 1 } else { s.progress.failed += 1 }
+            s.records.append(record)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import SpeculaNet
+
+/// What one simulated request measured, from send to `Done` (or its error).
+///
+/// Definitions: time to first token (TTFT) = send → first chunk with a token; end-to-end = send →
+/// `Done`; time per output token (TPOT) = (end-to-end − TTFT) / (output tokens − 1); inter-token
+/// latency (ITL) = each chunk's gap since the previous chunk, spread evenly over its tokens (a
+/// speculative round delivers several tokens at once), one sample per token after the first.
+package struct RequestRecord: Sendable {
+    package var index: Int
+    /// Seconds from the test's start to the send.
+    package var startSeconds: Double
+    package var promptTokens = 0
+    package var outputTokens = 0
+    package var ttftSeconds: Double?
+    package var endToEndSeconds: Double?
+    package var interTokenSeconds: [Double] = []
+    package var rounds = 0
+    package var targetPasses = 0
+    package var acceptedDraftTokens = 0
+    /// Σ drafts over the request's rounds.
+    package var draftsSent = 0
+    /// Rounds whose block reached position i (index i−1), and those that accepted through it.
+    package var positionsTried: [Int] = []
+    package var positionsAccepted: [Int] = []
+    /// Why it failed (`LoadErrorKind.rawValue`), nil when it completed.
+    package var error: String?
+
+    package init(index: Int, startSeconds: Double) {
+        self.index = index
+        self.startSeconds = startSeconds
+    }
+
+    package var succeeded: Bool { error == nil }
+
+    package var timePerOutputTokenSeconds: Double? {
+        guard let ttft = ttftSeconds, let e2e = endToEndSeconds, outputTokens > 1 else { return nil }
+        return (e2e - ttft) / Double(outputTokens - 1)
+    }
+
+    /// Records a token chunk that arrived `elapsed` seconds after the send, `sincePrevious` after
+    /// the previous chunk.
+    mutating func observe(_ chunk: TokenChunk, elapsed: Double, sincePrevious: Double?) {
+        if !chunk.tokens.isEmpty {
+            if ttftSeconds == nil {
+                ttftSeconds = elapsed
+                // The first token has no gap; the rest of its chunk shares none either.
+                if chunk.tokens.count > 1 { interTokenSeconds += Array(repeating: 0, count: chunk.tokens.count - 1) }
+            } else if let gap = sincePrevious {
+                interTokenSeconds += Array(repeating: gap / Double(chunk.tokens.count), count: chunk.tokens.count)
+            }
+        }
+        for stats in chunk.rounds {
+            draftsSent += Int(stats.drafts)
+            let block = Int(stats.blockLength)
+            guard stats.drafts > 0, block > 0 else { continue }
+            if positionsTried.count < block {
+                positionsTried += Array(repeating: 0, count: block - positionsTried.count)
+                positionsAccepted += Array(repeating: 0, count: block - positionsAccepted.count)
+            }
+            for i in 0..<block {
+                positionsTried[i] += 1
+                if Int(stats.accepted) > i { positionsAccepted[i] += 1 }
+            }
+        }
+    }
+
+    mutating func finish(_ done: Done, elapsed: Double) {
+        endToEndSeconds = elapsed
+        promptTokens = Int(done.promptTokens)
+        outputTokens = Int(done.generatedTokens)
+        rounds = Int(done.rounds)
+        targetPasses = Int(done.targetPasses)
+        acceptedDraftTokens = Int(done.acceptedDraftTokens)
+    }
+}
+
+/// How a simulated request can fail.
+package enum LoadErrorKind: String, Sendable, CaseIterable {
+    /// The coordinator answered the request with an Error.
+    case coordinatorError = "coordinator_error"
+    /// The connection closed under the request.
+    case connectionLost = "connection_lost"
+    /// No `Done` within the request timeout.
+    case timeout
+    /// The stream ended without `Done`.
+    case incomplete
+}
