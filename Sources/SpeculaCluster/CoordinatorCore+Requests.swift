@@ -54,6 +54,7 @@ extension CoordinatorCore {
         for (id, request) in requests where matches(request) {
             requests[id] = nil
             scorer.release(request: id)
+            forgetPending(id)
             for (connectionID, peer) in peers {
                 guard case .worker(var worker) = peer, worker.synced.removeValue(forKey: id) != nil else { continue }
                 worker.connection.send(.cancel(Cancel(requestID: id, reason: "cancelled")))

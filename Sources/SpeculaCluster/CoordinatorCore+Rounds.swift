@@ -28,7 +28,8 @@ extension CoordinatorCore {
         request.roundStarted = Date()
         let workers = pool()
         if request.drafts > 0 && !workers.isEmpty {
-            for (index, w) in DraftAssignment.assign(drafts: request.drafts, speeds: workers.map(\.tokensPerSecond)).enumerated() {
+            let assignment = DraftAssignment.assign(drafts: request.drafts, speeds: workers.map(\.tokensPerSecond), queued: workers.map(\.queuedBlocks))
+            for (index, w) in assignment.enumerated() {
                 request.assignment[workers[w].connection.id, default: []].append(index)
             }
             for worker in workers {
@@ -49,6 +50,7 @@ extension CoordinatorCore {
                 worker.connection.send(.speculate(speculate))
                 if case .worker(var state) = peers[worker.connection.id] {
                     state.synced[id] = request.context.count
+                    state.pending[id, default: 0] += indices.count
                     peers[worker.connection.id] = .worker(state)
                 }
             }
@@ -70,12 +72,24 @@ extension CoordinatorCore {
     }
 
     func draftArrived(_ block: DraftBlock, from worker: Connection) {
+        if case .worker(var state) = peers[worker.id], let queued = state.pending[block.requestID] {
+            state.pending[block.requestID] = queued > 1 ? queued - 1 : nil
+            peers[worker.id] = .worker(state)
+        }
         guard var request = requests[block.requestID], block.round == request.round,
               let indices = request.assignment[worker.id], (request.received[worker.id]?.count ?? 0) < indices.count
         else { return }  // late or unasked-for: ignore
         request.received[worker.id, default: []].append(block)
         requests[block.requestID] = request
         if request.allDraftsArrived { finishRound(block.requestID) }
+    }
+
+    /// Drops a finished request's queued drafts from every worker's load.
+    func forgetPending(_ id: UInt64) {
+        for (connectionID, peer) in peers {
+            guard case .worker(var worker) = peer, worker.pending.removeValue(forKey: id) != nil else { continue }
+            peers[connectionID] = .worker(worker)
+        }
     }
 
     func deadline(_ id: UInt64, _ round: UInt64) {
@@ -230,6 +244,7 @@ extension CoordinatorCore {
             done.acceptedDraftTokens = request.acceptedDraftTokens
             done.elapsedSeconds = Date().timeIntervalSince(request.started)
             request.client.send(.done(done))
+            forgetPending(id)
             requests[id] = nil
             scorer.release(request: id)
             return

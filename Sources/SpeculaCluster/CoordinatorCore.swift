@@ -34,6 +34,11 @@ actor CoordinatorCore {
         let tokensPerSecond: Double
         /// How many context tokens this worker holds, per request.
         var synced: [UInt64: Int] = [:]
+        /// Draft blocks asked of this worker and not yet arrived, per request: its queue, which
+        /// the next assignment weighs (a worker busy with other requests' drafts gets fewer).
+        var pending: [UInt64: Int] = [:]
+
+        var queuedBlocks: Int { pending.values.reduce(0, +) }
     }
 
     var peers: [UInt64: Peer] = [:]

@@ -68,15 +68,15 @@ package struct SyntheticModel: ExactModel, Sendable {
         if ms > 0 { Thread.sleep(forTimeInterval: ms / 1000) }
     }
 
-    /// exp(peak · u²) weights from a stream named by the context suffix: a few likely tokens and a
-    /// long tail, like a language model's row.
+    /// exp(4·peak·(u³ − 1)) weights from a stream named by the context suffix: a few likely tokens
+    /// and a long tail, like a language model's row (shifted so no weight overflows at any peak).
     private func row(_ context: [Token], seed: UInt64) -> [Double] {
         var name: UInt64 = 0x9E37_79B9
         for t in context.suffix(window) { name = RandomStream.mix(name ^ UInt64(t)) }
         var stream = RandomStream(seed: seed, stream: name)
         return (0..<vocabularySize).map { _ in
             let u = stream.nextUnit()
-            return Foundation.exp(peak * u * u * u * 4)
+            return Foundation.exp(peak * (u * u * u - 1) * 4)
         }
     }
 }

@@ -19,29 +19,36 @@ struct Draft: AsyncParsableCommand {
     var model: String
     @Option(help: "Compute threads for the draft model.") var threads: Int = 1
     @Option(help: "Coordinator address, HOST:PORT.") var coordinator: String = "127.0.0.1:7070"
-    @Option(help: "Name of this worker in the coordinator's logs.") var name: String = "worker"
+    @Option(help: "Name of this worker in the coordinator's logs (NAME-i with --count).") var name: String = "worker"
+    @Option(help: "Workers in this process, each its own connection and drafting queue (load tests: many simulated workers in few processes).")
+    var count: Int = 1
     @Option(help: "The coordinator's shared secret.") var authSecret: String?
     @Flag(help: .hidden) var shipWrongDistribution = false
 
-    func validate() throws { _ = try HostPort(coordinator, flag: "--coordinator") }
+    func validate() throws {
+        _ = try HostPort(coordinator, flag: "--coordinator")
+        guard count >= 1 else { throw ValidationError("--count must be ≥ 1.") }
+    }
 
     func run() async throws {
         let logger = logging.makeLogger("specula.draft")
         let draftModel = try ClusterModel.load(model, threads: threads)
         let address = try HostPort(coordinator, flag: "--coordinator")
-        var options = DraftWorker.Options()
-        options.nodeID = name
-        options.authSecret = authSecret
-        options.shipsWrongDistribution = shipWrongDistribution
         let loop = try EventLoop()
         let refusal = RefusalFlag()
         try loop.onTerminationSignal { [loop] _ in loop.shutdown(wait: false) }
-        let worker = DraftWorker(model: draftModel, loop: loop, host: address.host, port: address.port, options: options, logger: logger) { [loop] reason in
-            refusal.set(reason)
-            loop.shutdown(wait: false)
+        let workers = (0..<count).map { i in
+            var options = DraftWorker.Options()
+            options.nodeID = count == 1 ? name : "\(name)-\(i)"
+            options.authSecret = authSecret
+            options.shipsWrongDistribution = shipWrongDistribution
+            return DraftWorker(model: draftModel, loop: loop, host: address.host, port: address.port, options: options, logger: logger) { [loop] reason in
+                refusal.set(reason)
+                loop.shutdown(wait: false)
+            }
         }
-        worker.start()
-        loop.waitUntilStopped()
+        workers.forEach { $0.start() }
+        withExtendedLifetime(workers) { loop.waitUntilStopped() }
         if let reason = refusal.reason {
             throw Refused(reason: reason)
         }

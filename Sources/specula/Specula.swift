@@ -18,7 +18,7 @@ struct Specula: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Coordinator.self, Draft.self, Generate.self, Sample.self, Loadtest.self, Bench.self,
+            Coordinator.self, Draft.self, Generate.self, Sample.self, Loadtest.self, ClusterSim.self, Bench.self,
             Demo.self, Models.self,
         ])
 }

@@ -21,6 +21,14 @@ struct DraftAssignmentTests {
         #expect(a.filter { $0 == 2 }.count == 4 && a.filter { $0 == 0 }.count == 1, "\(a)")
     }
 
+    @Test func busyWorkersGetFewerDrafts() {
+        // The fast worker already has 4 blocks queued from other requests: new drafts go elsewhere
+        // until the queues even out.
+        #expect(DraftAssignment.assign(drafts: 2, speeds: [50, 50, 50], queued: [4, 0, 0]) == [1, 2])
+        let many = DraftAssignment.assign(drafts: 8, speeds: [50, 50], queued: [6, 0])
+        #expect(many.filter { $0 == 1 }.count == 7, "\(many)")
+    }
+
     @Test func noWorkersNoAssignment() {
         #expect(DraftAssignment.assign(drafts: 3, speeds: []) == [])
     }
