@@ -8,6 +8,7 @@ import SpeculaNet
 extension CoordinatorCore {
     func start(_ generate: GenerateRequest, from client: Connection) {
         func reject(_ why: String) {
+            metrics.add(CoordinatorMetrics.requestErrors, labels: ["kind": "bad_request"])
             client.send(.error(ErrorMessage(code: .badRequest, message: why, requestID: generate.requestID)))
         }
         let sampling = SamplingParameters(wire: generate.sampling)
@@ -47,6 +48,9 @@ extension CoordinatorCore {
             adaptive: !generate.noDraft && generate.numDrafts == 0 && generate.blockLength == 0 && kind.usesMultipleDrafts,
             choices: StreamChoices(RandomStream(seed: generate.seed, stream: .max)),
             text: target.tokenizer.map { StreamingDecoder(tokenizer: $0) }, stop: generate.stop)
+        metrics.add(CoordinatorMetrics.requestsStarted)
+        metrics.set(CoordinatorMetrics.requestsInFlight, Double(requests.count))
+        logger.debug("request started", metadata: ["request.id": "\(id)", "prompt.tokens": "\(promptTokens.count)", "max.tokens": "\(generate.maxTokens)"])
         startRound(id)
     }
 
@@ -55,6 +59,8 @@ extension CoordinatorCore {
             requests[id] = nil
             scorer.release(request: id)
             forgetPending(id)
+            metrics.add(CoordinatorMetrics.requestsFinished, labels: ["reason": "cancelled"])
+            metrics.set(CoordinatorMetrics.requestsInFlight, Double(requests.count))
             for (connectionID, peer) in peers {
                 guard case .worker(var worker) = peer, worker.synced.removeValue(forKey: id) != nil else { continue }
                 worker.connection.send(.cancel(Cancel(requestID: id, reason: "cancelled")))

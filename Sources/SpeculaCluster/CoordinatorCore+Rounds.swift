@@ -84,6 +84,20 @@ extension CoordinatorCore {
         if request.allDraftsArrived { finishRound(block.requestID) }
     }
 
+    /// One verified round in the metrics.
+    func record(_ stats: RoundStats, emitted: Int) {
+        metrics.add(CoordinatorMetrics.rounds)
+        metrics.add(CoordinatorMetrics.tokens, Double(emitted))
+        metrics.add(CoordinatorMetrics.acceptedDraftTokens, Double(stats.accepted))
+        metrics.observe(CoordinatorMetrics.verifierSeconds, stats.verifyMicros / 1e6)
+        metrics.observe(CoordinatorMetrics.draftWaitSeconds, stats.waitMicros / 1e6)
+        guard stats.drafts > 0 else { return }
+        for position in 1...max(1, Int(stats.blockLength)) {
+            metrics.add(CoordinatorMetrics.roundsAtPosition, labels: ["position": "\(position)"])
+            if Int(stats.accepted) >= position { metrics.add(CoordinatorMetrics.acceptedAtPosition, labels: ["position": "\(position)"]) }
+        }
+    }
+
     /// Drops a finished request's queued drafts from every worker's load.
     func forgetPending(_ id: UInt64) {
         for (connectionID, peer) in peers {
@@ -137,10 +151,13 @@ extension CoordinatorCore {
         guard !rounds.isEmpty else { return }
         scoring = true
         let items = rounds.map { ScoringItem(request: $0.id, context: requests[$0.id]!.context, tree: $0.tree, sampling: requests[$0.id]!.sampling) }
-        let scorer = self.scorer, events = self.events
+        let scorer = self.scorer, events = self.events, metrics = self.metrics
+        metrics.observe(CoordinatorMetrics.targetPassRequests, Double(items.count))
+        metrics.observe(CoordinatorMetrics.targetPassTokens, Double(items.reduce(0) { $0 + $1.tree.count }))
         scoringQueue.async {
             let start = ContinuousClock.now
             let rows = scorer.scoreBatch(items)
+            metrics.observe(CoordinatorMetrics.targetPassSeconds, (ContinuousClock.now - start) / .seconds(1))
             events.yield(.scored(ScoredBatch(rounds: rounds, rows: rows, micros: (ContinuousClock.now - start) / .microseconds(1))))
         }
     }
@@ -207,6 +224,7 @@ extension CoordinatorCore {
         stats.acceptanceEstimate = planner.acceptance
         (stats.passCostFixedMicros, stats.passCostPerTokenMicros) = planner.passCost
         stats.verifyMicros = verified.timeIntervalSince(verifyStart) * 1e6
+        record(stats, emitted: emitted.count)
         var chunk = TokenChunk()
         chunk.requestID = request.clientRequestID
         chunk.tokens = emitted.map { UInt32($0) }
@@ -246,6 +264,9 @@ extension CoordinatorCore {
             request.client.send(.done(done))
             forgetPending(id)
             requests[id] = nil
+            metrics.add(CoordinatorMetrics.requestsFinished, labels: ["reason": finish.metricLabel])
+            metrics.set(CoordinatorMetrics.requestsInFlight, Double(requests.count))
+            logger.debug("request finished", metadata: ["request.id": "\(id)", "reason": "\(finish.metricLabel)", "tokens": "\(request.generated)", "rounds": "\(request.rounds)"])
             scorer.release(request: id)
             return
         }

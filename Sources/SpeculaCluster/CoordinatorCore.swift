@@ -65,6 +65,8 @@ actor CoordinatorCore {
         let draftedAhead: Int
     }
     var nextRequestID: UInt64 = 1
+    /// Draft-model pools ever seen (their gauge drops to 0 when they empty).
+    var knownPools: Set<String> = []
 
     init(target: ClusterModel, options: CoordinatorOptions, logger: Logger, events: AsyncStream<CoordinatorEvent>.Continuation) {
         self.target = target
@@ -72,6 +74,18 @@ actor CoordinatorCore {
         self.options = options
         self.logger = logger
         self.events = events
+        CoordinatorMetrics.declare(in: options.metrics)
+    }
+
+    var metrics: MetricsRegistry { options.metrics }
+
+    /// Refreshes the worker gauge (per draft-model pool) after a worker joins or leaves.
+    func updateWorkerGauge() {
+        var pools: [String: Int] = [:]
+        for case .worker(let w) in peers.values { pools[w.fingerprint, default: 0] += 1 }
+        for (fingerprint, count) in pools { metrics.set(CoordinatorMetrics.workers, Double(count), labels: ["draft_model": fingerprint]) }
+        for fingerprint in knownPools.subtracting(pools.keys) { metrics.set(CoordinatorMetrics.workers, 0, labels: ["draft_model": fingerprint]) }
+        knownPools.formUnion(pools.keys)
     }
 
     func run(_ stream: AsyncStream<CoordinatorEvent>) async {
@@ -140,6 +154,7 @@ actor CoordinatorCore {
             }
             peers[connection.id] = .worker(WorkerState(connection: connection, nodeID: hello.nodeID, fingerprint: hello.modelFingerprint, tokensPerSecond: hello.capabilities?.draftTokensPerSecond ?? 0))
             logger.info("worker joined", metadata: ["worker": "\(hello.nodeID)", "peer": "\(connection.peer)", "draft.fingerprint": "\(hello.modelFingerprint)"])
+            updateWorkerGauge()
         case .client:
             peers[connection.id] = .client
         default:
@@ -160,6 +175,7 @@ actor CoordinatorCore {
         switch peer {
         case .worker(let worker):
             logger.info("worker left", metadata: ["worker": "\(worker.nodeID)", "reason": "\(reason)"])
+            updateWorkerGauge()
             // Its drafts take no part in rounds still waiting: drop its assignment, re-check.
             for id in Array(requests.keys) {
                 guard requests[id]?.assignment.removeValue(forKey: connection.id) != nil else { continue }

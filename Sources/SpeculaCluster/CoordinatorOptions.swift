@@ -16,6 +16,8 @@ package struct CoordinatorOptions: Sendable {
     /// When set, peers must prove knowledge of this secret in `Hello` (HMAC-SHA256 of their nonce).
     package var authSecret: String?
     package var connection = ConnectionOptions()
+    /// Where the coordinator's metrics are recorded (served by `--metrics-port`).
+    package var metrics = MetricsRegistry()
 
     package init() {}
 }

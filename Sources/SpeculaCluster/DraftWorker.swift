@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 package import Logging
 import SpeculaCore
 package import SpeculaNet
@@ -22,6 +23,8 @@ package final class DraftWorker: @unchecked Sendable {
         package var shipsWrongDistribution = false
         /// The coordinator's shared secret, if it requires one.
         package var authSecret: String?
+        /// Where this worker's metrics are recorded (served by `--metrics-port`).
+        package var metrics = MetricsRegistry()
         package init() {}
     }
 
@@ -46,6 +49,8 @@ package final class DraftWorker: @unchecked Sendable {
         let blocks: [(tokens: [Token], rows: [WireSparseDistribution])]
     }
     private var connector: Connector!
+    /// Whether this worker currently counts in the `connected` gauge.
+    private let connectedOnce = Atomic<Bool>(false)
     private let onRefused: @Sendable (String) -> Void
 
     /// `onRefused` runs (on the loop thread) when the coordinator refuses this worker at Hello.
@@ -58,6 +63,7 @@ package final class DraftWorker: @unchecked Sendable {
         self.logger = logger
         self.loop = loop
         self.onRefused = onRefused
+        WorkerMetrics.declare(in: options.metrics)
         self.connector = Connector(
             loop: loop, host: host, port: port,
             onAttemptFailed: { [logger] error, retry in
@@ -88,6 +94,7 @@ package final class DraftWorker: @unchecked Sendable {
         return ConnectionHandlers(
             onMessage: { [self] connection, message in receive(message, on: connection) },
             onClose: { [self] _, reason in
+                if connectedOnce.exchange(false, ordering: .relaxed) { options.metrics.add(WorkerMetrics.connected, -1) }
                 logger.info("disconnected from coordinator", metadata: ["reason": "\(reason)"])
                 drafting.async { [self] in
                     contexts.removeAll()
@@ -100,6 +107,7 @@ package final class DraftWorker: @unchecked Sendable {
         switch message {
         case .helloAck(let ack):
             if ack.accepted {
+                if !connectedOnce.exchange(true, ordering: .relaxed) { options.metrics.add(WorkerMetrics.connected, 1) }
                 logger.info("joined coordinator", metadata: ["coordinator": "\(ack.nodeID)", "peer": "\(connection.peer)"])
             } else {
                 logger.error("coordinator refused this worker", metadata: ["reason": "\(ack.reason)"])
@@ -121,6 +129,7 @@ package final class DraftWorker: @unchecked Sendable {
             drafting.async { [self] in
                 contexts[cancel.requestID] = nil
                 ahead[cancel.requestID] = nil
+                options.metrics.set(WorkerMetrics.requests, Double(contexts.count), labels: ["worker": options.nodeID])
             }
         case .error(let error):
             logger.warning("coordinator reported an error", metadata: ["code": "\(error.code)", "message": "\(error.message)"])
@@ -149,9 +158,14 @@ package final class DraftWorker: @unchecked Sendable {
         // model): reusing it changes nothing but the latency.
         let guessed = ahead.removeValue(forKey: request.requestID)
         let reuse = guessed.map { $0.context == context && $0.streamIDs == streams && $0.seed == request.seed && $0.length == length && $0.sampling == sampling && $0.maxSupport == maxSupport } ?? false
+        let started = ContinuousClock.now
         let blocks = reuse ? guessed!.blocks : streams.map { stream in
             drafter.block(after: context, length: length, sampling: sampling, maxSupport: maxSupport, stream: RandomStream(seed: request.seed, stream: stream))
         }
+        if !reuse { options.metrics.observe(WorkerMetrics.draftSeconds, (ContinuousClock.now - started) / .seconds(1)) }
+        options.metrics.add(WorkerMetrics.blocks, Double(blocks.count), labels: ["drafted_ahead": reuse ? "true" : "false"])
+        options.metrics.add(WorkerMetrics.tokens, Double(blocks.reduce(0) { $0 + $1.tokens.count }))
+        options.metrics.set(WorkerMetrics.requests, Double(contexts.count), labels: ["worker": options.nodeID])
         for (j, drafted) in blocks.enumerated() {
             var block = DraftBlock()
             block.requestID = request.requestID

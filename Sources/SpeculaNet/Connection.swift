@@ -147,6 +147,7 @@ package final class Connection: @unchecked Sendable {
            let stale = queue[queueHead...].firstIndex(where: { $0.droppable }) {
             queue.remove(at: stale)
             counters.droppedStale.add(1, ordering: .relaxed)
+            options.metrics?.add(MetricsRegistry.droppedFrames)
         }
         flush()
     }

@@ -8,6 +8,8 @@ package struct ConnectionOptions: Sendable {
     package var heartbeatIntervalMs: UInt64 = 1000
     /// Close the connection when nothing was received for this long, in milliseconds (0: never).
     package var deadPeerTimeoutMs: UInt64 = 5000
+    /// Where dropped frames are counted (`specula_dropped_frames_total`), if anywhere.
+    package var metrics: MetricsRegistry?
 
     package init() {}
 }

@@ -29,9 +29,11 @@ struct Coordinator: AsyncParsableCommand {
     @Option(help: "Shared secret peers must prove in Hello (HMAC-SHA256).") var authSecret: String?
     @Flag(help: "Allow a non-loopback address without --auth-secret.") var insecure = false
     @Option(help: "Heartbeat interval, ms.") var heartbeatMs: UInt64 = 1000
+    @OptionGroup var metricsOptions: MetricsOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port).") }
+        try metricsOptions.check()
         guard drafts >= 0, block >= 1 else { throw ValidationError("--drafts must be ≥ 0 and --block ≥ 1.") }
         let loopback = host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
         guard loopback || authSecret != nil || insecure else {
@@ -50,7 +52,9 @@ struct Coordinator: AsyncParsableCommand {
         options.authSecret = authSecret
         options.connection.heartbeatIntervalMs = heartbeatMs
         options.connection.deadPeerTimeoutMs = heartbeatMs * 5
+        options.connection.metrics = options.metrics
         let loop = try EventLoop()
+        try metricsOptions.serve(options.metrics, loop: loop)
         try loop.onTerminationSignal { [loop] _ in loop.shutdown(wait: false) }
         let server = try CoordinatorServer(target: target, loop: loop, host: host, port: port, options: options, logger: logger)
         logger.info("coordinator ready", metadata: ["model": "\(model)", "fingerprint": "\(target.fingerprint)"])

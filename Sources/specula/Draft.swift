@@ -23,11 +23,13 @@ struct Draft: AsyncParsableCommand {
     @Option(help: "Workers in this process, each its own connection and drafting queue (load tests: many simulated workers in few processes).")
     var count: Int = 1
     @Option(help: "The coordinator's shared secret.") var authSecret: String?
+    @OptionGroup var metricsOptions: MetricsOptions
     @Flag(help: .hidden) var shipWrongDistribution = false
 
     func validate() throws {
         _ = try HostPort(coordinator, flag: "--coordinator")
         guard count >= 1 else { throw ValidationError("--count must be ≥ 1.") }
+        try metricsOptions.check()
     }
 
     func run() async throws {
@@ -37,8 +39,11 @@ struct Draft: AsyncParsableCommand {
         let loop = try EventLoop()
         let refusal = RefusalFlag()
         try loop.onTerminationSignal { [loop] _ in loop.shutdown(wait: false) }
+        let metrics = MetricsRegistry()
+        try metricsOptions.serve(metrics, loop: loop)
         let workers = (0..<count).map { i in
             var options = DraftWorker.Options()
+            options.metrics = metrics
             options.nodeID = count == 1 ? name : "\(name)-\(i)"
             options.authSecret = authSecret
             options.shipsWrongDistribution = shipWrongDistribution

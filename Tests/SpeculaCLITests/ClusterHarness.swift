@@ -8,6 +8,8 @@ final class ClusterHarness: @unchecked Sendable {
     // touched by the test's own thread.
     private(set) var coordinator: Process?
     private(set) var port = 0
+    /// The coordinator's metrics endpoint, when started with `--metrics-port`.
+    private(set) var metricsURL: URL?
     private let lock = NSLock()
     private var workersStorage: [Process] = []
     var workers: [Process] { lock.withLock { workersStorage } }
@@ -44,10 +46,18 @@ final class ClusterHarness: @unchecked Sendable {
         while true {
             let byte = output.fileHandleForReading.readData(ofLength: 1)
             guard !byte.isEmpty else { throw CLI.Failure(arguments: process.arguments ?? [], result: .init(status: -1, stdout: "", stderr: "coordinator exited")) }
-            if byte == Data("\n".utf8) { break }
-            line.append(byte)
+            guard byte == Data("\n".utf8) else {
+                line.append(byte)
+                continue
+            }
+            let text = String(decoding: line, as: UTF8.self)
+            line.removeAll()
+            if text.hasPrefix("metrics on ") { metricsURL = URL(string: String(text.dropFirst("metrics on ".count))) }
+            if text.hasPrefix("listening on ") {
+                port = Int(text.split(separator: ":").last!)!
+                break
+            }
         }
-        port = Int(String(decoding: line, as: UTF8.self).split(separator: ":").last!)!
         coordinator = process
     }
 

@@ -1,0 +1,53 @@
+package import SpeculaNet
+
+/// The coordinator's Prometheus metrics: names, help texts and types in one place.
+package enum CoordinatorMetrics {
+    static let requestsStarted = "specula_requests_started_total"
+    static let requestsFinished = "specula_requests_finished_total"
+    static let requestErrors = "specula_request_errors_total"
+    static let requestsInFlight = "specula_requests_in_flight"
+    static let rounds = "specula_rounds_total"
+    static let tokens = "specula_generated_tokens_total"
+    static let acceptedDraftTokens = "specula_accepted_draft_tokens_total"
+    static let acceptedAtPosition = "specula_accepted_tokens_at_position_total"
+    static let roundsAtPosition = "specula_rounds_reaching_position_total"
+    static let verifierSeconds = "specula_verifier_seconds"
+    static let targetPassSeconds = "specula_target_pass_seconds"
+    static let targetPassRequests = "specula_target_pass_requests"
+    static let targetPassTokens = "specula_target_pass_tokens"
+    static let draftWaitSeconds = "specula_draft_wait_seconds"
+    static let workers = "specula_workers"
+
+    /// Declares every coordinator metric in `registry`.
+    package static func declare(in registry: MetricsRegistry) {
+        registry.declare(requestsStarted, .counter, help: "Generation requests accepted.")
+        registry.declare(requestsFinished, .counter, help: "Generation requests finished, by reason (length, end_of_sequence, stop, cancelled).")
+        registry.declare(requestErrors, .counter, help: "Requests refused or failed, by kind.")
+        registry.declare(requestsInFlight, .gauge, help: "Requests being generated.")
+        registry.declare(rounds, .counter, help: "Verification rounds.")
+        registry.declare(tokens, .counter, help: "Tokens generated (sent to clients).")
+        registry.declare(acceptedDraftTokens, .counter, help: "Draft tokens accepted by the verifier.")
+        registry.declare(acceptedAtPosition, .counter, help: "Rounds that accepted the draft token at this block position.")
+        registry.declare(roundsAtPosition, .counter, help: "Rounds with drafts whose block reached this position.")
+        registry.declare(verifierSeconds, .histogram, help: "Time to verify one round.")
+        registry.declare(targetPassSeconds, .histogram, help: "Time of one batched target pass.")
+        registry.declare(targetPassRequests, .histogram, help: "Requests (rounds) scored by one target pass.", buckets: MetricsRegistry.countBuckets)
+        registry.declare(targetPassTokens, .histogram, help: "Tree tokens scored by one target pass.", buckets: MetricsRegistry.countBuckets)
+        registry.declare(draftWaitSeconds, .histogram, help: "Time a round waited for its drafts.")
+        registry.declare(workers, .gauge, help: "Connected draft workers, by draft-model fingerprint.")
+    }
+}
+
+extension FinishReason {
+    /// The `reason` label of `specula_requests_finished_total`.
+    var metricLabel: String {
+        switch self {
+        case .unspecified: "unspecified"
+        case .length: "length"
+        case .stop: "stop"
+        case .endOfSequence: "end_of_sequence"
+        case .cancelled: "cancelled"
+        case .error: "error"
+        }
+    }
+}

@@ -1,0 +1,19 @@
+package import SpeculaNet
+
+/// A draft worker's Prometheus metrics: names, help texts and types in one place.
+package enum WorkerMetrics {
+    static let connected = "specula_worker_connected"
+    static let requests = "specula_worker_requests"
+    static let blocks = "specula_worker_draft_blocks_total"
+    static let tokens = "specula_worker_draft_tokens_total"
+    static let draftSeconds = "specula_worker_draft_seconds"
+
+    /// Declares every worker metric in `registry`.
+    package static func declare(in registry: MetricsRegistry) {
+        registry.declare(connected, .gauge, help: "Workers of this process joined to a coordinator.")
+        registry.declare(requests, .gauge, help: "Requests whose context a worker holds, by worker.")
+        registry.declare(blocks, .counter, help: "Draft blocks sent, by whether they were drafted ahead.")
+        registry.declare(tokens, .counter, help: "Draft tokens sent.")
+        registry.declare(draftSeconds, .histogram, help: "Time to draft one round's blocks.")
+    }
+}

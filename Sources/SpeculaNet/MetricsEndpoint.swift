@@ -1,0 +1,83 @@
+/// A minimal HTTP/1.1 server for Prometheus scrapes and probes: `GET /metrics` answers the
+/// registry's text exposition, `GET /healthz` answers `ok`, anything else 404 (405 for other
+/// methods). One request per connection, closed after the answer; a request head over 8 KiB or not
+/// complete within 5 s closes the connection. Runs on the event loop thread.
+package final class MetricsEndpoint: @unchecked Sendable {
+    // @unchecked Sendable invariant: `tcp` is only touched on `loop`'s thread; `port` is immutable.
+    package let port: Int
+    private let tcp: UVTCP
+
+    static let maxHeadBytes = 8192
+    static let headTimeoutMs: UInt64 = 5000
+
+    /// Binds `host:port` (port 0: any) and serves `registry`.
+    package init(loop: EventLoop, host: String, port: Int, registry: MetricsRegistry) throws(UVError) {
+        let created: (UVTCP, Int) = try loop.submitAndWait { () throws(UVError) -> (UVTCP, Int) in
+            let tcp = try UVTCP(loop: loop.uv)
+            do throws(UVError) {
+                try tcp.bind(host: host, port: port)
+                try tcp.listen { error in
+                    guard error == nil, let client = try? tcp.accept() else { return }
+                    Self.serve(client, loop: loop, registry: registry)
+                }
+            } catch {
+                tcp.close()
+                throw error
+            }
+            loop.addShutdownHook { tcp.close() }
+            return (tcp, tcp.localPort)
+        }
+        (tcp, self.port) = created
+    }
+
+    private static func serve(_ client: UVTCP, loop: EventLoop, registry: MetricsRegistry) {
+        var head: [UInt8] = []
+        var answered = false
+        let timer = try? loop.makeTimer()
+        func finish(_ response: [UInt8]?) {
+            guard !answered else { return }
+            answered = true
+            timer?.close()
+            guard let response else { return client.close() }
+            client.write(response) { _ in client.close() }
+        }
+        timer?.start(after: headTimeoutMs) { finish(nil) }
+        do {
+            try client.startReading { result in
+                guard case .success(let bytes) = result else { return finish(nil) }
+                head += bytes
+                if let end = Self.endOfHead(head) {
+                    finish(Self.response(to: Array(head[..<end]), registry: registry))
+                } else if head.count > maxHeadBytes {
+                    finish(Self.message(431, "Request Header Fields Too Large", "request head over \(maxHeadBytes) bytes\n"))
+                }
+            }
+        } catch {
+            finish(nil)
+        }
+    }
+
+    static func endOfHead(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 { return i }
+        return nil
+    }
+
+    static func response(to head: [UInt8], registry: MetricsRegistry) -> [UInt8] {
+        let requestLine = String(decoding: head.prefix { $0 != 13 }, as: UTF8.self).split(separator: " ")
+        guard requestLine.count == 3, requestLine[2].hasPrefix("HTTP/1.") else { return message(400, "Bad Request", "malformed request line\n") }
+        guard requestLine[0] == "GET" || requestLine[0] == "HEAD" else { return message(405, "Method Not Allowed", "only GET\n") }
+        let path = requestLine[1].split(separator: "?").first.map(String.init) ?? ""
+        switch path {
+        case "/metrics": return message(200, "OK", registry.render(), type: "text/plain; version=0.0.4; charset=utf-8", head: requestLine[0] == "HEAD")
+        case "/healthz": return message(200, "OK", "ok\n", head: requestLine[0] == "HEAD")
+        default: return message(404, "Not Found", "try /metrics or /healthz\n")
+        }
+    }
+
+    static func message(_ status: Int, _ reason: String, _ body: String, type: String = "text/plain; charset=utf-8", head: Bool = false) -> [UInt8] {
+        let bytes = Array(body.utf8)
+        let text = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: \(type)\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
+        return Array(text.utf8) + (head ? [] : bytes)
+    }
+}
