@@ -10,7 +10,7 @@ APT_PACKAGES := libuv1-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev
 PIP_PACKAGES := protobuf==4.25.8 numpy gguf pytest tokenizers pyyaml
 PYTHON       ?= python3
 
-.PHONY: all deps apt-deps pip-deps build test test-models test-swift test-python proto demo bench clean
+.PHONY: all deps apt-deps pip-deps build test test-models test-swift test-python proto demo bench netns-bench soak clean
 
 all: build
 
@@ -60,6 +60,16 @@ test-python:
 
 demo: deps build
 	$(BIN) demo
+
+# Workers as separate hosts (network namespaces, veth, tc netem): tokens/s and tokens per target
+# pass against added round-trip time. Needs root.
+netns-bench: build
+	@command -v ip >/dev/null || $(MAKE) APT_PACKAGES=iproute2 apt-deps
+	SPECULA_BIN=$(abspath $(BIN)) scripts/netns-cluster.sh
+
+# Ten minutes of load on a simulated cluster; coordinator memory at the start and the end.
+soak: build
+	SPECULA_BIN=$(abspath $(BIN)) scripts/soak.sh
 
 clean:
 	rm -rf .build
