@@ -25,6 +25,10 @@ package enum EngineBenchmark {
         package var contextTokens: Int
         package var passes: [PassRow]
         package var residentMegabytes: Double
+        /// KV-cache bytes per token and at the model's full context length.
+        package var kvCacheBytesPerToken: Int
+        package var contextLength: Int
+        package var kvCacheMegabytesAtContextLength: Double
         package var repetitions: Int
         package var host: String
     }
@@ -64,7 +68,9 @@ package enum EngineBenchmark {
         }
         return Report(model: path, architecture: engine.config.architecture, threads: threads, activations: precision.rawValue, loadSeconds: loadSeconds,
                       decodeTokensPerSecond: decodeRate, decodeTokens: decodeTokens, contextTokens: context.count, passes: rows,
-                      residentMegabytes: residentMegabytes(), repetitions: repetitions, host: ProcessInfo.processInfo.hostName)
+                      residentMegabytes: residentMegabytes(), kvCacheBytesPerToken: engine.config.kvBytesPerToken,
+                      contextLength: engine.config.contextLength,
+                      kvCacheMegabytesAtContextLength: Double(engine.config.kvBytesPerToken * engine.config.contextLength) / 1_048_576, repetitions: repetitions, host: ProcessInfo.processInfo.hostName)
     }
 
     /// VmRSS of this process, from /proc.

@@ -18,6 +18,10 @@ package struct ClusterModel: Sendable {
 
     package var vocabularySize: Int { model.vocabularySize }
 
+    /// Longest sequence (prompt + generated tokens) this model serves: the engine's context
+    /// length, which bounds each request's KV cache; unbounded for toy and synthetic models.
+    package var maxSequenceLength: Int? { engine?.config.contextLength }
+
     /// The scorer a coordinator uses with this model as its target.
     package func makeScorer() -> any TargetScorer {
         if let engine { return EngineScorer(engine: engine) }

@@ -34,6 +34,9 @@ extension CoordinatorCore {
             return reject("prompt_tokens has ids outside 0..<\(target.vocabularySize)")
         }
         guard generate.maxTokens >= 1 else { return reject("max_tokens must be at least 1") }
+        if let limit = target.maxSequenceLength, promptTokens.count + Int(generate.maxTokens) > limit {
+            return reject("prompt (\(promptTokens.count) tokens) + max_tokens (\(generate.maxTokens)) exceeds the model's context length \(limit)")
+        }
         let drafts = generate.noDraft ? 0 : generate.numDrafts == 0 ? options.defaultDrafts : Int(generate.numDrafts)
         let block = generate.blockLength == 0 ? options.defaultBlockLength : Int(generate.blockLength)
         guard drafts <= options.maxDrafts, block <= options.maxBlockLength else {

@@ -32,6 +32,7 @@ struct BenchEngine: ParsableCommand {
             return
         }
         print(String(format: "%@ (%@), %d threads, %@ activations: load %.2f s, RSS %.0f MB", report.model, report.architecture, report.threads, report.activations, report.loadSeconds, report.residentMegabytes))
+        print(String(format: "KV cache: %d bytes per token, %.0f MB at the context length of %d tokens", report.kvCacheBytesPerToken, report.kvCacheMegabytesAtContextLength, report.contextLength))
         print(String(format: "decode: %.1f tokens/s", report.decodeTokensPerSecond))
         for row in report.passes {
             print(String(format: "pass of %3d tokens: %8.1f ± %5.1f ms  %7.1f tokens/s  cost %.2f× one-token pass", row.tokens, row.meanMilliseconds, row.stddevMilliseconds, row.tokensPerSecond, row.relativeCost))

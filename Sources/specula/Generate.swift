@@ -136,6 +136,9 @@ struct Generate: AsyncParsableCommand {
             promptIDs = tokenizer.encode(chat ? tokenizer.chatPrompt(user: prompt) : prompt)
         }
         guard !promptIDs.isEmpty else { throw ValidationError("The prompt is empty.") }
+        if let limit = targetModel.maxSequenceLength, promptIDs.count + maxTokens > limit {
+            throw ValidationError("The prompt (\(promptIDs.count) tokens) + --max-tokens (\(maxTokens)) exceeds the model's context length \(limit).")
+        }
         let kindName = verifier ?? VerifierKind.defaultKind(temperature: sampling.temperature).rawValue
         guard let kind = VerifierKind(name: kindName) else { throw ValidationError("Unknown --verifier '\(kindName)'.") }
         guard kind.isLossless || allowLossy else { throw ValidationError("Verifier '\(kind.rawValue)' is not lossless; pass --allow-lossy to use it anyway.") }

@@ -36,6 +36,13 @@ struct HelpTests {
         }
     }
 
+    @Test func aRequestLongerThanTheContextIsRefused() throws {
+        // SmolLM2's context is 8,192 tokens (fetched by `make test`): its KV cache never grows past it.
+        let result = try CLI.runAllowingFailure(["generate", "--local", "--target", "smollm2-135m", "--no-draft", "--max-tokens", "9000", "hi"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("exceeds the model's context length 8192"), "stderr: \(result.stderr)")
+    }
+
     @Test func aMissingModelFileIsAClearError() throws {
         let result = try CLI.runAllowingFailure(["coordinator", "--model", "/nonexistent/model.gguf", "--port", "0"])
         #expect(result.status != 0)

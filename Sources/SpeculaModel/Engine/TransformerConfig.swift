@@ -19,8 +19,14 @@ package struct TransformerConfig: Sendable, Equatable {
     package let ropeBase: Float
     package let ropeLayout: RopeLayout
     package let normEpsilon: Float
+    /// Longest sequence the model was trained for (`context_length`; 4,096 when absent): the bound
+    /// on a sequence's KV cache.
+    package let contextLength: Int
 
     package var kvSize: Int { kvHeads * headSize }
+
+    /// KV-cache bytes per committed token (keys and values of every layer, `Float`).
+    package var kvBytesPerToken: Int { layers * kvSize * 2 * MemoryLayout<Float>.size }
 
     init(file: GGUFFile) throws(GGUFError) {
         let arch = try file.string("general.architecture")
@@ -37,6 +43,7 @@ package struct TransformerConfig: Sendable, Equatable {
         ropeBase = Float(file.metadata["\(arch).rope.freq_base"]?.doubleValue ?? 10_000)
         ropeLayout = arch == "qwen2" ? .neox : .normal
         normEpsilon = Float(try file.double("\(arch).attention.layer_norm_rms_epsilon"))
+        contextLength = file.metadata["\(arch).context_length"]?.intValue ?? 4096
         guard heads % kvHeads == 0, headSize % 2 == 0 else {
             throw .malformed(path: file.path, reason: "\(heads) heads, \(kvHeads) kv heads, head size \(headSize)")
         }
