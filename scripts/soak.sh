@@ -32,17 +32,20 @@ echo "soak: $MINUTES min, $WORKERS simulated workers, $CONCURRENCY clients; coor
 LOAD=$!
 echo "| minute | coordinator RSS MB |"
 echo "|-------:|-------------------:|"
-START=$(rss); printf "| %6s | %18.1f |\n" 0 "$START"
+IDLE=$(rss); printf "| %6s | %18.1f |\n" 0 "$IDLE"
 for m in $(seq 1 "$MINUTES"); do
   sleep 60
-  printf "| %6s | %18.1f |\n" "$m" "$(rss)"
+  now=$(rss)
+  [ "$m" = 1 ] && START=$now
+  printf "| %6s | %18.1f |\n" "$m" "$now"
 done
 wait $LOAD
 END=$(rss)
-python3 - "$START" "$END" /tmp/soak-summary.json <<'PY'
+python3 - "$IDLE" "$START" "$END" /tmp/soak-summary.json <<'PY'
 import json, sys
-start, end = float(sys.argv[1]), float(sys.argv[2])
-s = json.load(open(sys.argv[3]))["steps"][0]
+idle, start, end = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+s = json.load(open(sys.argv[4]))["steps"][0]
 print(f"requests: {s['sent']} sent, {s['ok']} ok, errors {s['errors']}; {s['requestsPerSecond']:.1f} req/s")
-print(f"coordinator RSS: {start:.1f} MB at start, {end:.1f} MB at the end ({(end - start) / start * 100:+.1f}%)")
+print(f"coordinator RSS: {idle:.1f} MB idle, {start:.1f} MB after the first minute of load, {end:.1f} MB at the end "
+      f"({(end - start) / start * 100:+.1f}% over the loaded run)")
 PY
