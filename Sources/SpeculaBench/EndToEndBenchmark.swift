@@ -16,6 +16,8 @@ package enum EndToEndBenchmark {
     }
 
     package struct Row: Codable, Sendable {
+        /// `local` (target and drafts in this process, one after the other) or `cluster`.
+        package var mode: String
         package var configuration: Configuration
         package var temperature: Double
         package var tokens: Int
@@ -25,6 +27,9 @@ package enum EndToEndBenchmark {
         package var tokensPerPass: Double
         package var draftSeconds: Double
         package var targetSeconds: Double
+        /// Time the target waited for drafts: the whole drafting time locally, the rounds' wait
+        /// for drafts from the workers in the cluster.
+        package var draftWaitSeconds: Double
         package var projectedGPUSpeedup: Double
         package var acceptanceByPosition: [Double]
     }
@@ -56,6 +61,12 @@ package enum EndToEndBenchmark {
         return list
     }
 
+    /// The verifier a configuration runs at `temperature` (greedy for the multi-draft rows at 0).
+    static func verifier(_ configuration: Configuration, temperature: Double) -> VerifierKind {
+        configuration.drafts == 0 ? .multidraftBlock
+            : temperature == 0 && configuration.verifier == "multidraft-block" ? .greedy : VerifierKind(name: configuration.verifier)!
+    }
+
     package static func run(target: ClusterModel, draft: ClusterModel, maxTokens: Int, temperatures: [Double], quick: Bool, progress: (String) -> Void) -> Report {
         let generator = LocalGenerator(target: target, draft: draft)
         let promptIDs = prompts.map { p in target.tokenizer.map { $0.encode($0.chatPrompt(user: p)) } ?? [1, 2, 3] }
@@ -64,9 +75,7 @@ package enum EndToEndBenchmark {
             var baseline = 0.0
             for configuration in configurations(quick: quick) {
                 progress("\(configuration.verifier) K=\(configuration.drafts) γ=\(configuration.blockLength) τ=\(temperature)")
-                let greedy = temperature == 0
-                let kind: VerifierKind = configuration.drafts == 0 ? .multidraftBlock
-                    : greedy && configuration.verifier == "multidraft-block" ? .greedy : VerifierKind(name: configuration.verifier)!
+                let kind = verifier(configuration, temperature: temperature)
                 var total = LocalGenerator.Stats()
                 total.acceptedAt = Array(repeating: 0, count: configuration.blockLength)
                 for (i, prompt) in promptIDs.enumerated() {
@@ -85,9 +94,9 @@ package enum EndToEndBenchmark {
                 let rate = Double(total.generated) / total.totalSeconds
                 if configuration.drafts == 0 { baseline = rate }
                 rows.append(Row(
-                    configuration: configuration, temperature: temperature, tokens: total.generated, seconds: total.totalSeconds,
+                    mode: "local", configuration: configuration, temperature: temperature, tokens: total.generated, seconds: total.totalSeconds,
                     tokensPerSecond: rate, speedup: baseline > 0 ? rate / baseline : 1, tokensPerPass: total.tokensPerPass,
-                    draftSeconds: total.draftSeconds, targetSeconds: total.targetSeconds, projectedGPUSpeedup: total.tokensPerPass,
+                    draftSeconds: total.draftSeconds, targetSeconds: total.targetSeconds, draftWaitSeconds: total.draftSeconds, projectedGPUSpeedup: total.tokensPerPass,
                     acceptanceByPosition: total.acceptedAt.map { Double($0) / Double(max(total.draftedRounds, 1)) }))
             }
         }

@@ -2,9 +2,10 @@ import ArgumentParser
 import Foundation
 import SpeculaBench
 import SpeculaCluster
+import SpeculaNet
 
 /// `specula bench e2e`.
-struct BenchE2E: ParsableCommand {
+struct BenchE2E: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "e2e",
         abstract: "Verifiers side by side on real models: tokens/s, speedup, tokens per target pass.",
@@ -13,6 +14,11 @@ struct BenchE2E: ParsableCommand {
             a code and a prose chat prompt, at each --temperatures value (at temperature 0 the \
             multi-draft rows use the greedy verifier). The projected GPU-like speedup assumes a \
             target pass that costs the same for 1 to 64 tokens.
+
+            With --cluster it then runs the same grid through a real cluster: a coordinator pinned \
+            to CPU 0 (1 thread) and two draft workers pinned to CPU 1 (1 thread each), with \
+            taskset, reporting the time the coordinator waited for drafts; "vs local" compares \
+            each cluster row with the target alone on both cores.
             """)
 
     @Option(help: "Target model.") var target: String = "qwen2.5-coder-1.5b"
@@ -21,26 +27,47 @@ struct BenchE2E: ParsableCommand {
     @Option(help: "Temperatures, comma-separated.") var temperatures: String = "0,0.7"
     @Option(help: "Compute threads.") var threads: Int = 2
     @Flag(help: "γ = 4 and K = 2 only.") var quick = false
+    @Flag(help: "Also run the grid through a cluster (coordinator on CPU 0, two workers on CPU 1).") var cluster = false
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
+    func run() async throws {
         let temps = try temperatures.split(separator: ",").map { part -> Double in
             guard let t = Double(part), t >= 0 else { throw ValidationError("--temperatures must be non-negative numbers, got '\(part)'.") }
             return t
         }
         let targetModel = try ClusterModel.load(target, threads: threads)
         let draftModel = try ClusterModel.load(draft, threads: threads)
-        let report = EndToEndBenchmark.run(target: targetModel, draft: draftModel, maxTokens: maxTokens, temperatures: temps, quick: quick) { note in
-            FileHandle.standardError.write(Data("… \(note)\n".utf8))
-        }
+        let progress = { (note: String) in FileHandle.standardError.write(Data("… \(note)\n".utf8)) }
+        var report = EndToEndBenchmark.run(target: targetModel, draft: draftModel, maxTokens: maxTokens, temperatures: temps, quick: quick, progress: progress)
+        if cluster { report.rows += try await clusterRows(temperatures: temps, progress: progress) }
         if json {
             try JSONOutput.print(report)
             return
         }
-        print("verifier              K  γ    τ   tokens/s  speedup  tokens/pass  draft s  target s  GPU-like")
+        print("mode     verifier              K  γ    τ   tokens/s  speedup  vs local  tokens/pass  draft wait s  target s  GPU-like")
         for r in report.rows {
             let c = r.configuration
-            print(String(format: "%@ %2d %2d %4.1f %9.2f %8.2f %12.2f %8.1f %9.1f %9.2f", c.verifier.padding(toLength: 20, withPad: " ", startingAt: 0), c.drafts, c.blockLength, r.temperature, r.tokensPerSecond, r.speedup, r.tokensPerPass, r.draftSeconds, r.targetSeconds, r.projectedGPUSpeedup))
+            let local = report.rows.first { $0.mode == "local" && $0.configuration.drafts == 0 && $0.temperature == r.temperature }?.tokensPerSecond ?? r.tokensPerSecond
+            print(String(format: "%@ %@ %2d %2d %4.1f %9.2f %8.2f %9.2f %12.2f %13.1f %9.1f %9.2f", r.mode.padding(toLength: 8, withPad: " ", startingAt: 0),
+                         c.verifier.padding(toLength: 20, withPad: " ", startingAt: 0), c.drafts, c.blockLength, r.temperature, r.tokensPerSecond, r.speedup,
+                         r.tokensPerSecond / local, r.tokensPerPass, r.draftWaitSeconds, r.targetSeconds, r.projectedGPUSpeedup))
         }
+    }
+
+    /// Starts the pinned cluster, runs the grid through it, stops it.
+    func clusterRows(temperatures: [Double], progress: (String) -> Void) async throws -> [EndToEndBenchmark.Row] {
+        let coordinator = try ChildProcess.startListening(arguments: ["coordinator", "--model", target, "--port", "0", "--threads", "1", "--log-level", "warning"], cpu: 0)
+        let children = ChildProcessGroup([coordinator.process])
+        defer { children.terminateAll() }
+        let address = "\(coordinator.address.host):\(coordinator.address.port)"
+        for name in ["bench-a", "bench-b"] {
+            children.add(try ChildProcess.start(arguments: ["draft", "--model", draft, "--coordinator", address, "--name", name, "--threads", "1", "--log-level", "warning"], cpu: 1))
+        }
+        try await Task.sleep(for: .seconds(5))
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        let client = try await SpeculaClient.connect(loop: loop, host: coordinator.address.host, port: coordinator.address.port)
+        defer { client.close() }
+        return try await ClusterEndToEndBenchmark.run(client: client, maxTokens: maxTokens, temperatures: temperatures, quick: quick, progress: progress)
     }
 }

@@ -11,17 +11,32 @@ final class ChildProcess {
         self.address = address
     }
 
-    /// Runs `specula arguments…`, waits for its `listening on HOST:PORT` line (10 s at most).
-    static func startListening(arguments: [String]) throws -> ChildProcess {
+    /// This executable, to run as a child.
+    static var specula: URL { URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath() }
+
+    /// A process for `specula arguments…`, pinned to CPU `cpu` with taskset when given.
+    static func makeProcess(_ arguments: [String], cpu: Int?) -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        process.arguments = arguments
+        if let cpu {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            process.arguments = ["-c", "\(cpu)", specula.path] + arguments
+        } else {
+            process.executableURL = specula
+            process.arguments = arguments
+        }
+        return process
+    }
+
+    /// Runs `specula arguments…` (on CPU `cpu` if given), waits for its `listening on HOST:PORT`
+    /// line (30 s at most: loading a model comes first).
+    static func startListening(arguments: [String], cpu: Int? = nil) throws -> ChildProcess {
+        let process = makeProcess(arguments, cpu: cpu)
         let output = Pipe()
         process.standardOutput = output
         try process.run()
         let handle = output.fileHandleForReading
         var line = Data()
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let byte = handle.readData(ofLength: 1)
             if byte.isEmpty { break }
@@ -39,11 +54,9 @@ final class ChildProcess {
         throw ChildProcessError.noListeningLine(arguments.joined(separator: " "))
     }
 
-    /// Runs `specula arguments…` without waiting for anything.
-    static func start(arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        process.arguments = arguments
+    /// Runs `specula arguments…` (on CPU `cpu` if given) without waiting for anything.
+    static func start(arguments: [String], cpu: Int? = nil) throws -> Process {
+        let process = makeProcess(arguments, cpu: cpu)
         try process.run()
         return process
     }
@@ -60,7 +73,7 @@ final class ChildProcess {
 enum ChildProcessError: Error, CustomStringConvertible {
     case noListeningLine(String)
 
-    var description: String { "specula \(self.command) did not print 'listening on HOST:PORT' within 10 s" }
+    var description: String { "specula \(self.command) did not print 'listening on HOST:PORT' within 30 s" }
     private var command: String {
         switch self { case .noListeningLine(let c): c }
     }
