@@ -27,6 +27,7 @@ extension CoordinatorCore {
         request.received = [:]
         request.roundStarted = Date()
         let workers = pool()
+        forgetPending(id)
         if request.drafts > 0 && !workers.isEmpty {
             let assignment = DraftAssignment.assign(drafts: request.drafts, speeds: workers.map(\.tokensPerSecond), queued: workers.map(\.queuedBlocks))
             for (index, w) in assignment.enumerated() {
@@ -50,7 +51,8 @@ extension CoordinatorCore {
                 worker.connection.send(.speculate(speculate))
                 if case .worker(var state) = peers[worker.connection.id] {
                     state.synced[id] = request.context.count
-                    state.pending[id, default: 0] += indices.count
+                    // Older rounds' blocks of this request are stale: the worker skips them.
+                    state.pending[id] = indices.count
                     peers[worker.connection.id] = .worker(state)
                 }
             }

@@ -49,6 +49,10 @@ package final class DraftWorker: @unchecked Sendable {
         let blocks: [(tokens: [Token], rows: [WireSparseDistribution])]
     }
     private var connector: Connector!
+    /// The newest round asked per request, written on the loop thread as Speculate arrives: the
+    /// drafting queue skips work for older rounds (their blocks would arrive too late to count)
+    /// instead of falling further behind.
+    private let newestRound = Mutex<[UInt64: UInt64]>([:])
     /// Whether this worker currently counts in the `connected` gauge.
     private let connectedOnce = Atomic<Bool>(false)
     private let onRefused: @Sendable (String) -> Void
@@ -115,6 +119,7 @@ package final class DraftWorker: @unchecked Sendable {
                 onRefused(ack.reason)
             }
         case .speculate(let request):
+            newestRound.withLock { $0[request.requestID] = max($0[request.requestID] ?? 0, request.round) }
             drafting.async { [self] in draft(request, on: connection) }
         case .accepted(let accepted):
             drafting.async { [self] in
@@ -126,6 +131,7 @@ package final class DraftWorker: @unchecked Sendable {
                 contexts[accepted.requestID] = context
             }
         case .cancel(let cancel):
+            newestRound.withLock { $0[cancel.requestID] = nil }
             drafting.async { [self] in
                 contexts[cancel.requestID] = nil
                 ahead[cancel.requestID] = nil
@@ -136,6 +142,11 @@ package final class DraftWorker: @unchecked Sendable {
         default:
             logger.debug("ignoring message", metadata: ["kind": "\(message.kind)"])
         }
+    }
+
+    /// Whether a newer Speculate for this request has arrived since `round` was asked.
+    private func isStale(_ requestID: UInt64, round: UInt64) -> Bool {
+        newestRound.withLock { ($0[requestID] ?? 0) > round }
     }
 
     /// Runs on `drafting`.
@@ -149,6 +160,11 @@ package final class DraftWorker: @unchecked Sendable {
         }
         context = Array(context.prefix(position)) + request.contextTokens.map(Int.init)
         contexts[request.requestID] = context
+        // Keep the context in step, but do not draft for a round the coordinator has moved past.
+        if isStale(request.requestID, round: request.round) {
+            options.metrics.add(WorkerMetrics.staleSkipped)
+            return
+        }
         let sampling = SamplingParameters(wire: request.sampling)
         let drafts = min(Int(request.numDrafts), request.streamIDs.count, Int(options.maxDrafts))
         let streams = Array(request.streamIDs.prefix(drafts))
@@ -183,7 +199,8 @@ package final class DraftWorker: @unchecked Sendable {
     /// Drafts the next round now, guessing that the first draft is accepted whole and followed by
     /// the draft model's likeliest next token. Runs on `drafting`.
     private func draftAhead(_ request: Speculate, context: [Token], first: [Token]?, length: Int, sampling: SamplingParameters, maxSupport: Int) {
-        guard !request.nextStreamIDs.isEmpty, let first, !first.isEmpty, first.last != model.endOfSequence else { return }
+        guard !request.nextStreamIDs.isEmpty, let first, !first.isEmpty, first.last != model.endOfSequence,
+              !isStale(request.requestID, round: request.round) else { return }
         var guess = context + first
         let bonus = model.model.distribution(after: guess).argmax
         guard bonus != model.endOfSequence else { return }

@@ -7,6 +7,7 @@ package enum WorkerMetrics {
     static let blocks = "specula_worker_draft_blocks_total"
     static let tokens = "specula_worker_draft_tokens_total"
     static let draftSeconds = "specula_worker_draft_seconds"
+    static let staleSkipped = "specula_worker_stale_rounds_skipped_total"
 
     /// Declares every worker metric in `registry`.
     package static func declare(in registry: MetricsRegistry) {
@@ -15,5 +16,6 @@ package enum WorkerMetrics {
         registry.declare(blocks, .counter, help: "Draft blocks sent, by whether they were drafted ahead.")
         registry.declare(tokens, .counter, help: "Draft tokens sent.")
         registry.declare(draftSeconds, .histogram, help: "Time to draft one round's blocks.")
+        registry.declare(staleSkipped, .counter, help: "Speculate requests skipped because a newer round of the same request had arrived.")
     }
 }

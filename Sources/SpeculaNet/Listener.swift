@@ -13,24 +13,11 @@ package final class Listener: @unchecked Sendable {
         accept configure: @escaping (Connection) -> ConnectionHandlers
     ) throws(UVError) {
         self.loop = loop
-        let created: (UVTCP, Int) = try loop.submitAndWait { () throws(UVError) -> (UVTCP, Int) in
-            let tcp = try UVTCP(loop: loop.uv)
-            do throws(UVError) {
-                try tcp.bind(host: host, port: port)
-                try tcp.listen { error in
-                    guard error == nil, let client = try? tcp.accept() else { return }
-                    let connection = Connection(loop: loop, tcp: client, options: options)
-                    let handlers = configure(connection)
-                    connection.start(onMessage: handlers.onMessage, onClose: handlers.onClose)
-                }
-            } catch {
-                tcp.close()
-                throw error
-            }
-            loop.addShutdownHook { tcp.close() }
-            return (tcp, tcp.localPort)
+        (tcp, self.port) = try loop.listen(host: host, port: port) { client in
+            let connection = Connection(loop: loop, tcp: client, options: options)
+            let handlers = configure(connection)
+            connection.start(onMessage: handlers.onMessage, onClose: handlers.onClose)
         }
-        (self.tcp, self.port) = created
     }
 
     /// Stops accepting (existing connections stay open). Thread-safe.
@@ -47,5 +34,27 @@ package struct ConnectionHandlers {
     package init(onMessage: @escaping (Connection, Message) -> Void, onClose: @escaping (Connection, CloseReason) -> Void = { _, _ in }) {
         self.onMessage = onMessage
         self.onClose = onClose
+    }
+}
+
+extension EventLoop {
+    /// Binds `host:port`, listens, and hands every accepted socket to `accept` on the loop
+    /// thread; the socket closes at shutdown. Returns it with its bound port. Thread-safe.
+    func listen(host: String, port: Int, accept: @escaping (UVTCP) -> Void) throws(UVError) -> (UVTCP, Int) {
+        try submitAndWait { () throws(UVError) -> (UVTCP, Int) in
+            let tcp = try UVTCP(loop: self.uv)
+            do throws(UVError) {
+                try tcp.bind(host: host, port: port)
+                try tcp.listen { error in
+                    guard error == nil, let client = try? tcp.accept() else { return }
+                    accept(client)
+                }
+            } catch {
+                tcp.close()
+                throw error
+            }
+            self.addShutdownHook { tcp.close() }
+            return (tcp, tcp.localPort)
+        }
     }
 }

@@ -12,22 +12,9 @@ package final class MetricsEndpoint: @unchecked Sendable {
 
     /// Binds `host:port` (port 0: any) and serves `registry`.
     package init(loop: EventLoop, host: String, port: Int, registry: MetricsRegistry) throws(UVError) {
-        let created: (UVTCP, Int) = try loop.submitAndWait { () throws(UVError) -> (UVTCP, Int) in
-            let tcp = try UVTCP(loop: loop.uv)
-            do throws(UVError) {
-                try tcp.bind(host: host, port: port)
-                try tcp.listen { error in
-                    guard error == nil, let client = try? tcp.accept() else { return }
-                    Self.serve(client, loop: loop, registry: registry)
-                }
-            } catch {
-                tcp.close()
-                throw error
-            }
-            loop.addShutdownHook { tcp.close() }
-            return (tcp, tcp.localPort)
+        (tcp, self.port) = try loop.listen(host: host, port: port) { client in
+            Self.serve(client, loop: loop, registry: registry)
         }
-        (tcp, self.port) = created
     }
 
     private static func serve(_ client: UVTCP, loop: EventLoop, registry: MetricsRegistry) {
