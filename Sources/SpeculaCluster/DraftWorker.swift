@@ -54,7 +54,7 @@ package final class DraftWorker: @unchecked Sendable {
     /// instead of falling further behind.
     private let newestRound = Mutex<[UInt64: UInt64]>([:])
     /// Whether this worker currently counts in the `connected` gauge.
-    private let connectedOnce = Atomic<Bool>(false)
+    private let countedAsConnected = Atomic<Bool>(false)
     private let onRefused: @Sendable (String) -> Void
 
     /// `onRefused` runs (on the loop thread) when the coordinator refuses this worker at Hello.
@@ -98,7 +98,7 @@ package final class DraftWorker: @unchecked Sendable {
         return ConnectionHandlers(
             onMessage: { [self] connection, message in receive(message, on: connection) },
             onClose: { [self] _, reason in
-                if connectedOnce.exchange(false, ordering: .relaxed) { options.metrics.add(WorkerMetrics.connected, -1) }
+                if countedAsConnected.exchange(false, ordering: .relaxed) { options.metrics.add(WorkerMetrics.connected, -1) }
                 logger.info("disconnected from coordinator", metadata: ["reason": "\(reason)"])
                 drafting.async { [self] in
                     contexts.removeAll()
@@ -111,7 +111,7 @@ package final class DraftWorker: @unchecked Sendable {
         switch message {
         case .helloAck(let ack):
             if ack.accepted {
-                if !connectedOnce.exchange(true, ordering: .relaxed) { options.metrics.add(WorkerMetrics.connected, 1) }
+                if !countedAsConnected.exchange(true, ordering: .relaxed) { options.metrics.add(WorkerMetrics.connected, 1) }
                 logger.info("joined coordinator", metadata: ["coordinator": "\(ack.nodeID)", "peer": "\(connection.peer)"])
             } else {
                 logger.error("coordinator refused this worker", metadata: ["reason": "\(ack.reason)"])

@@ -38,11 +38,11 @@ struct ClusterSim: AsyncParsableCommand {
             }
         }
 
-        /// Draft latency replaces the target's in the draft spec.
-        var draftLatency: String {
+        /// A draft of `target`: the same rows mixed at agreement 0.8, with its own latency.
+        var draft: String {
             switch self {
-            case .gpu70bCpu1b: "8+0"
-            case .cpu15bCpu05b: "17+0"
+            case .gpu70bCpu1b: "synthetic:vocab=4096,seed=70,peak=32,latency=8+0,agreement=0.8,draft-seed=1"
+            case .cpu15bCpu05b: "synthetic:vocab=4096,seed=15,peak=32,latency=17+0,agreement=0.8,draft-seed=1"
             }
         }
     }
@@ -65,12 +65,7 @@ struct ClusterSim: AsyncParsableCommand {
 
     var targetSpec: String { target ?? preset.target }
 
-    var draftSpec: String {
-        if let draft { return draft }
-        // The preset's target spec with the draft's own latency and agreement.
-        let base = preset.target.replacingOccurrences(of: #"latency=[0-9.+]+"#, with: "latency=\(preset.draftLatency)", options: .regularExpression)
-        return base + ",agreement=0.8,draft-seed=1"
-    }
+    var draftSpec: String { draft ?? preset.draft }
 
     func run() async throws {
         let logLevel = ["--log-level", logging.logLevel.rawValue]

@@ -26,11 +26,6 @@ enum ChunkParts {
         @inline(__always) get { _mm512_set1_epi8(0x0F) }
     }
 
-    @inline(__always)
-    static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
-        Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
-    }
-
     /// Lanes 0–7 = `a`, lanes 8–15 = `b`: one factor per 32-weight block.
     @inline(__always)
     static func perBlock(_ a: Float, _ b: Float) -> __m512 {
@@ -65,8 +60,8 @@ enum Q4_0Chunk: ChunkLayout {
 
     @inline(__always)
     static func pair(_ a: UnsafeRawPointer) -> QuantizedChunk {
-        let b = a + 18
-        let da = ChunkParts.half(a, 0), db = ChunkParts.half(b, 0)
+        let b = a + blockBytes
+        let da = Dequantize.half(a, 0), db = Dequantize.half(b, 0)
         return QuantizedChunk(codes: ChunkParts.nibblePairs(a + 2, b + 2),
                               scales: ChunkParts.perBlock(da, db), offsets: ChunkParts.perBlock(-8 * da, -8 * db))
     }
@@ -78,10 +73,10 @@ enum Q4_1Chunk: ChunkLayout {
 
     @inline(__always)
     static func pair(_ a: UnsafeRawPointer) -> QuantizedChunk {
-        let b = a + 20
+        let b = a + blockBytes
         return QuantizedChunk(codes: ChunkParts.nibblePairs(a + 4, b + 4),
-                              scales: ChunkParts.perBlock(ChunkParts.half(a, 0), ChunkParts.half(b, 0)),
-                              offsets: ChunkParts.perBlock(ChunkParts.half(a, 2), ChunkParts.half(b, 2)))
+                              scales: ChunkParts.perBlock(Dequantize.half(a, 0), Dequantize.half(b, 0)),
+                              offsets: ChunkParts.perBlock(Dequantize.half(a, 2), Dequantize.half(b, 2)))
     }
 }
 
@@ -91,8 +86,8 @@ enum Q5_0Chunk: ChunkLayout {
 
     @inline(__always)
     static func pair(_ a: UnsafeRawPointer) -> QuantizedChunk {
-        let b = a + 22
-        let da = ChunkParts.half(a, 0), db = ChunkParts.half(b, 0)
+        let b = a + blockBytes
+        let da = Dequantize.half(a, 0), db = Dequantize.half(b, 0)
         let high = UInt64(a.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
             | UInt64(b.loadUnaligned(fromByteOffset: 2, as: UInt32.self)) << 32
         let codes = _mm512_or_si512(ChunkParts.nibblePairs(a + 6, b + 6), _mm512_maskz_set1_epi8(high, 0x10))
@@ -107,8 +102,8 @@ enum Q8_0Chunk: ChunkLayout {
 
     @inline(__always)
     static func pair(_ a: UnsafeRawPointer) -> QuantizedChunk {
-        let b = a + 34
-        let da = ChunkParts.half(a, 0), db = ChunkParts.half(b, 0)
+        let b = a + blockBytes
+        let da = Dequantize.half(a, 0), db = Dequantize.half(b, 0)
         let first = _mm512_castsi256_si512(_mm256_loadu_si256((a + 2).assumingMemoryBound(to: __m256i_u.self)))
         let both = _mm512_mask_broadcast_i64x4(first, 0xF0, _mm256_loadu_si256((b + 2).assumingMemoryBound(to: __m256i_u.self)))
         return QuantizedChunk(codes: _mm512_xor_si512(both, _mm512_set1_epi8(-128)),

@@ -40,7 +40,7 @@ enum Q4_KBlock: SuperblockLayout {
 
     @inline(__always)
     static func block(_ row: UnsafeRawPointer, _ index: Int) -> Block {
-        let block = row + index * 144
+        let block = row + index * blockBytes
         // 6-bit scales and minimums into bytes sc_0…sc_7, m_0…m_7: j < 4 in the low bits of bytes
         // j and j+4; j ≥ 4 a nibble of byte j+4 plus the top two bits of bytes j−4 and j.
         let u0 = (block + 4).loadUnaligned(as: UInt32.self), u1 = (block + 8).loadUnaligned(as: UInt32.self)
@@ -70,10 +70,10 @@ enum Q4_KBlock: SuperblockLayout {
     static func offsetWeights(_ block: Block) -> __m256i { block.mins }
 
     @inline(__always)
-    static func scaleFactor(_ block: Block) -> Float { ChunkParts.half(block.start, 0) }
+    static func scaleFactor(_ block: Block) -> Float { Dequantize.half(block.start, 0) }
 
     @inline(__always)
-    static func offsetFactor(_ block: Block) -> Float { -ChunkParts.half(block.start, 2) }
+    static func offsetFactor(_ block: Block) -> Float { -Dequantize.half(block.start, 2) }
 }
 
 /// Q6_K: 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 signed 8-bit scales (one
@@ -91,7 +91,7 @@ enum Q6_KBlock: SuperblockLayout {
 
     @inline(__always)
     static func block(_ row: UnsafeRawPointer, _ index: Int) -> Block {
-        let block = row + index * 210
+        let block = row + index * blockBytes
         return Block(start: block, scales: _mm256_cvtepi8_epi16(_mm_loadu_si128((block + 192).assumingMemoryBound(to: __m128i_u.self))))
     }
 
@@ -119,8 +119,8 @@ enum Q6_KBlock: SuperblockLayout {
     static func offsetWeights(_ block: Block) -> __m256i { block.scales }
 
     @inline(__always)
-    static func scaleFactor(_ block: Block) -> Float { ChunkParts.half(block.start, 208) }
+    static func scaleFactor(_ block: Block) -> Float { Dequantize.half(block.start, 208) }
 
     @inline(__always)
-    static func offsetFactor(_ block: Block) -> Float { -32 * ChunkParts.half(block.start, 208) }
+    static func offsetFactor(_ block: Block) -> Float { -32 * Dequantize.half(block.start, 208) }
 }
