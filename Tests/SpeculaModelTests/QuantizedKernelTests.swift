@@ -53,7 +53,7 @@ struct QuantizedKernelTests {
             var weights = [Float](repeating: 0, count: cols)
             for precision in ActivationPrecision.allCases {
                 var y = [Float](repeating: 0, count: batch * rows)
-                matrix.multiply(x, batch: batch, threads: 2, precision: precision, into: &y)
+                matrix.multiply(x, batch: batch, pool: ComputePool(threads: 2), precision: precision, into: &y)
                 var worst = 0.0
                 for r in 0..<rows {
                     weights.withUnsafeMutableBufferPointer { matrix.row(r, into: $0.baseAddress!) }
@@ -71,7 +71,7 @@ struct QuantizedKernelTests {
                 // Each token alone gives bitwise its result inside the batch.
                 for b in 0..<batch {
                     var alone = [Float](repeating: 0, count: rows)
-                    matrix.multiply(Array(x[b * cols..<(b + 1) * cols]), batch: 1, threads: 1, precision: precision, into: &alone)
+                    matrix.multiply(Array(x[b * cols..<(b + 1) * cols]), batch: 1, pool: ComputePool(threads: 1), precision: precision, into: &alone)
                     #expect(alone == Array(y[b * rows..<(b + 1) * rows]), "\(type) \(precision): token \(b) differs alone")
                 }
             }

@@ -1,9 +1,11 @@
+import CX86
+
 /// A batch of activation vectors quantized to 8 bits for the integer kernels of `IntegerDot`:
 /// one scale per group of `groupSize` values (256 when the length allows, as llama.cpp's Q8_K,
 /// else 64), `q = round(x · (1/d))` with `d = max|x| / 127`.
 ///
-/// Besides the codes it keeps Σq over each 4 codes (one 32-bit lane of a `vpdpbusd`) and over each
-/// 16, so the kernels add a weight block's offset (`−8·d`, a K-quant's minimums, …) from sums
+/// Besides the codes it keeps Σq over each 4 codes (one 32-bit lane of a `vpdpbusd`) and `d·Σq` over
+/// each 16, so the kernels add a weight block's offset (`−8·d`, a K-quant's minimums, …) from sums
 /// instead of per weight. Each vector is quantized on its own, so a token's codes never depend on
 /// its batch.
 struct QuantizedActivations: ~Copyable {
@@ -16,8 +18,8 @@ struct QuantizedActivations: ~Copyable {
     let scales: UnsafeMutablePointer<Float>
     /// `batch × cols/4`: Σq over each lane's 4 codes (small integers, exact in a `Float`).
     let laneSums: UnsafeMutablePointer<Float>
-    /// `batch × cols/16`: Σq over each 16 codes (|Σq| ≤ 2,032).
-    let sums16: UnsafeMutablePointer<Int16>
+    /// `batch × cols/16`: `d · Σq` over each 16 codes, the activation side of a K-quant offset.
+    let scaledSums16: UnsafeMutablePointer<Float>
 
     /// The group size used for rows of `cols` values (a multiple of 64).
     static func groupSize(cols: Int) -> Int { cols % 256 == 0 ? 256 : 64 }
@@ -32,23 +34,27 @@ struct QuantizedActivations: ~Copyable {
         codes = .allocate(capacity: batch * cols)
         scales = .allocate(capacity: batch * cols / g)
         laneSums = .allocate(capacity: batch * cols / 4)
-        sums16 = .allocate(capacity: batch * cols / 16)
+        scaledSums16 = .allocate(capacity: batch * cols / 16)
         for group in 0..<batch * cols / g {
             let x = input + group * g
-            var largest: Float = 0
-            for i in 0..<g { largest = max(largest, abs(x[i])) }
-            let d = largest / 127
-            let inverse: Float = d == 0 ? 0 : 1 / d
+            var largest = _mm512_setzero_ps()
+            for i in stride(from: 0, to: g, by: 16) { largest = _mm512_max_ps(largest, _mm512_abs_ps(_mm512_loadu_ps(x + i))) }
+            let d = _mm512_reduce_max_ps(largest) / 127
+            let inverse = _mm512_set1_ps(d == 0 ? 0 : 1 / d)
             scales[group] = d
             let out = codes + group * g
-            for i in 0..<g { out[i] = Int8((x[i] * inverse).rounded(.toNearestOrEven)) }
+            for i in stride(from: 0, to: g, by: 16) {
+                // Rounds to nearest, ties to even (the default rounding mode); |q| ≤ 127.
+                let q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + i), inverse))
+                _mm_storeu_si128(UnsafeMutableRawPointer(out + i).assumingMemoryBound(to: __m128i_u.self), _mm512_cvtsepi32_epi8(q))
+            }
             for lane in 0..<g / 4 {
                 let c = out + 4 * lane
                 laneSums[group * g / 4 + lane] = Float(Int32(c[0]) + Int32(c[1]) + Int32(c[2]) + Int32(c[3]))
             }
             for sixteen in 0..<g / 16 {
                 let l = laneSums + group * g / 4 + 4 * sixteen
-                sums16[group * g / 16 + sixteen] = Int16(l[0] + l[1] + l[2] + l[3])
+                scaledSums16[group * g / 16 + sixteen] = d * (l[0] + l[1] + l[2] + l[3])
             }
         }
     }
@@ -57,6 +63,6 @@ struct QuantizedActivations: ~Copyable {
         codes.deallocate()
         scales.deallocate()
         laneSums.deallocate()
-        sums16.deallocate()
+        scaledSums16.deallocate()
     }
 }

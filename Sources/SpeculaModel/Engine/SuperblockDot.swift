@@ -3,8 +3,9 @@ import CX86
 /// Dot products of K-quant rows with `QuantizedActivations` (groups of 256, one per superblock),
 /// in integers: `vpmaddubsw` multiplies 64 codes by 64 activation codes into 32 pair sums,
 /// `vpdpwssd` scales them by the sub-block scales and accumulates exact 32-bit sums over the
-/// superblock; one float multiply-add per superblock applies `d · d_x`, and the offsets come from
-/// the activations' 16-value sums. llama.cpp's K-quant kernels, written anew.
+/// superblock; a float multiply and multiply-add per superblock apply `d · d_x`, and one more
+/// multiply-add adds the offsets from the activations' scaled 16-value sums. llama.cpp's K-quant
+/// kernels, written anew.
 ///
 /// Batch invariance: `dot4` gives each output exactly the operations of `dot`.
 enum SuperblockDot {
@@ -12,40 +13,51 @@ enum SuperblockDot {
     struct Row {
         let codes: UnsafePointer<Int8>
         let scales: UnsafePointer<Float>
-        let sums16: UnsafePointer<Int16>
+        let scaledSums16: UnsafePointer<Float>
 
         init(_ x: borrowing QuantizedActivations, token: Int) {
             precondition(x.groupSize == 256, "K-quant rows take activation groups of 256")
             codes = UnsafePointer(x.codes + token * x.cols)
             scales = UnsafePointer(x.scales + token * x.cols / 256)
-            sums16 = UnsafePointer(x.sums16 + token * x.cols / 16)
+            scaledSums16 = UnsafePointer(x.scaledSums16 + token * x.cols / 16)
         }
     }
 
-    /// A token's running sums: scaled dots in 16 lanes, offsets in 8.
-    struct Sums {
-        var dots = _mm512_setzero_ps()
-        var offsets = _mm256_setzero_ps()
+    /// What one superblock of a row contributes to every token: its scale `d` (broadcast) and the
+    /// offsets of its 16-weight groups, decoded once per row and superblock.
+    struct Factors {
+        let scale: __m512
+        let offsets: __m512
 
-        /// Adds superblock `s` (its integer dot `integer` already summed over the 4 chunks).
         @inline(__always)
-        mutating func add<L: SuperblockLayout>(_: L.Type, _ block: L.Block, integer: __m512i, _ x: Row, _ s: Int) {
-            let dx = x.scales[s]
-            dots = _mm512_fmadd_ps(_mm512_cvtepi32_ps(integer), _mm512_set1_ps(L.scaleFactor(block) * dx), dots)
-            let sums = _mm256_loadu_si256(UnsafeRawPointer(x.sums16 + 16 * s).assumingMemoryBound(to: __m256i_u.self))
-            let offset = _mm256_madd_epi16(L.offsetWeights(block), sums)
-            offsets = _mm256_fmadd_ps(_mm256_cvtepi32_ps(offset), _mm256_set1_ps(L.offsetFactor(block) * dx), offsets)
+        init<L: SuperblockLayout>(_: L.Type, _ block: L.Block) {
+            scale = _mm512_set1_ps(L.scaleFactor(block))
+            offsets = L.offsets(block)
+        }
+    }
+
+    /// A token's running sum over 16 lanes.
+    struct Sums {
+        var lanes = _mm512_setzero_ps()
+
+        /// Adds superblock `s`: its integer dot `integer` (already summed over the 4 chunks)
+        /// times `d · d_x`, and the group offsets times the activations' scaled sums.
+        @inline(__always)
+        mutating func add(_ f: Factors, integer: __m512i, _ x: Row, _ s: Int) {
+            let scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(integer), f.scale)
+            lanes = _mm512_fmadd_ps(scaled, _mm512_set1_ps(x.scales[s]), lanes)
+            lanes = _mm512_fmadd_ps(f.offsets, _mm512_loadu_ps(x.scaledSums16 + 16 * s), lanes)
         }
 
         @inline(__always)
-        var total: Float { _mm512_reduce_add_ps(dots) + _mm512_reduce_add_ps(_mm512_castps256_ps512(offsets)) }
+        var total: Float { _mm512_reduce_add_ps(lanes) }
     }
 
     /// Σ codes·x over chunk `k` of superblock `s`, scaled by the sub-block scales, added to `acc`.
     @inline(__always)
     private static func chunkProduct(_ acc: __m512i, codes: __m512i, scales: __m512i, _ x: Row, _ s: Int, _ k: Int) -> __m512i {
         let pairs = _mm512_maddubs_epi16(codes, _mm512_loadu_si512(x.codes + 256 * s + 64 * k))
-        return _mm512_dpwssd_epi32(acc, pairs, scales)
+        return cx86_dpwssd(acc, pairs, scales)
     }
 
     /// Σ weight·activation over the row at `row` (`cols` weights).
@@ -59,7 +71,7 @@ enum SuperblockDot {
             for k in 0..<4 {
                 integer = chunkProduct(integer, codes: L.codes(block, k), scales: L.scales(block, k), x, s, k)
             }
-            sums.add(L.self, block, integer: integer, x, s)
+            sums.add(Factors(L.self, block), integer: integer, x, s)
         }
         return sums.total
     }
@@ -79,10 +91,11 @@ enum SuperblockDot {
                 i2 = chunkProduct(i2, codes: codes, scales: scales, x2, s, k)
                 i3 = chunkProduct(i3, codes: codes, scales: scales, x3, s, k)
             }
-            s0.add(L.self, block, integer: i0, x0, s)
-            s1.add(L.self, block, integer: i1, x1, s)
-            s2.add(L.self, block, integer: i2, x2, s)
-            s3.add(L.self, block, integer: i3, x3, s)
+            let factors = Factors(L.self, block)
+            s0.add(factors, integer: i0, x0, s)
+            s1.add(factors, integer: i1, x1, s)
+            s2.add(factors, integer: i2, x2, s)
+            s3.add(factors, integer: i3, x3, s)
         }
         return SIMD4(s0.total, s1.total, s2.total, s3.total)
     }

@@ -2,10 +2,11 @@ import CX86
 
 /// A K-quant format (256 weights per superblock, integer sub-block scales) as the integer kernel
 /// of `SuperblockDot` reads it: 4 chunks of 64 unsigned codes, each with 16-bit scales per code
-/// pair, and the superblock's offsets as integer weights on the activations' 16-value sums.
+/// pair, and the superblock's offsets as one float per 16 weights, to multiply the activations'
+/// scaled 16-value sums.
 ///
-/// The weight of code q in sub-group g is `scaleFactor · s_g · q + offsetFactor · o_g`, with
-/// `s_g` from `scales` and `o_g` from `offsetWeights` (llama.cpp's formulas, written anew).
+/// The weight of code q in 16-weight group g is `scaleFactor · s_g · q + o_g`, with `s_g` from
+/// `scales` and `o_g` from `offsets` (llama.cpp's formulas, written anew).
 protocol SuperblockLayout {
     associatedtype Block
     /// Bytes of one superblock.
@@ -16,12 +17,10 @@ protocol SuperblockLayout {
     static func codes(_ block: Block, _ k: Int) -> __m512i
     /// Chunk `k`'s integer scale for each of the 32 code pairs that `vpmaddubsw` produces.
     static func scales(_ block: Block, _ k: Int) -> __m512i
-    /// 16 integer weights for the activations' 16-value sums: the offset is `Σ o_i · sums16_i`.
-    static func offsetWeights(_ block: Block) -> __m256i
+    /// The offset `o_g` of each 16-weight group (`−dmin·m_j` for Q4_K, `−32·d·sc_g` for Q6_K).
+    static func offsets(_ block: Block) -> __m512
     /// `d` of the superblock.
     static func scaleFactor(_ block: Block) -> Float
-    /// What multiplies the offset weights (`−dmin` for Q4_K, `−32·d` for Q6_K).
-    static func offsetFactor(_ block: Block) -> Float
 }
 
 /// Q4_K: 144 bytes: `d`, `dmin` (f16), 12 bytes of 6-bit scales and minimums for 8 sub-blocks of
@@ -32,7 +31,7 @@ enum Q4_KBlock: SuperblockLayout {
         let start: UnsafeRawPointer
         /// sc_0…sc_7 as 16-bit values (low 128 bits).
         let scales: __m512i
-        /// m_0, m_0, m_1, m_1, … as 16-bit values: each pairs with two 16-value sums.
+        /// m_0, m_0, m_1, m_1, … as 16-bit values: one per 16-weight group.
         let mins: __m256i
     }
 
@@ -67,13 +66,12 @@ enum Q4_KBlock: SuperblockLayout {
     }
 
     @inline(__always)
-    static func offsetWeights(_ block: Block) -> __m256i { block.mins }
+    static func offsets(_ block: Block) -> __m512 {
+        _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(block.mins)), _mm512_set1_ps(-Dequantize.half(block.start, 2)))
+    }
 
     @inline(__always)
     static func scaleFactor(_ block: Block) -> Float { Dequantize.half(block.start, 0) }
-
-    @inline(__always)
-    static func offsetFactor(_ block: Block) -> Float { -Dequantize.half(block.start, 2) }
 }
 
 /// Q6_K: 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 signed 8-bit scales (one
@@ -116,11 +114,10 @@ enum Q6_KBlock: SuperblockLayout {
     }
 
     @inline(__always)
-    static func offsetWeights(_ block: Block) -> __m256i { block.scales }
+    static func offsets(_ block: Block) -> __m512 {
+        _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(block.scales)), _mm512_set1_ps(-32 * Dequantize.half(block.start, 208)))
+    }
 
     @inline(__always)
     static func scaleFactor(_ block: Block) -> Float { Dequantize.half(block.start, 208) }
-
-    @inline(__always)
-    static func offsetFactor(_ block: Block) -> Float { -32 * Dequantize.half(block.start, 208) }
 }

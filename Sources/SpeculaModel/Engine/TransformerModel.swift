@@ -11,7 +11,8 @@ import Foundation
 package final class TransformerModel: Sendable {
     package let config: TransformerConfig
     package let file: GGUFFile
-    package let threads: Int
+    package var threads: Int { pool.threads }
+    private let pool: ComputePool
     package let precision: ActivationPrecision
     private let embeddings: WeightMatrix
     private let output: WeightMatrix
@@ -32,7 +33,7 @@ package final class TransformerModel: Sendable {
         let c = try TransformerConfig(file: file)
         self.file = file
         self.config = c
-        self.threads = threads
+        self.pool = ComputePool(threads: threads)
         self.precision = precision
         func vector(_ name: String, _ count: Int) throws(GGUFError) -> [Float] {
             let matrix = try WeightMatrix(file: file, name: name, rows: 1, cols: count)
@@ -167,7 +168,7 @@ package final class TransformerModel: Sendable {
     // MARK: - Pieces
 
     private func multiply(_ matrix: WeightMatrix, _ x: [Float], tokens: Int, into y: inout [Float]) {
-        matrix.multiply(x, batch: tokens, threads: threads, precision: precision, into: &y)
+        matrix.multiply(x, batch: tokens, pool: pool, precision: precision, into: &y)
     }
 
     private func normalize(_ x: [Float], weight: [Float], tokens: Int, into out: inout [Float]) {

@@ -46,44 +46,44 @@ package struct WeightMatrix: @unchecked Sendable {
         Dequantize.row(type, data + r * rowBytes, count: cols, into: out)
     }
 
-    /// `output[b·rows + r] = Σ_c W[r, c] · input[b·cols + c]` for b < batch, on `threads` threads.
+    /// `output[b·rows + r] = Σ_c W[r, c] · input[b·cols + c]` for b < batch, on `pool`'s threads.
     ///
     /// With `.int8`, quantized rows (in whole chunks of 64) take the integer kernels on 8-bit
     /// activations (`IntegerDot`); otherwise rows are dequantized and multiplied in floats.
-    package func multiply(_ input: [Float], batch: Int, threads: Int, precision: ActivationPrecision, into output: inout [Float]) {
+    package func multiply(_ input: [Float], batch: Int, pool: ComputePool, precision: ActivationPrecision, into output: inout [Float]) {
         precondition(input.count >= batch * cols && output.count >= batch * rows)
         input.withUnsafeBufferPointer { x in
             output.withUnsafeMutableBufferPointer { y in
                 let xBase = x.baseAddress!, yBase = y.baseAddress!
-                guard precision == .int8, cols % 64 == 0 else { return multiplyFloat(xBase, batch: batch, threads: threads, into: yBase) }
+                guard precision == .int8, cols % 64 == 0 else { return multiplyFloat(xBase, batch: batch, pool: pool, into: yBase) }
                 let activations = QuantizedActivations(xBase, batch: batch, cols: cols)
                 switch type {
-                case .q4_0: multiplyInteger(Q4_0Chunk.self, activations, threads: threads, into: yBase)
-                case .q4_1: multiplyInteger(Q4_1Chunk.self, activations, threads: threads, into: yBase)
-                case .q5_0: multiplyInteger(Q5_0Chunk.self, activations, threads: threads, into: yBase)
-                case .q8_0: multiplyInteger(Q8_0Chunk.self, activations, threads: threads, into: yBase)
-                case .q4_K: multiplySuperblocks(Q4_KBlock.self, activations, threads: threads, into: yBase)
-                case .q6_K: multiplySuperblocks(Q6_KBlock.self, activations, threads: threads, into: yBase)
-                default: multiplyFloat(xBase, batch: batch, threads: threads, into: yBase)
+                case .q4_0: multiplyInteger(Q4_0Chunk.self, activations, pool: pool, into: yBase)
+                case .q4_1: multiplyInteger(Q4_1Chunk.self, activations, pool: pool, into: yBase)
+                case .q5_0: multiplyInteger(Q5_0Chunk.self, activations, pool: pool, into: yBase)
+                case .q8_0: multiplyInteger(Q8_0Chunk.self, activations, pool: pool, into: yBase)
+                case .q4_K: multiplySuperblocks(Q4_KBlock.self, activations, pool: pool, into: yBase)
+                case .q6_K: multiplySuperblocks(Q6_KBlock.self, activations, pool: pool, into: yBase)
+                default: multiplyFloat(xBase, batch: batch, pool: pool, into: yBase)
                 }
             }
         }
     }
 
-    private func multiplyInteger<L: ChunkLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, threads: Int, into y: UnsafeMutablePointer<Float>) {
+    private func multiplyInteger<L: ChunkLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
         let group = x.groupSize, cols = cols
         let tokens = (0..<x.batch).map { IntegerDot.Row(x, token: $0) }
-        forEachRow(threads: threads, batch: x.batch, into: y) { row, b in
+        forEachRow(pool: pool, batch: x.batch, into: y) { row, b in
             IntegerDot.dot4(layout, row, cols: cols, group: group, tokens[b], tokens[b + 1], tokens[b + 2], tokens[b + 3])
         } single: { row, b in
             IntegerDot.dot(layout, row, cols: cols, group: group, tokens[b])
         }
     }
 
-    private func multiplySuperblocks<L: SuperblockLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, threads: Int, into y: UnsafeMutablePointer<Float>) {
+    private func multiplySuperblocks<L: SuperblockLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
         let cols = cols
         let tokens = (0..<x.batch).map { SuperblockDot.Row(x, token: $0) }
-        forEachRow(threads: threads, batch: x.batch, into: y) { row, b in
+        forEachRow(pool: pool, batch: x.batch, into: y) { row, b in
             SuperblockDot.dot4(layout, row, cols: cols, tokens[b], tokens[b + 1], tokens[b + 2], tokens[b + 3])
         } single: { row, b in
             SuperblockDot.dot(layout, row, cols: cols, tokens[b])
@@ -93,10 +93,10 @@ package struct WeightMatrix: @unchecked Sendable {
     /// `y[b·rows + r]` for every row r and token b: tokens b…b+3 through `four`, the rest through
     /// `single` (which must compute exactly what `four` does per output).
     @inline(__always)
-    private func forEachRow(threads: Int, batch: Int, into y: UnsafeMutablePointer<Float>,
+    private func forEachRow(pool: ComputePool, batch: Int, into y: UnsafeMutablePointer<Float>,
                             four: (UnsafeRawPointer, Int) -> SIMD4<Float>,
                             single: (UnsafeRawPointer, Int) -> Float) {
-        forEachRowRange(threads: threads) { range in
+        forEachRowRange(pool: pool) { range in
             for r in range {
                 let row = data + r * rowBytes
                 var b = 0
@@ -113,8 +113,8 @@ package struct WeightMatrix: @unchecked Sendable {
         }
     }
 
-    private func multiplyFloat(_ x: UnsafePointer<Float>, batch: Int, threads: Int, into y: UnsafeMutablePointer<Float>) {
-        forEachRowRange(threads: threads) { range in
+    private func multiplyFloat(_ x: UnsafePointer<Float>, batch: Int, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
+        forEachRowRange(pool: pool) { range in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: cols)
             defer { scratch.deallocate() }
             for r in range {
@@ -137,18 +137,12 @@ package struct WeightMatrix: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` over disjoint ranges of output rows covering all rows, on `threads` threads.
-    private func forEachRowRange(threads: Int, _ body: (Range<Int>) -> Void) {
-        let pieces = min(max(threads, 1) * 4, rows)
-        let rows = rows
-        if threads <= 1 || rows < 64 {
-            for piece in 0..<pieces { body(rows * piece / pieces..<rows * (piece + 1) / pieces) }
-        } else {
-            withoutActuallyEscaping(body) { body in
-                nonisolated(unsafe) let run = body  // pieces write disjoint output rows
-                DispatchQueue.concurrentPerform(iterations: pieces) { run(rows * $0 / pieces..<rows * ($0 + 1) / pieces) }
-            }
-        }
+    /// Runs `body` over disjoint ranges of output rows covering all rows, one range per thread
+    /// of `pool` (small matrices on the calling thread alone).
+    private func forEachRowRange(pool: ComputePool, _ body: (Range<Int>) -> Void) {
+        let rows = rows, parts = pool.threads
+        guard parts > 1, rows >= 64 else { return body(0..<rows) }
+        pool.run { part in body(rows * part / parts..<rows * (part + 1) / parts) }
     }
 }
 
