@@ -12,9 +12,9 @@ package enum ClusterEndToEndBenchmark {
         var rows: [EndToEndBenchmark.Row] = []
         for temperature in temperatures {
             var baseline = 0.0
-            for configuration in EndToEndBenchmark.configurations(quick: quick) {
+            for configuration in EndToEndBenchmark.configurations(quick: quick) + [.adaptive] {
                 progress("cluster: \(configuration.verifier) K=\(configuration.drafts) γ=\(configuration.blockLength) τ=\(temperature)")
-                var tokens = 0, passes = 0, draftedRounds = 0
+                var tokens = 0, passes = 0, draftedRounds = 0, chosenDrafts = 0, chosenBlocks = 0
                 var seconds = 0.0, waitSeconds = 0.0, targetSeconds = 0.0
                 var acceptedAt = [Int](repeating: 0, count: configuration.blockLength)
                 for (i, prompt) in EndToEndBenchmark.prompts.enumerated() {
@@ -26,8 +26,8 @@ package enum ClusterEndToEndBenchmark {
                     request.seed = UInt64(i)
                     request.noDraft = configuration.drafts == 0
                     request.verifier = EndToEndBenchmark.verifier(configuration, temperature: temperature).rawValue
-                    request.numDrafts = UInt32(configuration.drafts)
-                    request.blockLength = UInt32(configuration.blockLength)
+                    request.numDrafts = configuration.adaptive ? 0 : UInt32(configuration.drafts)
+                    request.blockLength = configuration.adaptive ? 0 : UInt32(configuration.blockLength)
                     let start = ContinuousClock.now
                     for try await event in client.generate(request) {
                         guard case .chunk(let chunk) = event else { continue }
@@ -38,6 +38,8 @@ package enum ClusterEndToEndBenchmark {
                             targetSeconds += round.targetMicros / 1e6
                             guard round.drafts > 0 else { continue }
                             draftedRounds += 1
+                            chosenDrafts += Int(round.drafts)
+                            chosenBlocks += Int(round.blockLength)
                             for p in 0..<min(Int(round.accepted), acceptedAt.count) { acceptedAt[p] += 1 }
                         }
                     }
@@ -50,7 +52,9 @@ package enum ClusterEndToEndBenchmark {
                     mode: "cluster", configuration: configuration, temperature: temperature, tokens: tokens, seconds: seconds,
                     tokensPerSecond: rate, speedup: baseline > 0 ? rate / baseline : 1, tokensPerPass: perPass,
                     draftSeconds: 0, targetSeconds: targetSeconds, draftWaitSeconds: waitSeconds, projectedGPUSpeedup: perPass,
-                    acceptanceByPosition: acceptedAt.map { Double($0) / Double(max(draftedRounds, 1)) }))
+                    acceptanceByPosition: acceptedAt.map { Double($0) / Double(max(draftedRounds, 1)) },
+                    chosenDrafts: configuration.adaptive ? Double(chosenDrafts) / Double(max(draftedRounds, 1)) : nil,
+                    chosenBlockLength: configuration.adaptive ? Double(chosenBlocks) / Double(max(draftedRounds, 1)) : nil))
             }
         }
         return rows

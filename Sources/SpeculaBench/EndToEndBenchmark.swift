@@ -13,6 +13,12 @@ package enum EndToEndBenchmark {
         package var verifier: String
         package var drafts: Int
         package var blockLength: Int
+        /// The coordinator chose K and γ each round (cluster rows only; `drafts` and
+        /// `blockLength` are then the largest it may choose).
+        package var adaptive = false
+
+        /// The adaptive row: the default verifier with K and γ left to the coordinator.
+        package static let adaptive = Configuration(verifier: "multidraft-block", drafts: 4, blockLength: 8, adaptive: true)
     }
 
     package struct Row: Codable, Sendable {
@@ -32,6 +38,9 @@ package enum EndToEndBenchmark {
         package var draftWaitSeconds: Double
         package var projectedGPUSpeedup: Double
         package var acceptanceByPosition: [Double]
+        /// Mean K and γ the coordinator chose (adaptive rows).
+        package var chosenDrafts: Double?
+        package var chosenBlockLength: Double?
     }
 
     package struct Report: Codable, Sendable {

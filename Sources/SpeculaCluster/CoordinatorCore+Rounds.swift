@@ -19,14 +19,17 @@ extension CoordinatorCore {
         guard var request = requests[id] else { return }
         request.round += 1
         request.closed = false
+        let workers = pool()
         if request.adaptive {
-            let choice = planner.choose(maxDrafts: min(4, options.maxDrafts), maxBlock: min(8, options.maxBlockLength))
+            let speeds = workers.map(\.tokensPerSecond).filter { $0 > 0 }
+            let announced = speeds.isEmpty ? 0 : speeds.map { 1e6 / $0 }.reduce(0, +) / Double(speeds.count)
+            let choice = planner.choose(maxDrafts: min(4, options.maxDrafts), maxBlock: min(8, options.maxBlockLength),
+                                        workers: workers.count, announcedMicrosPerToken: announced)
             (request.drafts, request.blockLength) = (choice.drafts, choice.block)
         }
         request.assignment = [:]
         request.received = [:]
         request.roundStarted = Date()
-        let workers = pool()
         forgetPending(id)
         if request.drafts > 0 && !workers.isEmpty {
             let assignment = DraftAssignment.assign(drafts: request.drafts, speeds: workers.map(\.tokensPerSecond), queued: workers.map(\.queuedBlocks))
@@ -189,6 +192,9 @@ extension CoordinatorCore {
         let outcome = request.verifier.verify(problem, choices: &request.choices)
         let verified = Date()
         planner.observeRound(drafts: tree.draftCount, block: request.blockLength, accepted: outcome.acceptedLength)
+        if let busiest = request.assignment.values.map(\.count).max() {
+            planner.observeWait(micros: waited * 1e6, block: request.blockLength, draftsPerWorker: busiest)
+        }
         scorer.accept(request: id, nodes: Array(tree.nodePath(to: outcome.acceptedNode).dropFirst()))
 
         var emitted = Array(outcome.emittedTokens.prefix(request.maxTokens - request.generated))
@@ -225,6 +231,7 @@ extension CoordinatorCore {
         stats.draftedAhead = UInt32(round.draftedAhead)
         stats.acceptanceEstimate = planner.acceptance
         (stats.passCostFixedMicros, stats.passCostPerTokenMicros) = planner.passCost
+        stats.draftWaitPerTokenMicros = planner.waitPerDraftToken ?? 0
         stats.verifyMicros = verified.timeIntervalSince(verifyStart) * 1e6
         record(stats, emitted: emitted.count)
         var chunk = TokenChunk()

@@ -1,18 +1,23 @@
 import Foundation
 
 /// Chooses K (drafts) and γ (block length) for a round to maximise expected tokens per second,
-/// from the target's measured pass cost and a running estimate of draft acceptance.
+/// from the target's measured pass cost, the measured wait for drafts, and a running estimate of
+/// draft acceptance.
 ///
 /// Cost: a least-squares line `cost(B) = fixed + perToken·B` over observed target passes (B =
-/// tokens in the pass). Acceptance: an exponentially weighted single-draft per-token acceptance
-/// rate β; K independent drafts accept position i with probability ≈ 1 − (1 − β^i)^K, so a round
-/// is expected to emit E = 1 + Σ_{i≤γ} (1 − (1 − β^i)^K) tokens, at a cost of about
-/// cost(pending + K·γ). The choice depends only on past rounds, so every round still draws from the
-/// target's exact law.
+/// tokens in the pass), plus the wait for drafts: `w · γ · ⌈K / workers⌉`, where `w` is an
+/// exponentially weighted wait per drafted token per worker (before any round is observed, the
+/// workers' announced drafting speed). Slow drafts (a CPU worker beside a CPU target) thus get
+/// short blocks, fast ones long blocks. Acceptance: an exponentially weighted single-draft
+/// per-token acceptance rate β; K independent drafts accept position i with probability
+/// ≈ 1 − (1 − β^i)^K, so a round is expected to emit E = 1 + Σ_{i≤γ} (1 − (1 − β^i)^K) tokens.
+/// The choice depends only on past rounds, so every round still draws from the target's exact law.
 package struct SpeculationPlanner {
     private var n = 0.0, sumX = 0.0, sumY = 0.0, sumXX = 0.0, sumXY = 0.0
     /// Single-draft per-token acceptance estimate.
     package private(set) var acceptance = 0.6
+    /// Wait for drafts per drafted token per worker, microseconds (nil until a round is seen).
+    package private(set) var waitPerDraftToken: Double?
     private let smoothing = 0.1
 
     package init() {}
@@ -41,6 +46,13 @@ package struct SpeculationPlanner {
         acceptance = (1 - smoothing) * acceptance + smoothing * rate1
     }
 
+    /// A round waited `micros` for drafts of `block` tokens, `draftsPerWorker` of them per worker.
+    package mutating func observeWait(micros: Double, block: Int, draftsPerWorker: Int) {
+        guard block > 0, draftsPerWorker > 0 else { return }
+        let perToken = max(0, micros) / Double(block * draftsPerWorker)
+        waitPerDraftToken = waitPerDraftToken.map { (1 - smoothing) * $0 + smoothing * perToken } ?? perToken
+    }
+
     /// Expected tokens per round for K drafts of γ tokens.
     package func expectedTokens(drafts: Int, block: Int) -> Double {
         var total = 1.0
@@ -54,14 +66,19 @@ package struct SpeculationPlanner {
         return total
     }
 
-    /// The (K, γ) with the best expected tokens per microsecond, K ≤ `maxDrafts`, γ ≤ `maxBlock`.
-    package func choose(maxDrafts: Int, maxBlock: Int) -> (drafts: Int, block: Int) {
+    /// The (K, γ) with the best expected tokens per microsecond, K ≤ `maxDrafts`, γ ≤ `maxBlock`,
+    /// for drafts spread over `workers` workers that announced `announcedMicrosPerToken` each.
+    package func choose(maxDrafts: Int, maxBlock: Int, workers: Int = 1, announcedMicrosPerToken: Double = 0) -> (drafts: Int, block: Int) {
         let cost = passCost
+        let wait = waitPerDraftToken ?? announcedMicrosPerToken
+        let workers = max(1, workers)
         var best = (drafts: 1, block: 1)
         var bestRate = -1.0
         for k in 1...max(1, maxDrafts) {
             for g in 1...max(1, maxBlock) {
-                let rate = expectedTokens(drafts: k, block: g) / (cost.fixed + cost.perToken * Double(1 + k * g))
+                let draftsPerWorker = (k + workers - 1) / workers
+                let micros = cost.fixed + cost.perToken * Double(1 + k * g) + wait * Double(g * draftsPerWorker)
+                let rate = expectedTokens(drafts: k, block: g) / micros
                 if rate > bestRate + 1e-12 { (best, bestRate) = ((k, g), rate) }
             }
         }

@@ -188,6 +188,7 @@ package enum MessageCodec {
                 s.pointee.pass_cost_per_token_micros = r.passCostPerTokenMicros
                 s.pointee.adaptive = r.adaptive ? 1 : 0
                 s.pointee.drafted_ahead = r.draftedAhead
+                s.pointee.draft_wait_per_token_micros = r.draftWaitPerTokenMicros
                 return s
             })
             envelope.pointee.body_case = SPECULA__ENVELOPE__BODY_TOKEN_CHUNK
@@ -346,6 +347,7 @@ package enum MessageCodec {
                 s.passCostPerTokenMicros = r.pass_cost_per_token_micros
                 s.adaptive = r.adaptive != 0
                 s.draftedAhead = r.drafted_ahead
+                s.draftWaitPerTokenMicros = r.draft_wait_per_token_micros
                 v.rounds.append(s)
             }
             return .success(.tokenChunk(v))

@@ -1848,7 +1848,7 @@ const ProtobufCMessageDescriptor specula__generate__descriptor =
   (ProtobufCMessageInit) specula__generate__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[14] =
+static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[15] =
 {
   {
     "round",
@@ -2018,6 +2018,18 @@ static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[14
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "draft_wait_per_token_micros",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Specula__RoundStats, draft_wait_per_token_micros),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned specula__round_stats__field_indices_by_name[] = {
   9,   /* field[9] = acceptance_estimate */
@@ -2026,6 +2038,7 @@ static const unsigned specula__round_stats__field_indices_by_name[] = {
   8,   /* field[8] = batch_size */
   2,   /* field[2] = block_length */
   4,   /* field[4] = draft_index */
+  14,   /* field[14] = draft_wait_per_token_micros */
   13,   /* field[13] = drafted_ahead */
   1,   /* field[1] = drafts */
   10,   /* field[10] = pass_cost_fixed_micros */
@@ -2038,7 +2051,7 @@ static const unsigned specula__round_stats__field_indices_by_name[] = {
 static const ProtobufCIntRange specula__round_stats__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor specula__round_stats__descriptor =
 {
@@ -2048,7 +2061,7 @@ const ProtobufCMessageDescriptor specula__round_stats__descriptor =
   "Specula__RoundStats",
   "specula",
   sizeof(Specula__RoundStats),
-  14,
+  15,
   specula__round_stats__field_descriptors,
   specula__round_stats__field_indices_by_name,
   1,  specula__round_stats__number_ranges,

@@ -44,12 +44,16 @@ struct BenchE2E: AsyncParsableCommand {
             try JSONOutput.print(report)
             return
         }
-        print("mode     verifier              K  γ    τ   tokens/s  speedup  vs local  tokens/pass  draft wait s  target s  GPU-like")
+        print("mode     verifier                K    γ    τ   tokens/s  speedup  vs local  tokens/pass  draft wait s  target s  GPU-like")
         for r in report.rows {
             let c = r.configuration
             let local = report.rows.first { $0.mode == "local" && $0.configuration.drafts == 0 && $0.temperature == r.temperature }?.tokensPerSecond ?? r.tokensPerSecond
-            print(String(format: "%@ %@ %2d %2d %4.1f %9.2f %8.2f %9.2f %12.2f %13.1f %9.1f %9.2f", r.mode.padding(toLength: 8, withPad: " ", startingAt: 0),
-                         c.verifier.padding(toLength: 20, withPad: " ", startingAt: 0), c.drafts, c.blockLength, r.temperature, r.tokensPerSecond, r.speedup,
+            // Adaptive rows show the mean K and γ the coordinator chose.
+            let k = r.chosenDrafts.map { String(format: "%4.1f", $0) } ?? String(format: "%4d", c.drafts)
+            let gamma = r.chosenBlockLength.map { String(format: "%4.1f", $0) } ?? String(format: "%4d", c.blockLength)
+            let name = c.adaptive ? "\(c.verifier) (auto)" : c.verifier
+            print(String(format: "%@ %@ %@ %@ %4.1f %9.2f %8.2f %9.2f %12.2f %13.1f %9.1f %9.2f", r.mode.padding(toLength: 8, withPad: " ", startingAt: 0),
+                         name.padding(toLength: 22, withPad: " ", startingAt: 0), k, gamma, r.temperature, r.tokensPerSecond, r.speedup,
                          r.tokensPerSecond / local, r.tokensPerPass, r.draftWaitSeconds, r.targetSeconds, r.projectedGPUSpeedup))
         }
     }

@@ -33,4 +33,26 @@ struct SpeculationPlannerTests {
         for _ in 0..<20 { planner.observeRound(drafts: 2, block: 4, accepted: 0) }
         #expect(planner.acceptance < before / 2)
     }
+
+    @Test func slowDraftsGetShorterBlocksThanFastOnes() {
+        var fast = SpeculationPlanner(), slow = SpeculationPlanner()
+        for tokens in [1, 5, 9] {
+            // A CPU target: 90 ms per pass plus 15 ms per token.
+            fast.observePass(tokens: tokens, micros: 90_000 + 15_000 * Double(tokens))
+            slow.observePass(tokens: tokens, micros: 90_000 + 15_000 * Double(tokens))
+        }
+        for _ in 0..<10 {
+            fast.observeRound(drafts: 1, block: 4, accepted: 3)
+            slow.observeRound(drafts: 1, block: 4, accepted: 3)
+            fast.observeWait(micros: 4 * 1_000, block: 4, draftsPerWorker: 1)  // 1 ms per draft token
+            slow.observeWait(micros: 4 * 60_000, block: 4, draftsPerWorker: 1)  // 60 ms per draft token
+        }
+        #expect(abs(slow.waitPerDraftToken! - 60_000) < 1e-6)
+        let a = fast.choose(maxDrafts: 4, maxBlock: 8, workers: 2), b = slow.choose(maxDrafts: 4, maxBlock: 8, workers: 2)
+        #expect(a.block > b.block, "fast \(a), slow \(b)")
+        // Before any wait is observed, the workers' announced speed stands in.
+        let fresh = SpeculationPlanner()
+        #expect(fresh.choose(maxDrafts: 4, maxBlock: 8, workers: 1, announcedMicrosPerToken: 1e6).block
+                < fresh.choose(maxDrafts: 4, maxBlock: 8, workers: 1, announcedMicrosPerToken: 0).block)
+    }
 }

@@ -366,10 +366,14 @@ struct  Specula__RoundStats
    * drafts of this round that were ready on arrival
    */
   uint32_t drafted_ahead;
+  /*
+   * estimated wait for drafts per drafted token per worker
+   */
+  double draft_wait_per_token_micros;
 };
 #define SPECULA__ROUND_STATS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__round_stats__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*
