@@ -44,7 +44,7 @@ struct BenchE2E: AsyncParsableCommand {
             try JSONOutput.print(report)
             return
         }
-        print("mode     verifier                K    γ    τ   tokens/s  speedup  vs local  tokens/pass  draft wait s  target s  GPU-like")
+        print("mode     verifier                  K    γ    τ   tokens/s  speedup  vs local  tokens/pass  draft wait s  target s  GPU-like")
         for r in report.rows {
             let c = r.configuration
             let local = report.rows.first { $0.mode == "local" && $0.configuration.drafts == 0 && $0.temperature == r.temperature }?.tokensPerSecond ?? r.tokensPerSecond
@@ -53,7 +53,7 @@ struct BenchE2E: AsyncParsableCommand {
             let gamma = r.chosenBlockLength.map { String(format: "%4.1f", $0) } ?? String(format: "%4d", c.blockLength)
             let name = c.adaptive ? "\(c.verifier) (auto)" : c.verifier
             print(String(format: "%@ %@ %@ %@ %4.1f %9.2f %8.2f %9.2f %12.2f %13.1f %9.1f %9.2f", r.mode.padding(toLength: 8, withPad: " ", startingAt: 0),
-                         name.padding(toLength: 22, withPad: " ", startingAt: 0), k, gamma, r.temperature, r.tokensPerSecond, r.speedup,
+                         name.padding(toLength: 24, withPad: " ", startingAt: 0), k, gamma, r.temperature, r.tokensPerSecond, r.speedup,
                          r.tokensPerSecond / local, r.tokensPerPass, r.draftWaitSeconds, r.targetSeconds, r.projectedGPUSpeedup))
         }
     }

@@ -2,7 +2,9 @@ import CX86
 
 /// Dot products of rows of the 32-weight formats with `QuantizedActivations`, in integers:
 /// `vpdpbusd` multiplies 64 weight codes by 64 activation codes into 16 exact 32-bit lane sums,
-/// which are then scaled per lane and the offsets added through the activations' lane sums.
+/// which are then scaled per lane. A format whose weights are `d · (code − 2^s)` (Q4_0, Q5_0,
+/// Q8_0) starts those sums at `−2^s · Σx` per lane, so its offset costs no float work; Q4_1's
+/// minimums are added in floats through the activations' lane sums.
 /// The way llama.cpp's quantized kernels work, written anew; K-quants take `SuperblockDot`.
 ///
 /// Batch invariance: each output takes the same operations in the same order whether it is
@@ -14,32 +16,40 @@ enum IntegerDot {
         let codes: UnsafePointer<Int8>
         let scales: UnsafePointer<Float>
         let sums: UnsafePointer<Float>
+        let negatedSums: UnsafePointer<Int32>
 
         init(_ x: borrowing QuantizedActivations, token: Int) {
             codes = UnsafePointer(x.codes + token * x.cols)
             scales = UnsafePointer(x.scales + token * x.cols / x.groupSize)
             sums = UnsafePointer(x.laneSums + token * x.cols / 4)
+            negatedSums = UnsafePointer(x.negatedLaneSums + token * x.cols / 4)
         }
     }
 
-    /// Per-lane partial sums of one activation group: the scaled integer dots and the offsets,
-    /// in two accumulators so the two multiply-adds of a chunk do not wait on each other.
-    struct GroupSums {
+    /// Per-lane partial sums of one activation group: the scaled integer dots and (Q4_1) the
+    /// offsets, in two accumulators so the two multiply-adds of a chunk do not wait on each other.
+    struct GroupSums<L: ChunkLayout> {
         var dots = _mm512_setzero_ps()
         var offsets = _mm512_setzero_ps()
 
-        /// Adds chunk `c`: `(Σ codes·x) · scale` and `(Σ x) · offset` per lane.
+        /// Adds chunk `c`: `(Σ (codes − 2^s)·x) · scale`, or `(Σ codes·x) · scale + (Σ x) · offset`.
         @inline(__always)
         mutating func add(_ w: QuantizedChunk, _ x: Row, _ c: Int) {
-            let dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w.codes, _mm512_loadu_si512(x.codes + 64 * c))
-            dots = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), w.scales, dots)
-            offsets = _mm512_fmadd_ps(_mm512_loadu_ps(x.sums + 16 * c), w.offsets, offsets)
+            let activations = _mm512_loadu_si512(x.codes + 64 * c)
+            if let shift = L.codeOffsetShift {
+                let start = _mm512_slli_epi32(_mm512_loadu_si512(x.negatedSums + 16 * c), shift)
+                dots = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, w.codes, activations)), w.scales, dots)
+            } else {
+                let dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w.codes, activations)
+                dots = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), w.scales, dots)
+                offsets = _mm512_fmadd_ps(_mm512_loadu_ps(x.sums + 16 * c), w.offsets, offsets)
+            }
         }
 
         /// `acc + (dots + offsets) · d` for the group's activation scale `d`.
         @inline(__always)
         func scaled(into acc: __m512, _ d: Float) -> __m512 {
-            _mm512_fmadd_ps(_mm512_add_ps(dots, offsets), _mm512_set1_ps(d), acc)
+            _mm512_fmadd_ps(L.codeOffsetShift == nil ? _mm512_add_ps(dots, offsets) : dots, _mm512_set1_ps(d), acc)
         }
     }
 
@@ -64,7 +74,7 @@ enum IntegerDot {
         for g in 0..<cols / group {
             let start = row + g * groupBytes
             prefetch(start + prefetchDistance, groupBytes)
-            var t = GroupSums()
+            var t = GroupSums<L>()
             for k in 0..<chunksPerGroup {
                 t.add(L.pair(start + k * 2 * L.blockBytes), x, g * chunksPerGroup + k)
             }
@@ -82,7 +92,7 @@ enum IntegerDot {
         for g in 0..<cols / group {
             let start = row + g * groupBytes
             prefetch(start + prefetchDistance, groupBytes)
-            var t0 = GroupSums(), t1 = GroupSums(), t2 = GroupSums(), t3 = GroupSums()
+            var t0 = GroupSums<L>(), t1 = GroupSums<L>(), t2 = GroupSums<L>(), t3 = GroupSums<L>()
             for k in 0..<chunksPerGroup {
                 let w = L.pair(start + k * 2 * L.blockBytes), c = g * chunksPerGroup + k
                 t0.add(w, x0, c)

@@ -18,6 +18,8 @@ struct QuantizedActivations: ~Copyable {
     let scales: UnsafeMutablePointer<Float>
     /// `batch × cols/4`: Σq over each lane's 4 codes (small integers, exact in a `Float`).
     let laneSums: UnsafeMutablePointer<Float>
+    /// `batch × cols/4`: −Σq over each lane's 4 codes, where integer kernels start their sums.
+    let negatedLaneSums: UnsafeMutablePointer<Int32>
     /// `batch × cols/16`: `d · Σq` over each 16 codes, the activation side of a K-quant offset.
     let scaledSums16: UnsafeMutablePointer<Float>
 
@@ -34,6 +36,7 @@ struct QuantizedActivations: ~Copyable {
         codes = .allocate(capacity: batch * cols)
         scales = .allocate(capacity: batch * cols / g)
         laneSums = .allocate(capacity: batch * cols / 4)
+        negatedLaneSums = .allocate(capacity: batch * cols / 4)
         scaledSums16 = .allocate(capacity: batch * cols / 16)
         for group in 0..<batch * cols / g {
             let x = input + group * g
@@ -50,7 +53,9 @@ struct QuantizedActivations: ~Copyable {
             }
             for lane in 0..<g / 4 {
                 let c = out + 4 * lane
-                laneSums[group * g / 4 + lane] = Float(Int32(c[0]) + Int32(c[1]) + Int32(c[2]) + Int32(c[3]))
+                let sum = Int32(c[0]) + Int32(c[1]) + Int32(c[2]) + Int32(c[3])
+                laneSums[group * g / 4 + lane] = Float(sum)
+                negatedLaneSums[group * g / 4 + lane] = -sum
             }
             for sixteen in 0..<g / 16 {
                 let l = laneSums + group * g / 4 + 4 * sixteen
@@ -63,6 +68,7 @@ struct QuantizedActivations: ~Copyable {
         codes.deallocate()
         scales.deallocate()
         laneSums.deallocate()
+        negatedLaneSums.deallocate()
         scaledSums16.deallocate()
     }
 }

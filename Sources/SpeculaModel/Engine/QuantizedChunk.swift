@@ -4,7 +4,7 @@ import CX86
 /// per 32-bit lane (4 weights), a scale and an offset such that `weight = scale · code + offset`.
 ///
 /// Codes are unsigned because `vpdpbusd` multiplies unsigned by signed bytes; the offset carries
-/// what that shift removed (`−8·d` for Q4_0, the minimum for Q4_1 and Q4_K, `+128` codes for Q8_0).
+/// what that shift removed (`−8·d` for Q4_0, the minimum for Q4_1, `+128` codes for Q8_0).
 struct QuantizedChunk {
     var codes: __m512i
     var scales: __m512
@@ -16,6 +16,9 @@ struct QuantizedChunk {
 protocol ChunkLayout {
     /// Bytes of one 32-weight block.
     static var blockBytes: Int { get }
+    /// `s` when every weight is `scale · (code − 2^s)` (the offset is the scale's multiple), so the
+    /// kernel subtracts `2^s · Σx` in integers; nil when offsets are independent floats (Q4_1).
+    static var codeOffsetShift: UInt32? { get }
     /// Unpacks the 64 weights of the two blocks at `pair`.
     static func pair(_ pair: UnsafeRawPointer) -> QuantizedChunk
 }
@@ -57,6 +60,7 @@ enum ChunkParts {
 /// Q4_0: 32 weights `d · (q − 8)` in 18 bytes.
 enum Q4_0Chunk: ChunkLayout {
     static var blockBytes: Int { 18 }
+    static var codeOffsetShift: UInt32? { 3 }
 
     @inline(__always)
     static func pair(_ a: UnsafeRawPointer) -> QuantizedChunk {
@@ -70,6 +74,7 @@ enum Q4_0Chunk: ChunkLayout {
 /// Q4_1: 32 weights `d · q + m` in 20 bytes.
 enum Q4_1Chunk: ChunkLayout {
     static var blockBytes: Int { 20 }
+    static var codeOffsetShift: UInt32? { nil }
 
     @inline(__always)
     static func pair(_ a: UnsafeRawPointer) -> QuantizedChunk {
@@ -83,6 +88,7 @@ enum Q4_1Chunk: ChunkLayout {
 /// Q5_0: 32 weights `d · (q − 16)` in 22 bytes; bit e of the 32-bit `qh` is weight e's fifth bit.
 enum Q5_0Chunk: ChunkLayout {
     static var blockBytes: Int { 22 }
+    static var codeOffsetShift: UInt32? { 4 }
 
     @inline(__always)
     static func pair(_ a: UnsafeRawPointer) -> QuantizedChunk {
@@ -99,6 +105,7 @@ enum Q5_0Chunk: ChunkLayout {
 /// Q8_0: 32 weights `d · q` (signed bytes) in 34 bytes; codes are `q + 128`.
 enum Q8_0Chunk: ChunkLayout {
     static var blockBytes: Int { 34 }
+    static var codeOffsetShift: UInt32? { 7 }
 
     @inline(__always)
     static func pair(_ a: UnsafeRawPointer) -> QuantizedChunk {
