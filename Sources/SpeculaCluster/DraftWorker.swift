@@ -38,7 +38,8 @@ package final class DraftWorker: @unchecked Sendable {
     /// Next-round drafts computed ahead, per request (see `draftAhead`).
     private var ahead: [UInt64: AheadDrafts] = [:]
 
-    /// Drafts computed for a guessed next round, usable only if the real one matches exactly.
+    /// Drafts computed for a guessed next round, usable only if the real one has the same context,
+    /// streams and settings and a block length no longer than these (blocks are then cut to it).
     private struct AheadDrafts {
         let context: [Token]
         let streamIDs: [UInt64]
@@ -47,12 +48,31 @@ package final class DraftWorker: @unchecked Sendable {
         let sampling: SamplingParameters
         let maxSupport: Int
         let blocks: [(tokens: [Token], rows: [WireSparseDistribution])]
+
+        func blocks(for request: Speculate, context: [Token], streams: [UInt64], length: Int, sampling: SamplingParameters,
+                    maxSupport: Int) -> [(tokens: [Token], rows: [WireSparseDistribution])]? {
+            guard self.context == context, streamIDs == streams, seed == request.seed, self.length >= length,
+                  self.sampling == sampling, self.maxSupport == maxSupport else { return nil }
+            return blocks.map { (Array($0.tokens.prefix(length)), Array($0.rows.prefix(length))) }
+        }
+    }
+
+    /// The newest Speculate per request as it arrived: its round and the context it names.
+    private struct LatestSpeculate {
+        let round: UInt64
+        let position: Int
+        let tokens: [Token]
+
+        /// Whether this Speculate's context is `context` (for a worker holding `context`'s prefix).
+        func names(_ context: [Token]) -> Bool {
+            position + tokens.count == context.count && context[position...].elementsEqual(tokens)
+        }
     }
     private var connector: Connector!
-    /// The newest round asked per request, written on the loop thread as Speculate arrives: the
-    /// drafting queue skips work for older rounds (their blocks would arrive too late to count)
-    /// instead of falling further behind.
-    private let newestRound = Mutex<[UInt64: UInt64]>([:])
+    /// The newest Speculate per request, written on the loop thread as it arrives: the drafting
+    /// queue skips work for older rounds (their blocks would arrive too late to count) instead of
+    /// falling further behind, and stops drafting ahead on a guess the new round proved wrong.
+    private let latest = Mutex<[UInt64: LatestSpeculate]>([:])
     /// Whether this worker currently counts in the `connected` gauge.
     private let countedAsConnected = Atomic<Bool>(false)
     private let onRefused: @Sendable (String) -> Void
@@ -119,7 +139,10 @@ package final class DraftWorker: @unchecked Sendable {
                 onRefused(ack.reason)
             }
         case .speculate(let request):
-            newestRound.withLock { $0[request.requestID] = max($0[request.requestID] ?? 0, request.round) }
+            latest.withLock {
+                guard ($0[request.requestID]?.round ?? 0) < request.round else { return }
+                $0[request.requestID] = LatestSpeculate(round: request.round, position: Int(request.contextPosition), tokens: request.contextTokens.map(Int.init))
+            }
             drafting.async { [self] in draft(request, on: connection) }
         case .accepted(let accepted):
             drafting.async { [self] in
@@ -131,7 +154,7 @@ package final class DraftWorker: @unchecked Sendable {
                 contexts[accepted.requestID] = context
             }
         case .cancel(let cancel):
-            newestRound.withLock { $0[cancel.requestID] = nil }
+            latest.withLock { $0[cancel.requestID] = nil }
             drafting.async { [self] in
                 contexts[cancel.requestID] = nil
                 ahead[cancel.requestID] = nil
@@ -146,7 +169,7 @@ package final class DraftWorker: @unchecked Sendable {
 
     /// Whether a newer Speculate for this request has arrived since `round` was asked.
     private func isStale(_ requestID: UInt64, round: UInt64) -> Bool {
-        newestRound.withLock { ($0[requestID] ?? 0) > round }
+        latest.withLock { ($0[requestID]?.round ?? 0) > round }
     }
 
     /// Runs on `drafting`.
@@ -172,10 +195,11 @@ package final class DraftWorker: @unchecked Sendable {
         let maxSupport = Int(request.maxSupport)
         // A block drafted ahead is exactly what drafting now would give (same context, stream,
         // model): reusing it changes nothing but the latency.
-        let guessed = ahead.removeValue(forKey: request.requestID)
-        let reuse = guessed.map { $0.context == context && $0.streamIDs == streams && $0.seed == request.seed && $0.length == length && $0.sampling == sampling && $0.maxSupport == maxSupport } ?? false
+        let guessed = ahead.removeValue(forKey: request.requestID)?
+            .blocks(for: request, context: context, streams: streams, length: length, sampling: sampling, maxSupport: maxSupport)
+        let reuse = guessed != nil
         let started = ContinuousClock.now
-        let blocks = reuse ? guessed!.blocks : streams.map { stream in
+        let blocks = guessed ?? streams.map { stream in
             drafter.block(after: context, length: length, sampling: sampling, maxSupport: maxSupport, stream: RandomStream(seed: request.seed, stream: stream))
         }
         if !reuse { options.metrics.observe(WorkerMetrics.draftSeconds, (ContinuousClock.now - started) / .seconds(1)) }
@@ -197,7 +221,9 @@ package final class DraftWorker: @unchecked Sendable {
     }
 
     /// Drafts the next round now, guessing that the first draft is accepted whole and followed by
-    /// the draft model's likeliest next token. Runs on `drafting`.
+    /// the draft model's likeliest next token; gives up as soon as the next round's Speculate
+    /// arrives with another context, so a wrong guess delays the real drafts by one token at most.
+    /// Runs on `drafting`.
     private func draftAhead(_ request: Speculate, context: [Token], first: [Token]?, length: Int, sampling: SamplingParameters, maxSupport: Int) {
         guard !request.nextStreamIDs.isEmpty, let first, !first.isEmpty, first.last != model.endOfSequence,
               !isStale(request.requestID, round: request.round) else { return }
@@ -206,9 +232,18 @@ package final class DraftWorker: @unchecked Sendable {
         guard bonus != model.endOfSequence else { return }
         guess.append(bonus)
         let streams = Array(request.nextStreamIDs.prefix(Int(options.maxDrafts)))
-        let blocks = streams.map { stream in
-            drafter.block(after: guess, length: length, sampling: sampling, maxSupport: maxSupport, stream: RandomStream(seed: request.seed, stream: stream))
+        let id = request.requestID, round = request.round
+        let disproved = { [self] in
+            latest.withLock { newest in newest[id].map { $0.round > round && !$0.names(guess) } ?? true }
         }
-        ahead[request.requestID] = AheadDrafts(context: guess, streamIDs: streams, seed: request.seed, length: length, sampling: sampling, maxSupport: maxSupport, blocks: blocks)
+        var blocks: [(tokens: [Token], rows: [WireSparseDistribution])] = []
+        for stream in streams {
+            let block = drafter.block(after: guess, length: length, sampling: sampling, maxSupport: maxSupport,
+                                      stream: RandomStream(seed: request.seed, stream: stream), until: disproved)
+            // A block cut short (not by the end-of-sequence token) is not what drafting would give.
+            guard block.tokens.count == length || block.tokens.last == model.endOfSequence else { return }
+            blocks.append(block)
+        }
+        ahead[id] = AheadDrafts(context: guess, streamIDs: streams, seed: request.seed, length: length, sampling: sampling, maxSupport: maxSupport, blocks: blocks)
     }
 }

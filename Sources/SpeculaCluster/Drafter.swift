@@ -11,14 +11,16 @@ package struct Drafter: Sendable {
 
     package init(model: ClusterModel) { self.model = model }
 
-    /// Up to `length` tokens after `context` (fewer if the end-of-sequence token is drawn) and the
-    /// shipped row behind each.
-    package func block(after context: [Token], length: Int, sampling: SamplingParameters, maxSupport: Int, stream: RandomStream) -> (tokens: [Token], rows: [WireSparseDistribution]) {
+    /// Up to `length` tokens after `context` (fewer if the end-of-sequence token is drawn, or if
+    /// `shouldStop` says so before a token) and the shipped row behind each. A block is a prefix
+    /// of any longer block drafted from the same context and stream.
+    package func block(after context: [Token], length: Int, sampling: SamplingParameters, maxSupport: Int, stream: RandomStream,
+                       until shouldStop: () -> Bool = { false }) -> (tokens: [Token], rows: [WireSparseDistribution]) {
         var choices = StreamChoices(stream)
         var tokens: [Token] = []
         var rows: [WireSparseDistribution] = []
         var prefix = context
-        while tokens.count < length {
+        while tokens.count < length, !shouldStop() {
             model.simulatePass(tokens: 1)
             let row = model.model.distribution(after: prefix, sampling: sampling)
             var wire = SparseShipping.ship(row, maxSupport: maxSupport)
