@@ -63,9 +63,9 @@ package enum EngineBenchmark {
             let sd = (times.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, times.count - 1))).squareRoot()
             rows.append(PassRow(tokens: b, meanMilliseconds: mean, stddevMilliseconds: sd, tokensPerSecond: Double(b) / mean * 1000, relativeCost: 0))
         }
-        if let one = rows.first(where: { $0.tokens == 1 }) {
-            for i in rows.indices { rows[i].relativeCost = rows[i].meanMilliseconds / one.meanMilliseconds }
-        }
+        // Relative to a timed one-token pass, or to a decode step when no size 1 was asked for.
+        let one = rows.first { $0.tokens == 1 }?.meanMilliseconds ?? 1000 / decodeRate
+        for i in rows.indices { rows[i].relativeCost = rows[i].meanMilliseconds / one }
         return Report(model: path, architecture: engine.config.architecture, threads: threads, activations: precision.rawValue, loadSeconds: loadSeconds,
                       decodeTokensPerSecond: decodeRate, decodeTokens: decodeTokens, contextTokens: context.count, passes: rows,
                       residentMegabytes: residentMegabytes(), kvCacheBytesPerToken: engine.config.kvBytesPerToken,

@@ -68,11 +68,17 @@ struct QuantizedKernelTests {
                     }
                 }
                 #expect(worst < 1e-5, "\(type) \(precision) cols \(cols): relative error \(worst)")
-                // Each token alone gives bitwise its result inside the batch.
+                // Each token alone, or in a smaller batch (7 and 2 end in a padded group of four),
+                // gives bitwise its result inside the batch of 9.
                 for b in 0..<batch {
                     var alone = [Float](repeating: 0, count: rows)
                     matrix.multiply(Array(x[b * cols..<(b + 1) * cols]), batch: 1, pool: ComputePool(threads: 1), precision: precision, into: &alone)
                     #expect(alone == Array(y[b * rows..<(b + 1) * rows]), "\(type) \(precision): token \(b) differs alone")
+                }
+                for smaller in [7, 2] {
+                    var part = [Float](repeating: 0, count: smaller * rows)
+                    matrix.multiply(Array(x[(batch - smaller) * cols..<batch * cols]), batch: smaller, pool: ComputePool(threads: 2), precision: precision, into: &part)
+                    #expect(part == Array(y[(batch - smaller) * rows..<batch * rows]), "\(type) \(precision): a batch of \(smaller) differs")
                 }
             }
         }

@@ -72,7 +72,7 @@ package struct WeightMatrix: @unchecked Sendable {
 
     private func multiplyInteger<L: ChunkLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
         let group = x.groupSize, cols = cols
-        let tokens = (0..<x.batch).map { IntegerDot.Row(x, token: $0) }
+        let tokens = Self.paddedToFours(x.batch) { IntegerDot.Row(x, token: $0) }
         forEachRow(pool: pool, batch: x.batch, into: y) { row, b in
             IntegerDot.dot4(layout, row, cols: cols, group: group, tokens[b], tokens[b + 1], tokens[b + 2], tokens[b + 3])
         } single: { row, b in
@@ -82,7 +82,7 @@ package struct WeightMatrix: @unchecked Sendable {
 
     private func multiplySuperblocks<L: SuperblockLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
         let cols = cols
-        let tokens = (0..<x.batch).map { SuperblockDot.Row(x, token: $0) }
+        let tokens = Self.paddedToFours(x.batch) { SuperblockDot.Row(x, token: $0) }
         forEachRow(pool: pool, batch: x.batch, into: y) { row, b in
             SuperblockDot.dot4(layout, row, cols: cols, tokens[b], tokens[b + 1], tokens[b + 2], tokens[b + 3])
         } single: { row, b in
@@ -90,8 +90,16 @@ package struct WeightMatrix: @unchecked Sendable {
         }
     }
 
-    /// `y[b·rows + r]` for every row r and token b: tokens b…b+3 through `four`, the rest through
-    /// `single` (which must compute exactly what `four` does per output).
+    /// The kernels' view of each token, padded with copies of the last to a multiple of four so
+    /// that `four` can take the last two or three tokens of a batch.
+    private static func paddedToFours<Row>(_ batch: Int, _ row: (Int) -> Row) -> [Row] {
+        (0..<(batch + 3) / 4 * 4).map { row(min($0, batch - 1)) }
+    }
+
+    /// `y[b·rows + r]` for every row r and token b: tokens b…b+3 through `four` (the last two or
+    /// three as well, the padding's results dropped: one unpacking of the row for them is cheaper
+    /// than two or three), a last single token through `single` (which must compute exactly what
+    /// `four` does per output).
     @inline(__always)
     private func forEachRow(pool: ComputePool, batch: Int, into y: UnsafeMutablePointer<Float>,
                             four: (UnsafeRawPointer, Int) -> SIMD4<Float>,
@@ -100,15 +108,12 @@ package struct WeightMatrix: @unchecked Sendable {
             for r in range {
                 let row = data + r * rowBytes
                 var b = 0
-                while b + 4 <= batch {
+                while b + 1 < batch {
                     let d = four(row, b)
-                    for i in 0..<4 { y[(b + i) * rows + r] = d[i] }
+                    for i in 0..<min(4, batch - b) { y[(b + i) * rows + r] = d[i] }
                     b += 4
                 }
-                while b < batch {
-                    y[b * rows + r] = single(row, b)
-                    b += 1
-                }
+                if b < batch { y[b * rows + r] = single(row, b) }
             }
         }
     }
