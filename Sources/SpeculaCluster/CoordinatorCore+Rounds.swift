@@ -192,8 +192,8 @@ extension CoordinatorCore {
         let outcome = request.verifier.verify(problem, choices: &request.choices)
         let verified = Date()
         planner.observeRound(drafts: tree.draftCount, block: request.blockLength, accepted: outcome.acceptedLength)
-        if let busiest = request.assignment.values.map(\.count).max() {
-            planner.observeWait(micros: waited * 1e6, block: request.blockLength, draftsPerWorker: busiest)
+        if !request.assignment.isEmpty {
+            planner.observeWait(micros: waited * 1e6, drafts: request.drafts, block: request.blockLength)
         }
         scorer.accept(request: id, nodes: Array(tree.nodePath(to: outcome.acceptedNode).dropFirst()))
 
@@ -231,7 +231,7 @@ extension CoordinatorCore {
         stats.draftedAhead = UInt32(round.draftedAhead)
         stats.acceptanceEstimate = planner.acceptance
         (stats.passCostFixedMicros, stats.passCostPerTokenMicros) = planner.passCost
-        stats.draftWaitPerTokenMicros = planner.waitPerDraftToken ?? 0
+        stats.draftWaitPerTokenMicros = planner.waitPerBlockToken(drafts: request.drafts) ?? 0
         stats.verifyMicros = verified.timeIntervalSince(verifyStart) * 1e6
         record(stats, emitted: emitted.count)
         var chunk = TokenChunk()

@@ -5,10 +5,11 @@ import Foundation
 /// draft acceptance.
 ///
 /// Cost: a least-squares line `cost(B) = fixed + perToken·B` over observed target passes (B =
-/// tokens in the pass), plus the wait for drafts: `w · γ · ⌈K / workers⌉`, where `w` is an
-/// exponentially weighted wait per drafted token per worker (before any round is observed, the
-/// workers' announced drafting speed). Slow drafts (a CPU worker beside a CPU target) thus get
-/// short blocks, fast ones long blocks. Acceptance: an exponentially weighted single-draft
+/// tokens in the pass), plus the wait for drafts: `w_K · γ`, where `w_K` is an exponentially
+/// weighted wait per block token observed in rounds of K drafts (kept per K, because whether K
+/// drafts take one draft's time or K times it depends on whether the workers share hardware;
+/// for a K not yet tried, the workers' announced speed spread over the pool). Slow drafts (a CPU
+/// worker beside a CPU target) thus get short blocks and few drafts, fast ones long blocks. Acceptance: an exponentially weighted single-draft
 /// per-token acceptance rate β; K independent drafts accept position i with probability
 /// ≈ 1 − (1 − β^i)^K, so a round is expected to emit E = 1 + Σ_{i≤γ} (1 − (1 − β^i)^K) tokens.
 /// The choice depends only on past rounds, so every round still draws from the target's exact law.
@@ -16,8 +17,8 @@ package struct SpeculationPlanner {
     private var n = 0.0, sumX = 0.0, sumY = 0.0, sumXX = 0.0, sumXY = 0.0
     /// Single-draft per-token acceptance estimate.
     package private(set) var acceptance = 0.6
-    /// Wait for drafts per drafted token per worker, microseconds (nil until a round is seen).
-    package private(set) var waitPerDraftToken: Double?
+    /// Wait for drafts per block token, microseconds, by the number of drafts in the round.
+    private var waitPerBlockToken: [Int: Double] = [:]
     private let smoothing = 0.1
 
     package init() {}
@@ -46,12 +47,15 @@ package struct SpeculationPlanner {
         acceptance = (1 - smoothing) * acceptance + smoothing * rate1
     }
 
-    /// A round waited `micros` for drafts of `block` tokens, `draftsPerWorker` of them per worker.
-    package mutating func observeWait(micros: Double, block: Int, draftsPerWorker: Int) {
-        guard block > 0, draftsPerWorker > 0 else { return }
-        let perToken = max(0, micros) / Double(block * draftsPerWorker)
-        waitPerDraftToken = waitPerDraftToken.map { (1 - smoothing) * $0 + smoothing * perToken } ?? perToken
+    /// A round of `drafts` drafts of `block` tokens waited `micros` for them.
+    package mutating func observeWait(micros: Double, drafts: Int, block: Int) {
+        guard block > 0, drafts > 0 else { return }
+        let perToken = max(0, micros) / Double(block)
+        waitPerBlockToken[drafts] = waitPerBlockToken[drafts].map { (1 - smoothing) * $0 + smoothing * perToken } ?? perToken
     }
+
+    /// The observed wait per block token in rounds of `drafts` drafts (nil before any).
+    package func waitPerBlockToken(drafts: Int) -> Double? { waitPerBlockToken[drafts] }
 
     /// Expected tokens per round for K drafts of γ tokens.
     package func expectedTokens(drafts: Int, block: Int) -> Double {
@@ -70,14 +74,13 @@ package struct SpeculationPlanner {
     /// for drafts spread over `workers` workers that announced `announcedMicrosPerToken` each.
     package func choose(maxDrafts: Int, maxBlock: Int, workers: Int = 1, announcedMicrosPerToken: Double = 0) -> (drafts: Int, block: Int) {
         let cost = passCost
-        let wait = waitPerDraftToken ?? announcedMicrosPerToken
         let workers = max(1, workers)
         var best = (drafts: 1, block: 1)
         var bestRate = -1.0
         for k in 1...max(1, maxDrafts) {
+            let wait = waitPerBlockToken[k] ?? announcedMicrosPerToken * Double((k + workers - 1) / workers)
             for g in 1...max(1, maxBlock) {
-                let draftsPerWorker = (k + workers - 1) / workers
-                let micros = cost.fixed + cost.perToken * Double(1 + k * g) + wait * Double(g * draftsPerWorker)
+                let micros = cost.fixed + cost.perToken * Double(1 + k * g) + wait * Double(g)
                 let rate = expectedTokens(drafts: k, block: g) / micros
                 if rate > bestRate + 1e-12 { (best, bestRate) = ((k, g), rate) }
             }
