@@ -23,7 +23,9 @@ extension CoordinatorCore {
         if request.adaptive {
             let speeds = workers.map(\.tokensPerSecond).filter { $0 > 0 }
             let announced = speeds.isEmpty ? 0 : speeds.map { 1e6 / $0 }.reduce(0, +) / Double(speeds.count)
-            let choice = planner.choose(maxDrafts: min(4, options.maxDrafts), maxBlock: min(8, options.maxBlockLength),
+            // Greedy drafts are all the same draft: more than one buys nothing.
+            let maxDrafts = request.sampling.isGreedy ? 1 : min(4, options.maxDrafts)
+            let choice = planner.choose(maxDrafts: maxDrafts, maxBlock: min(8, options.maxBlockLength),
                                         workers: workers.count, announcedMicrosPerToken: announced)
             (request.drafts, request.blockLength) = (choice.drafts, choice.block)
         }
