@@ -33,11 +33,14 @@ package enum EngineBenchmark {
         package var host: String
     }
 
-    package static func run(path: String, threads: Int, precision: ActivationPrecision = .int8, decodeTokens: Int, batchSizes: [Int], repetitions: Int, progress: (String) -> Void) throws -> Report {
+    package static func run(path: String, threads: Int, precision: ActivationPrecision = .int8, contextTokens: Int = 32, decodeTokens: Int, batchSizes: [Int], repetitions: Int, progress: (String) -> Void) throws -> Report {
         let start = Date()
         let engine = try TransformerModel(path: path, threads: threads, precision: precision)
         let loadSeconds = Date().timeIntervalSince(start)
-        let context = Array(repeating: 0, count: 32).enumerated().map { (i, _) in (i * 7919 + 13) % engine.vocabularySize }
+        guard contextTokens + decodeTokens + (batchSizes.max() ?? 0) <= engine.config.contextLength else {
+            throw BenchmarkError.tooLong("context \(contextTokens) + \(decodeTokens) decoded + the largest pass exceed the model's context length \(engine.config.contextLength)")
+        }
+        let context = (0..<contextTokens).map { ($0 * 7919 + 13) % engine.vocabularySize }
         var cache = engine.makeCache()
         _ = engine.decode(context, cache: &cache)
         progress("decode \(decodeTokens) tokens")

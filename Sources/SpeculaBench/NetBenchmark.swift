@@ -155,11 +155,13 @@ private final class EchoDriver: @unchecked Sendable {
 package enum BenchmarkError: Error, CustomStringConvertible {
     case peerError(String)
     case serverDidNotStart(String)
+    case tooLong(String)
 
     package var description: String {
         switch self {
         case .peerError(let message): "the peer reported an error: \(message)"
         case .serverDidNotStart(let why): "the benchmark server did not start: \(why)"
+        case .tooLong(let what): what
         }
     }
 }

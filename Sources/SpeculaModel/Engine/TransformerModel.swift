@@ -211,30 +211,39 @@ package final class TransformerModel: Sendable {
     }
 
     /// Causal tree attention: token t attends to its cache, then its ancestors, then itself.
+    /// The (token, head) pairs are shared out over the compute pool; each pair's arithmetic is
+    /// the same whichever thread runs it, so results stay bitwise batch-invariant.
     private func attend(q: [Float], layer l: Int, trees: [TokenTree], caches: [KVCache], results: [TreeResult], owner: [(sequence: Int, node: Int)], into out: inout [Float]) {
         let c = config
         let d = c.headSize, kv = c.kvSize, group = c.heads / c.kvHeads
         let scale = 1 / Float(d).squareRoot()
+        let lineages = owner.map { trees[$0.sequence].lineage($0.node) }
+        let longest = owner.indices.map { caches[owner[$0].sequence].count + lineages[$0].count }.max() ?? 0
+        let pairs = owner.count * c.heads
+        let parts = min(pool.threads, pairs)
         q.withUnsafeBufferPointer { qs in
             out.withUnsafeMutableBufferPointer { os in
-                for (t, o) in owner.enumerated() {
-                    let cache = caches[o.sequence]
-                    let lineage = trees[o.sequence].lineage(o.node)
-                    let total = cache.count + lineage.count
-                    var scores = [Float](repeating: 0, count: total)
-                    cache.keys[l].withUnsafeBufferPointer { ck in
-                        cache.values[l].withUnsafeBufferPointer { cv in
-                            results[o.sequence].keys[l].withUnsafeBufferPointer { tk in
-                                results[o.sequence].values[l].withUnsafeBufferPointer { tv in
-                                    func keyRow(_ j: Int) -> UnsafePointer<Float> {
-                                        j < cache.count ? ck.baseAddress! + j * kv : tk.baseAddress! + lineage[j - cache.count] * kv
-                                    }
-                                    func valueRow(_ j: Int) -> UnsafePointer<Float> {
-                                        j < cache.count ? cv.baseAddress! + j * kv : tv.baseAddress! + lineage[j - cache.count] * kv
-                                    }
-                                    for h in 0..<c.heads {
-                                        let qh = qs.baseAddress! + (t * c.heads + h) * d
-                                        let kvOffset = (h / group) * d
+                let queries = qs.baseAddress!, outputs = os.baseAddress!
+                pool.run { part in
+                    guard part < parts else { return }
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(longest, 1))
+                    defer { scores.deallocate() }
+                    for pair in stride(from: part, to: pairs, by: parts) {
+                        let t = pair / c.heads, h = pair % c.heads
+                        let o = owner[t], cache = caches[o.sequence], lineage = lineages[t]
+                        let total = cache.count + lineage.count
+                        let kvOffset = (h / group) * d
+                        cache.keys[l].withUnsafeBufferPointer { ck in
+                            cache.values[l].withUnsafeBufferPointer { cv in
+                                results[o.sequence].keys[l].withUnsafeBufferPointer { tk in
+                                    results[o.sequence].values[l].withUnsafeBufferPointer { tv in
+                                        func keyRow(_ j: Int) -> UnsafePointer<Float> {
+                                            j < cache.count ? ck.baseAddress! + j * kv : tk.baseAddress! + lineage[j - cache.count] * kv
+                                        }
+                                        func valueRow(_ j: Int) -> UnsafePointer<Float> {
+                                            j < cache.count ? cv.baseAddress! + j * kv : tv.baseAddress! + lineage[j - cache.count] * kv
+                                        }
+                                        let qh = queries + (t * c.heads + h) * d
                                         var largest = -Float.infinity
                                         for j in 0..<total {
                                             let s = Kernels.dot(qh, keyRow(j) + kvOffset, d) * scale
@@ -246,13 +255,9 @@ package final class TransformerModel: Sendable {
                                             scores[j] = Foundation.exp(scores[j] - largest)
                                             sum += scores[j]
                                         }
-                                        let oh = os.baseAddress! + (t * c.heads + h) * d
+                                        let oh = outputs + (t * c.heads + h) * d
                                         for i in 0..<d { oh[i] = 0 }
-                                        for j in 0..<total {
-                                            let w = scores[j] / sum
-                                            let vr = valueRow(j) + kvOffset
-                                            for i in 0..<d { oh[i] += w * vr[i] }
-                                        }
+                                        for j in 0..<total { Kernels.addScaled(scores[j] / sum, valueRow(j) + kvOffset, to: oh, d) }
                                     }
                                 }
                             }
