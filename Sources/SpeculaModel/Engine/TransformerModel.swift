@@ -211,53 +211,67 @@ package final class TransformerModel: Sendable {
     }
 
     /// Causal tree attention: token t attends to its cache, then its ancestors, then itself.
-    /// The (token, head) pairs are shared out over the compute pool; each pair's arithmetic is
-    /// the same whichever thread runs it, so results stay bitwise batch-invariant.
+    /// Work goes out over the compute pool by (token, KV head): the query heads that share a KV
+    /// head read each key and value row once together. Each (token, head)'s arithmetic is the
+    /// same whichever thread runs it and whatever else is in the pass (batch-invariant).
     private func attend(q: [Float], layer l: Int, trees: [TokenTree], caches: [KVCache], results: [TreeResult], owner: [(sequence: Int, node: Int)], into out: inout [Float]) {
         let c = config
         let d = c.headSize, kv = c.kvSize, group = c.heads / c.kvHeads
         let scale = 1 / Float(d).squareRoot()
         let lineages = owner.map { trees[$0.sequence].lineage($0.node) }
-        let longest = owner.indices.map { caches[owner[$0].sequence].count + lineages[$0].count }.max() ?? 0
-        let pairs = owner.count * c.heads
-        let parts = min(pool.threads, pairs)
+        let longest = max(1, owner.indices.map { caches[owner[$0].sequence].count + lineages[$0].count }.max() ?? 0)
+        let units = owner.count * c.kvHeads
+        let parts = min(pool.threads, units)
         q.withUnsafeBufferPointer { qs in
             out.withUnsafeMutableBufferPointer { os in
                 let queries = qs.baseAddress!, outputs = os.baseAddress!
                 pool.run { part in
                     guard part < parts else { return }
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(longest, 1))
+                    // Row g holds query head g's scores (then weights) over the keys.
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * longest)
                     defer { scores.deallocate() }
-                    for pair in stride(from: part, to: pairs, by: parts) {
-                        let t = pair / c.heads, h = pair % c.heads
+                    var largest = [Float](repeating: 0, count: group), sums = [Float](repeating: 0, count: group)
+                    for unit in stride(from: part, to: units, by: parts) {
+                        let t = unit / c.kvHeads, kvHead = unit % c.kvHeads
                         let o = owner[t], cache = caches[o.sequence], lineage = lineages[t]
                         let total = cache.count + lineage.count
-                        let kvOffset = (h / group) * d
+                        let kvOffset = kvHead * d, firstHead = kvHead * group
                         cache.keys[l].withUnsafeBufferPointer { ck in
                             cache.values[l].withUnsafeBufferPointer { cv in
                                 results[o.sequence].keys[l].withUnsafeBufferPointer { tk in
                                     results[o.sequence].values[l].withUnsafeBufferPointer { tv in
                                         func keyRow(_ j: Int) -> UnsafePointer<Float> {
-                                            j < cache.count ? ck.baseAddress! + j * kv : tk.baseAddress! + lineage[j - cache.count] * kv
+                                            (j < cache.count ? ck.baseAddress! + j * kv : tk.baseAddress! + lineage[j - cache.count] * kv) + kvOffset
                                         }
                                         func valueRow(_ j: Int) -> UnsafePointer<Float> {
-                                            j < cache.count ? cv.baseAddress! + j * kv : tv.baseAddress! + lineage[j - cache.count] * kv
+                                            (j < cache.count ? cv.baseAddress! + j * kv : tv.baseAddress! + lineage[j - cache.count] * kv) + kvOffset
                                         }
-                                        let qh = queries + (t * c.heads + h) * d
-                                        var largest = -Float.infinity
+                                        for g in 0..<group { largest[g] = -Float.infinity }
                                         for j in 0..<total {
-                                            let s = Kernels.dot(qh, keyRow(j) + kvOffset, d) * scale
-                                            scores[j] = s
-                                            largest = max(largest, s)
+                                            let key = keyRow(j)
+                                            for g in 0..<group {
+                                                let s = Kernels.dot(queries + (t * c.heads + firstHead + g) * d, key, d) * scale
+                                                scores[g * longest + j] = s
+                                                largest[g] = max(largest[g], s)
+                                            }
                                         }
-                                        var sum: Float = 0
+                                        for g in 0..<group {
+                                            let row = scores + g * longest
+                                            var sum: Float = 0
+                                            for j in 0..<total {
+                                                row[j] = Foundation.exp(row[j] - largest[g])
+                                                sum += row[j]
+                                            }
+                                            sums[g] = sum
+                                            let oh = outputs + (t * c.heads + firstHead + g) * d
+                                            for i in 0..<d { oh[i] = 0 }
+                                        }
                                         for j in 0..<total {
-                                            scores[j] = Foundation.exp(scores[j] - largest)
-                                            sum += scores[j]
+                                            let value = valueRow(j)
+                                            for g in 0..<group {
+                                                Kernels.addScaled(scores[g * longest + j] / sums[g], value, to: outputs + (t * c.heads + firstHead + g) * d, d)
+                                            }
                                         }
-                                        let oh = outputs + (t * c.heads + h) * d
-                                        for i in 0..<d { oh[i] = 0 }
-                                        for j in 0..<total { Kernels.addScaled(scores[j] / sum, valueRow(j) + kvOffset, to: oh, d) }
                                     }
                                 }
                             }
