@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 /// The engine's compute threads: the caller plus `threads − 1` persistent workers that run one
-/// part each of every job (`run(parts:)`), the way ggml's thread pool does.
+/// part each of every job (`run(_:)`), the way ggml's thread pool does.
 ///
 /// Why not `DispatchQueue.concurrentPerform`: a decode step is ~200 matrix products of a few
 /// milliseconds or less, and waking pool threads for each one cost a quarter of the step on this
