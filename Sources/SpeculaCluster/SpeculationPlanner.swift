@@ -9,9 +9,10 @@ import Foundation
 /// weighted wait per block token observed in rounds of K drafts (kept per K, because whether K
 /// drafts take one draft's time or K times it depends on whether the workers share hardware;
 /// for a K not yet tried, the workers' announced speed spread over the pool). Slow drafts (a CPU
-/// worker beside a CPU target) thus get short blocks and few drafts, fast ones long blocks. Acceptance: an exponentially weighted single-draft
-/// per-token acceptance rate β; K independent drafts accept position i with probability
-/// ≈ 1 − (1 − β^i)^K, so a round is expected to emit E = 1 + Σ_{i≤γ} (1 − (1 − β^i)^K) tokens.
+/// worker beside a CPU target) thus get short blocks and few drafts, fast ones long blocks.
+/// Acceptance: an exponentially weighted single-draft per-token acceptance rate β; K independent
+/// drafts accept position i with probability ≈ 1 − (1 − β^i)^K, so a round is expected to emit
+/// E = 1 + Σ_{i≤γ} (1 − (1 − β^i)^K) tokens.
 /// The choice depends only on past rounds, so every round still draws from the target's exact law.
 package struct SpeculationPlanner {
     private var n = 0.0, sumX = 0.0, sumY = 0.0, sumXX = 0.0, sumXY = 0.0

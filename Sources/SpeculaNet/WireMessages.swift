@@ -169,7 +169,8 @@ package struct RoundStats: Sendable, Hashable {
     package var adaptive = false
     /// Drafts of this round that were ready on arrival (drafted ahead).
     package var draftedAhead: UInt32 = 0
-    /// The coordinator's estimate of its wait for drafts per drafted token per worker.
+    /// The coordinator's estimate of its wait for drafts per block token, in rounds of this
+    /// round's number of drafts.
     package var draftWaitPerTokenMicros: Double = 0
     package init() {}
 }

@@ -3,8 +3,10 @@ import CX86
 /// 64 weights of a quantized row, unpacked in registers for `vpdpbusd`: unsigned 8-bit codes and,
 /// per 32-bit lane (4 weights), a scale and an offset such that `weight = scale · code + offset`.
 ///
-/// Codes are unsigned because `vpdpbusd` multiplies unsigned by signed bytes; the offset carries
-/// what that shift removed (`−8·d` for Q4_0, the minimum for Q4_1, `+128` codes for Q8_0).
+/// Codes are unsigned because `vpdpbusd` multiplies unsigned by signed bytes. Where the shift that
+/// makes them so is a multiple of the scale (`weight = scale · (code − 2^s)`: Q4_0, Q5_0, Q8_0, see
+/// `ChunkLayout.codeOffsetShift`) the kernel removes it in integers and `offsets` is zero; Q4_1
+/// carries its minimum in `offsets`.
 struct QuantizedChunk {
     var codes: __m512i
     var scales: __m512
@@ -67,7 +69,7 @@ enum Q4_0Chunk: ChunkLayout {
         let b = a + blockBytes
         let da = Dequantize.half(a, 0), db = Dequantize.half(b, 0)
         return QuantizedChunk(codes: ChunkParts.nibblePairs(a + 2, b + 2),
-                              scales: ChunkParts.perBlock(da, db), offsets: ChunkParts.perBlock(-8 * da, -8 * db))
+                              scales: ChunkParts.perBlock(da, db), offsets: _mm512_setzero_ps())
     }
 }
 
@@ -98,7 +100,7 @@ enum Q5_0Chunk: ChunkLayout {
             | UInt64(b.loadUnaligned(fromByteOffset: 2, as: UInt32.self)) << 32
         let codes = _mm512_or_si512(ChunkParts.nibblePairs(a + 6, b + 6), _mm512_maskz_set1_epi8(high, 0x10))
         return QuantizedChunk(codes: codes, scales: ChunkParts.perBlock(da, db),
-                              offsets: ChunkParts.perBlock(-16 * da, -16 * db))
+                              offsets: _mm512_setzero_ps())
     }
 }
 
@@ -114,6 +116,6 @@ enum Q8_0Chunk: ChunkLayout {
         let first = _mm512_castsi256_si512(_mm256_loadu_si256((a + 2).assumingMemoryBound(to: __m256i_u.self)))
         let both = _mm512_mask_broadcast_i64x4(first, 0xF0, _mm256_loadu_si256((b + 2).assumingMemoryBound(to: __m256i_u.self)))
         return QuantizedChunk(codes: _mm512_xor_si512(both, _mm512_set1_epi8(-128)),
-                              scales: ChunkParts.perBlock(da, db), offsets: ChunkParts.perBlock(-128 * da, -128 * db))
+                              scales: ChunkParts.perBlock(da, db), offsets: _mm512_setzero_ps())
     }
 }

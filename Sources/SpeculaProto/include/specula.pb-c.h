@@ -367,7 +367,7 @@ struct  Specula__RoundStats
    */
   uint32_t drafted_ahead;
   /*
-   * estimated wait for drafts per drafted token per worker
+   * estimated wait for drafts per block token (rounds of this K)
    */
   double draft_wait_per_token_micros;
 };
