@@ -2,8 +2,8 @@ import Synchronization
 import SpeculaModel
 import Testing
 
-/// The engine's thread pool: every part of every job runs exactly once, jobs never overlap,
-/// and callers on several threads are served one job at a time.
+/// The engine's thread pool: every part (or chunk) of every job runs exactly once, jobs never
+/// overlap, and callers on several threads are served one job at a time.
 struct ComputePoolTests {
     @Test(arguments: [1, 2, 3])
     func everyPartRunsOncePerJob(threads: Int) {
@@ -13,6 +13,16 @@ struct ComputePoolTests {
             pool.run { part in counts.withLock { $0[part] += 1 } }
         }
         #expect(counts.withLock { $0 } == [Int](repeating: 500, count: threads))
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func everyChunkRunsOnce(threads: Int) {
+        let pool = ComputePool(threads: threads)
+        let counts = Mutex([Int](repeating: 0, count: 37))
+        for _ in 0..<200 {
+            pool.run(chunks: 37) { chunk in counts.withLock { $0[chunk] += 1 } }
+        }
+        #expect(counts.withLock { $0 } == [Int](repeating: 200, count: 37))
     }
 
     /// Parts of jobs running now, and how often more than one job's parts were seen at once.

@@ -45,6 +45,20 @@ package final class ComputePool: Sendable {
         }
     }
 
+    /// Runs `body(chunk)` for every chunk in `0..<chunks`, handing chunks out one at a time to
+    /// whichever thread is free, so that a thread the system slows down (an interrupt, another
+    /// process on its core) takes fewer of them instead of making the others wait.
+    package func run(chunks: Int, _ body: (Int) -> Void) {
+        let next = Atomic<Int>(0)
+        run { _ in
+            while true {
+                let chunk = next.add(1, ordering: .relaxed).oldValue
+                if chunk >= chunks { return }
+                body(chunk)
+            }
+        }
+    }
+
     /// What the caller and the workers share. `job` is written only by the caller before it
     /// publishes a new generation, and read by workers only after they observe it.
     private final class SharedState: @unchecked Sendable {

@@ -104,7 +104,7 @@ package struct WeightMatrix: @unchecked Sendable {
     private func forEachRow(pool: ComputePool, batch: Int, into y: UnsafeMutablePointer<Float>,
                             four: (UnsafeRawPointer, Int) -> SIMD4<Float>,
                             single: (UnsafeRawPointer, Int) -> Float) {
-        forEachRowRange(pool: pool) { range in
+        forEachRowRange(pool: pool, batch: batch) { range in
             for r in range {
                 let row = data + r * rowBytes
                 var b = 0
@@ -119,7 +119,7 @@ package struct WeightMatrix: @unchecked Sendable {
     }
 
     private func multiplyFloat(_ x: UnsafePointer<Float>, batch: Int, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
-        forEachRowRange(pool: pool) { range in
+        forEachRowRange(pool: pool, batch: batch) { range in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: cols)
             defer { scratch.deallocate() }
             for r in range {
@@ -142,13 +142,21 @@ package struct WeightMatrix: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` over disjoint ranges of output rows covering all rows, one range per thread
-    /// of `pool` (small matrices on the calling thread alone).
-    private func forEachRowRange(pool: ComputePool, _ body: (Range<Int>) -> Void) {
+    /// Runs `body` over disjoint ranges of output rows covering all rows on `pool`'s threads
+    /// (small matrices on the calling thread alone). A single token's product, bound by memory,
+    /// takes one contiguous range per thread (one stream for the prefetchers each); a batch's,
+    /// bound by arithmetic, is cut into `chunksPerThread` times as many ranges, handed to
+    /// whichever thread is free, so a thread slowed by the system does not hold up the other.
+    /// Measured on the 1.5B target, 2 threads, passes of 8–16 tokens: 4–14 % faster (median of
+    /// interleaved runs); single tokens unchanged.
+    private func forEachRowRange(pool: ComputePool, batch: Int, _ body: (Range<Int>) -> Void) {
         let rows = rows, parts = pool.threads
         guard parts > 1, rows >= 64 else { return body(0..<rows) }
-        pool.run { part in body(rows * part / parts..<rows * (part + 1) / parts) }
+        let chunks = batch == 1 ? parts : min(parts * Self.chunksPerThread, rows / 16)
+        pool.run(chunks: chunks) { c in body(rows * c / chunks..<rows * (c + 1) / chunks) }
     }
+
+    private static let chunksPerThread = 8
 }
 
 /// Raw weight blocks owned in memory rather than mapped from a file: matrices built by tests
