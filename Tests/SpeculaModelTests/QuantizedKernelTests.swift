@@ -45,7 +45,7 @@ struct QuantizedKernelTests {
     @Test(arguments: [192, 256, 512])
     func integerAndFloatProductsMatchFloat64(cols: Int) {
         var random = RandomStream(seed: UInt64(cols))
-        let rows = 96, batch = 9
+        let rows = 96, batch = 13
         for (type, elements, bytes, scales) in Self.layouts where cols % elements == 0 {
             let matrix = Self.randomMatrix(type, blockElements: elements, blockBytes: bytes, scales: scales, rows: rows, cols: cols, random: &random)
             let x = (0..<batch * cols).map { _ in Float.random(in: -2...2, using: &random) * (Bool.random(using: &random) ? 1 : 10) }
@@ -68,14 +68,15 @@ struct QuantizedKernelTests {
                     }
                 }
                 #expect(worst < 1e-5, "\(type) \(precision) cols \(cols): relative error \(worst)")
-                // Each token alone, or in a smaller batch (7 and 2 end in a padded group of four),
-                // gives bitwise its result inside the batch of 9.
+                // Each token alone, or in a smaller batch, gives bitwise its result inside the batch
+                // of 13 (eight, four, one); 7 is a padded group of eight, 5 four and one, 2 a
+                // padded group of four.
                 for b in 0..<batch {
                     var alone = [Float](repeating: 0, count: rows)
                     matrix.multiply(Array(x[b * cols..<(b + 1) * cols]), batch: 1, pool: ComputePool(threads: 1), precision: precision, into: &alone)
                     #expect(alone == Array(y[b * rows..<(b + 1) * rows]), "\(type) \(precision): token \(b) differs alone")
                 }
-                for smaller in [7, 2] {
+                for smaller in [7, 5, 2] {
                     var part = [Float](repeating: 0, count: smaller * rows)
                     matrix.multiply(Array(x[(batch - smaller) * cols..<batch * cols]), batch: smaller, pool: ComputePool(threads: 2), precision: precision, into: &part)
                     #expect(part == Array(y[(batch - smaller) * rows..<batch * rows]), "\(type) \(precision): a batch of \(smaller) differs")

@@ -72,48 +72,60 @@ package struct WeightMatrix: @unchecked Sendable {
 
     private func multiplyInteger<L: ChunkLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
         let group = x.groupSize, cols = cols
-        let tokens = Self.paddedToFours(x.batch) { IntegerDot.Row(x, token: $0) }
-        forEachRow(pool: pool, batch: x.batch, into: y) { row, b in
-            IntegerDot.dot4(layout, row, cols: cols, group: group, tokens[b], tokens[b + 1], tokens[b + 2], tokens[b + 3])
-        } single: { row, b in
-            IntegerDot.dot(layout, row, cols: cols, group: group, tokens[b])
+        forEachRow(pool: pool, tokens: Self.padded(x.batch) { IntegerDot.Row(x, token: $0) }, into: y) { row, t in
+            IntegerDot.dot8(layout, row, cols: cols, group: group, t)
+        } four: { row, t in
+            IntegerDot.dot4(layout, row, cols: cols, group: group, t)
+        } single: { row, t in
+            IntegerDot.dot(layout, row, cols: cols, group: group, t.pointee)
         }
     }
 
     private func multiplySuperblocks<L: SuperblockLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
         let cols = cols
-        let tokens = Self.paddedToFours(x.batch) { SuperblockDot.Row(x, token: $0) }
-        forEachRow(pool: pool, batch: x.batch, into: y) { row, b in
-            SuperblockDot.dot4(layout, row, cols: cols, tokens[b], tokens[b + 1], tokens[b + 2], tokens[b + 3])
-        } single: { row, b in
-            SuperblockDot.dot(layout, row, cols: cols, tokens[b])
+        forEachRow(pool: pool, tokens: Self.padded(x.batch) { SuperblockDot.Row(x, token: $0) }, into: y) { row, t in
+            SuperblockDot.dot8(layout, row, cols: cols, t)
+        } four: { row, t in
+            SuperblockDot.dot4(layout, row, cols: cols, t)
+        } single: { row, t in
+            SuperblockDot.dot(layout, row, cols: cols, t.pointee)
         }
     }
 
-    /// The kernels' view of each token, padded with copies of the last to a multiple of four so
-    /// that `four` can take the last two or three tokens of a batch.
-    private static func paddedToFours<Row>(_ batch: Int, _ row: (Int) -> Row) -> [Row] {
-        (0..<(batch + 3) / 4 * 4).map { row(min($0, batch - 1)) }
+    /// The kernels' view of each of `batch` tokens, padded with copies of the last to a multiple
+    /// of eight so that the wide kernels can take the last tokens of a batch.
+    private static func padded<Row>(_ batch: Int, _ row: (Int) -> Row) -> (batch: Int, rows: [Row]) {
+        (batch, (0..<(batch + 7) / 8 * 8).map { row(min($0, batch - 1)) })
     }
 
-    /// `y[b·rows + r]` for every row r and token b: tokens b…b+3 through `four` (the last two or
-    /// three as well, the padding's results dropped: one unpacking of the row for them is cheaper
-    /// than two or three), a last single token through `single` (which must compute exactly what
-    /// `four` does per output).
+    /// `y[b·rows + r]` for every row r and token b: eight tokens at a time through `eight` while
+    /// six or more remain, then four at a time through `four` while two or more remain (the
+    /// padding's results dropped: one unpacking of the row for them is cheaper than two), a last
+    /// one through `single`. The three must compute exactly the same per output.
     @inline(__always)
-    private func forEachRow(pool: ComputePool, batch: Int, into y: UnsafeMutablePointer<Float>,
-                            four: (UnsafeRawPointer, Int) -> SIMD4<Float>,
-                            single: (UnsafeRawPointer, Int) -> Float) {
-        forEachRowRange(pool: pool, batch: batch) { range in
-            for r in range {
-                let row = data + r * rowBytes
-                var b = 0
-                while b + 1 < batch {
-                    let d = four(row, b)
-                    for i in 0..<min(4, batch - b) { y[(b + i) * rows + r] = d[i] }
-                    b += 4
+    private func forEachRow<Row>(pool: ComputePool, tokens: (batch: Int, rows: [Row]), into y: UnsafeMutablePointer<Float>,
+                                 eight: (UnsafeRawPointer, UnsafePointer<Row>) -> SIMD8<Float>,
+                                 four: (UnsafeRawPointer, UnsafePointer<Row>) -> SIMD4<Float>,
+                                 single: (UnsafeRawPointer, UnsafePointer<Row>) -> Float) {
+        let batch = tokens.batch, rows = rows
+        tokens.rows.withUnsafeBufferPointer { padded in
+            let x = padded.baseAddress!
+            forEachRowRange(pool: pool, batch: batch) { range in
+                for r in range {
+                    let row = data + r * rowBytes
+                    var b = 0
+                    while batch - b >= 6 {
+                        let d = eight(row, x + b)
+                        for i in 0..<min(8, batch - b) { y[(b + i) * rows + r] = d[i] }
+                        b += 8
+                    }
+                    while batch - b >= 2 {
+                        let d = four(row, x + b)
+                        for i in 0..<min(4, batch - b) { y[(b + i) * rows + r] = d[i] }
+                        b += 4
+                    }
+                    if b < batch { y[b * rows + r] = single(row, x + b) }
                 }
-                if b < batch { y[b * rows + r] = single(row, b) }
             }
         }
     }
