@@ -68,9 +68,9 @@ struct QuantizedKernelTests {
                     }
                 }
                 #expect(worst < 1e-5, "\(type) \(precision) cols \(cols): relative error \(worst)")
-                // Each token alone, or in a smaller batch, gives bitwise its result inside the batch
-                // of 13 (eight, four, one); 7 is a padded group of eight, 5 four and one, 2 a
-                // padded group of four.
+                // Each token alone (a tile of one), or in a smaller batch, gives bitwise its result
+                // inside the batch of 13 (tiles of eight and five); 7 is a padded tile of eight,
+                // 5 a tile of five, 2 a padded tile of four.
                 for b in 0..<batch {
                     var alone = [Float](repeating: 0, count: rows)
                     matrix.multiply(Array(x[b * cols..<(b + 1) * cols]), batch: 1, pool: ComputePool(threads: 1), precision: precision, into: &alone)

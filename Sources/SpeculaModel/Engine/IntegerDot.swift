@@ -7,9 +7,9 @@ import CX86
 /// minimums are added in floats through the activations' lane sums.
 /// The way llama.cpp's quantized kernels work, written anew; K-quants take `SuperblockDot`.
 ///
-/// Batch invariance: each output takes the same operations in the same order whether it is
-/// computed alone (`dot`) or with three or seven others (`dot4`, `dot8`), so a token's result
-/// never depends on its batch. Requires AVX-512 VNNI (the build targets the machine's own CPU).
+/// Batch invariance: a token's operations are those of its `Token` state, whatever its tile
+/// (`TokenTile`), so its result never depends on its batch. Requires AVX-512 VNNI (the build
+/// targets the machine's own CPU).
 enum IntegerDot {
     /// One token's activations, as the kernels read them.
     struct Row {
@@ -67,87 +67,42 @@ enum IntegerDot {
         }
     }
 
-    /// Σ weight·activation over the row at `row` (`cols` weights, activation groups of `group`).
-    @inline(__always)
-    static func dot<L: ChunkLayout>(_: L.Type, _ row: UnsafeRawPointer, cols: Int, group: Int, _ x: Row) -> Float {
+    /// One token's state while a row is read: its sums over the current activation group and
+    /// its running sums.
+    struct Token<L: ChunkLayout>: TokenState {
+        let x: Row
+        var group = GroupSums<L>()
+        var sums = _mm512_setzero_ps()
+
+        @inline(__always)
+        init(_ x: Row) { self.x = x }
+
+        /// Adds chunk `c` of the row, unpacked.
+        @inline(__always)
+        mutating func add(_ piece: (chunk: QuantizedChunk, c: Int)) { group.add(piece.chunk, x, piece.c) }
+
+        /// Ends activation group `g`: its sums, scaled, into the running sums.
+        @inline(__always)
+        mutating func end(_ g: Int) {
+            sums = group.scaled(into: sums, x.scales[g])
+            group = GroupSums()
+        }
+
+        var total: Float { @inline(__always) get { _mm512_reduce_add_ps(sums) } }
+    }
+
+    /// Σ weight·activation over the row at `row` (`cols` weights, activation groups of `group`)
+    /// for each token of a `T` tile starting at `x`.
+    @inline(never)
+    static func dots<L: ChunkLayout, T: TokenTile>(_: L.Type, _: T.Type, _ row: UnsafeRawPointer, cols: Int, group: Int, _ x: UnsafePointer<Row>) -> SIMD8<Float> where T.State == Token<L> {
         let chunksPerGroup = group / 64, groupBytes = chunksPerGroup * 2 * L.blockBytes
-        var acc = _mm512_setzero_ps()
+        var tile = T(x)
         for g in 0..<cols / group {
             let start = row + g * groupBytes
             prefetch(start + prefetchDistance, groupBytes)
-            var t = GroupSums<L>()
-            for k in 0..<chunksPerGroup {
-                t.add(L.pair(start + k * 2 * L.blockBytes), x, g * chunksPerGroup + k)
-            }
-            acc = t.scaled(into: acc, x.scales[g])
+            for k in 0..<chunksPerGroup { tile.add((L.pair(start + k * 2 * L.blockBytes), g * chunksPerGroup + k)) }
+            tile.end(g)
         }
-        return _mm512_reduce_add_ps(acc)
-    }
-
-    /// Four tokens' state in `dot4` and `dot8`: their activations, sums over the current activation group,
-    /// and running sums.
-    struct Quad<L: ChunkLayout> {
-        let x0: Row, x1: Row, x2: Row, x3: Row
-        var t0 = GroupSums<L>(), t1 = GroupSums<L>(), t2 = GroupSums<L>(), t3 = GroupSums<L>()
-        var a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps()
-
-        @inline(__always)
-        init(_ x: UnsafePointer<Row>) { (x0, x1, x2, x3) = (x[0], x[1], x[2], x[3]) }
-
-        @inline(__always)
-        mutating func add(_ w: QuantizedChunk, _ c: Int) {
-            t0.add(w, x0, c)
-            t1.add(w, x1, c)
-            t2.add(w, x2, c)
-            t3.add(w, x3, c)
-        }
-
-        /// Ends activation group `g`: each group's sums, scaled, into its token's running sums.
-        @inline(__always)
-        mutating func finish(_ g: Int) {
-            a0 = t0.scaled(into: a0, x0.scales[g])
-            a1 = t1.scaled(into: a1, x1.scales[g])
-            a2 = t2.scaled(into: a2, x2.scales[g])
-            a3 = t3.scaled(into: a3, x3.scales[g])
-            (t0, t1, t2, t3) = (GroupSums(), GroupSums(), GroupSums(), GroupSums())
-        }
-
-        var totals: SIMD4<Float> {
-            @inline(__always) get { SIMD4(_mm512_reduce_add_ps(a0), _mm512_reduce_add_ps(a1), _mm512_reduce_add_ps(a2), _mm512_reduce_add_ps(a3)) }
-        }
-    }
-
-    /// Four dot products of one row (tokens `x[0…3]`), unpacking each chunk once for all four.
-    @inline(__always)
-    static func dot4<L: ChunkLayout>(_: L.Type, _ row: UnsafeRawPointer, cols: Int, group: Int, _ x: UnsafePointer<Row>) -> SIMD4<Float> {
-        let chunksPerGroup = group / 64, groupBytes = chunksPerGroup * 2 * L.blockBytes
-        var quad = Quad<L>(x)
-        for g in 0..<cols / group {
-            let start = row + g * groupBytes
-            prefetch(start + prefetchDistance, groupBytes)
-            for k in 0..<chunksPerGroup { quad.add(L.pair(start + k * 2 * L.blockBytes), g * chunksPerGroup + k) }
-            quad.finish(g)
-        }
-        return quad.totals
-    }
-
-    /// Eight dot products of one row (tokens `x[0…7]`): twice as many tokens per unpacked chunk
-    /// as `dot4`.
-    @inline(__always)
-    static func dot8<L: ChunkLayout>(_: L.Type, _ row: UnsafeRawPointer, cols: Int, group: Int, _ x: UnsafePointer<Row>) -> SIMD8<Float> {
-        let chunksPerGroup = group / 64, groupBytes = chunksPerGroup * 2 * L.blockBytes
-        var low = Quad<L>(x), high = Quad<L>(x + 4)
-        for g in 0..<cols / group {
-            let start = row + g * groupBytes
-            prefetch(start + prefetchDistance, groupBytes)
-            for k in 0..<chunksPerGroup {
-                let w = L.pair(start + k * 2 * L.blockBytes), c = g * chunksPerGroup + k
-                low.add(w, c)
-                high.add(w, c)
-            }
-            low.finish(g)
-            high.finish(g)
-        }
-        return SIMD8(lowHalf: low.totals, highHalf: high.totals)
+        return tile.totals
     }
 }

@@ -7,7 +7,7 @@ import CX86
 /// multiply-add adds the offsets from the activations' scaled 16-value sums. llama.cpp's K-quant
 /// kernels, written anew.
 ///
-/// Batch invariance: `dot4` and `dot8` give each output exactly the operations of `dot`.
+/// Batch invariance: a token's operations are those of its `Token` state, whatever its tile.
 enum SuperblockDot {
     /// One token's activations, as this kernel reads them.
     struct Row {
@@ -60,85 +60,45 @@ enum SuperblockDot {
         return cx86_dpwssd(acc, pairs, scales)
     }
 
-    /// Σ weight·activation over the row at `row` (`cols` weights).
-    @inline(__always)
-    static func dot<L: SuperblockLayout>(_: L.Type, _ row: UnsafeRawPointer, cols: Int, _ x: Row) -> Float {
+    /// One token's state while a row is read: its integer sum over the current superblock and
+    /// its running sums.
+    struct Token: TokenState {
+        /// Chunk `k` of superblock `s`, unpacked.
+        struct Piece {
+            let codes: __m512i, scales: __m512i, s: Int, k: Int
+        }
+
+        let x: Row
+        var integer = _mm512_setzero_si512()
         var sums = Sums()
+
+        @inline(__always)
+        init(_ x: Row) { self.x = x }
+
+        @inline(__always)
+        mutating func add(_ p: Piece) { integer = chunkProduct(integer, codes: p.codes, scales: p.scales, x, p.s, p.k) }
+
+        /// Ends superblock `s`: the integer sum into the running sums.
+        @inline(__always)
+        mutating func end(_ end: (factors: Factors, s: Int)) {
+            sums.add(end.factors, integer: integer, x, end.s)
+            integer = _mm512_setzero_si512()
+        }
+
+        var total: Float { @inline(__always) get { sums.total } }
+    }
+
+    /// Σ weight·activation over the row at `row` (`cols` weights) for each token of a `T` tile
+    /// starting at `x`.
+    @inline(never)
+    static func dots<L: SuperblockLayout, T: TokenTile>(_: L.Type, _: T.Type, _ row: UnsafeRawPointer, cols: Int, _ x: UnsafePointer<Row>) -> SIMD8<Float> where T.State == Token {
+        var tile = T(x)
         for s in 0..<cols / 256 {
             IntegerDot.prefetch(row + s * L.blockBytes + IntegerDot.prefetchDistance, L.blockBytes)
             let block = L.block(row, s)
-            var integer = _mm512_setzero_si512()
-            for k in 0..<4 {
-                integer = chunkProduct(integer, codes: L.codes(block, k), scales: L.scales(block, k), x, s, k)
-            }
-            sums.add(Factors(L.self, block), integer: integer, x, s)
+            for k in 0..<4 { tile.add(Token.Piece(codes: L.codes(block, k), scales: L.scales(block, k), s: s, k: k)) }
+            tile.end((Factors(L.self, block), s))
         }
-        return sums.total
-    }
-
-    /// Four tokens' state in `dot4` and `dot8`: their activations, integer sums over the current
-    /// superblock, and running sums.
-    struct Quad {
-        let x0: Row, x1: Row, x2: Row, x3: Row
-        var i0 = _mm512_setzero_si512(), i1 = _mm512_setzero_si512(), i2 = _mm512_setzero_si512(), i3 = _mm512_setzero_si512()
-        var s0 = Sums(), s1 = Sums(), s2 = Sums(), s3 = Sums()
-
-        @inline(__always)
-        init(_ x: UnsafePointer<Row>) { (x0, x1, x2, x3) = (x[0], x[1], x[2], x[3]) }
-
-        @inline(__always)
-        mutating func add(codes: __m512i, scales: __m512i, _ s: Int, _ k: Int) {
-            i0 = chunkProduct(i0, codes: codes, scales: scales, x0, s, k)
-            i1 = chunkProduct(i1, codes: codes, scales: scales, x1, s, k)
-            i2 = chunkProduct(i2, codes: codes, scales: scales, x2, s, k)
-            i3 = chunkProduct(i3, codes: codes, scales: scales, x3, s, k)
-        }
-
-        /// Ends superblock `s`: each integer sum into its token's running sums.
-        @inline(__always)
-        mutating func finish(_ f: Factors, _ s: Int) {
-            s0.add(f, integer: i0, x0, s)
-            s1.add(f, integer: i1, x1, s)
-            s2.add(f, integer: i2, x2, s)
-            s3.add(f, integer: i3, x3, s)
-            (i0, i1, i2, i3) = (_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512())
-        }
-
-        var totals: SIMD4<Float> {
-            @inline(__always) get { SIMD4(s0.total, s1.total, s2.total, s3.total) }
-        }
-    }
-
-    /// Four dot products of one row (tokens `x[0…3]`), unpacking each chunk once for all four.
-    @inline(__always)
-    static func dot4<L: SuperblockLayout>(_: L.Type, _ row: UnsafeRawPointer, cols: Int, _ x: UnsafePointer<Row>) -> SIMD4<Float> {
-        var quad = Quad(x)
-        for s in 0..<cols / 256 {
-            IntegerDot.prefetch(row + s * L.blockBytes + IntegerDot.prefetchDistance, L.blockBytes)
-            let block = L.block(row, s)
-            for k in 0..<4 { quad.add(codes: L.codes(block, k), scales: L.scales(block, k), s, k) }
-            quad.finish(Factors(L.self, block), s)
-        }
-        return quad.totals
-    }
-
-    /// Eight dot products of one row (tokens `x[0…7]`): twice as many tokens per unpacked chunk
-    /// as `dot4` (passes of 8 and 16 tokens of the 1.5B target 11 % faster than by fours).
-    @inline(__always)
-    static func dot8<L: SuperblockLayout>(_: L.Type, _ row: UnsafeRawPointer, cols: Int, _ x: UnsafePointer<Row>) -> SIMD8<Float> {
-        var low = Quad(x), high = Quad(x + 4)
-        for s in 0..<cols / 256 {
-            IntegerDot.prefetch(row + s * L.blockBytes + IntegerDot.prefetchDistance, L.blockBytes)
-            let block = L.block(row, s)
-            for k in 0..<4 {
-                let codes = L.codes(block, k), scales = L.scales(block, k)
-                low.add(codes: codes, scales: scales, s, k)
-                high.add(codes: codes, scales: scales, s, k)
-            }
-            let factors = Factors(L.self, block)
-            low.finish(factors, s)
-            high.finish(factors, s)
-        }
-        return SIMD8(lowHalf: low.totals, highHalf: high.totals)
+        return tile.totals
     }
 }

@@ -71,42 +71,42 @@ package struct WeightMatrix: @unchecked Sendable {
     }
 
     private func multiplyInteger<L: ChunkLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
+        typealias Token = IntegerDot.Token<L>
         let group = x.groupSize, cols = cols
-        forEachRow(pool: pool, tokens: Self.padded(x.batch) { IntegerDot.Row(x, token: $0) }, into: y) { row, t in
-            IntegerDot.dot8(layout, row, cols: cols, group: group, t)
-        } four: { row, t in
-            IntegerDot.dot4(layout, row, cols: cols, group: group, t)
-        } single: { row, t in
-            IntegerDot.dot(layout, row, cols: cols, group: group, t.pointee)
+        forEachRow(pool: pool, tokens: Self.padded(x.batch) { IntegerDot.Row(x, token: $0) }, into: y) { row, t, width in
+            switch width {
+            case .one: IntegerDot.dots(layout, OneToken<Token>.self, row, cols: cols, group: group, t)
+            case .four: IntegerDot.dots(layout, FourTokens<Token>.self, row, cols: cols, group: group, t)
+            case .five: IntegerDot.dots(layout, FiveTokens<Token>.self, row, cols: cols, group: group, t)
+            case .eight: IntegerDot.dots(layout, EightTokens<Token>.self, row, cols: cols, group: group, t)
+            }
         }
     }
 
     private func multiplySuperblocks<L: SuperblockLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
+        typealias Token = SuperblockDot.Token
         let cols = cols
-        forEachRow(pool: pool, tokens: Self.padded(x.batch) { SuperblockDot.Row(x, token: $0) }, into: y) { row, t in
-            SuperblockDot.dot8(layout, row, cols: cols, t)
-        } four: { row, t in
-            SuperblockDot.dot4(layout, row, cols: cols, t)
-        } single: { row, t in
-            SuperblockDot.dot(layout, row, cols: cols, t.pointee)
+        forEachRow(pool: pool, tokens: Self.padded(x.batch) { SuperblockDot.Row(x, token: $0) }, into: y) { row, t, width in
+            switch width {
+            case .one: SuperblockDot.dots(layout, OneToken<Token>.self, row, cols: cols, t)
+            case .four: SuperblockDot.dots(layout, FourTokens<Token>.self, row, cols: cols, t)
+            case .five: SuperblockDot.dots(layout, FiveTokens<Token>.self, row, cols: cols, t)
+            case .eight: SuperblockDot.dots(layout, EightTokens<Token>.self, row, cols: cols, t)
+            }
         }
     }
 
     /// The kernels' view of each of `batch` tokens, padded with copies of the last to a multiple
-    /// of eight so that the wide kernels can take the last tokens of a batch.
+    /// of eight so that a tile can take the last tokens of a batch.
     private static func padded<Row>(_ batch: Int, _ row: (Int) -> Row) -> (batch: Int, rows: [Row]) {
         (batch, (0..<(batch + 7) / 8 * 8).map { row(min($0, batch - 1)) })
     }
 
-    /// `y[b·rows + r]` for every row r and token b: eight tokens at a time through `eight` while
-    /// six or more remain, then four at a time through `four` while two or more remain (the
-    /// padding's results dropped: one unpacking of the row for them is cheaper than two), a last
-    /// one through `single`. The three must compute exactly the same per output.
+    /// `y[b·rows + r]` for every row r and token b, the tokens taken in tiles (`TileWidth`) by
+    /// `dots`, the padding's results dropped.
     @inline(__always)
     private func forEachRow<Row>(pool: ComputePool, tokens: (batch: Int, rows: [Row]), into y: UnsafeMutablePointer<Float>,
-                                 eight: (UnsafeRawPointer, UnsafePointer<Row>) -> SIMD8<Float>,
-                                 four: (UnsafeRawPointer, UnsafePointer<Row>) -> SIMD4<Float>,
-                                 single: (UnsafeRawPointer, UnsafePointer<Row>) -> Float) {
+                                 dots: (UnsafeRawPointer, UnsafePointer<Row>, TileWidth) -> SIMD8<Float>) {
         let batch = tokens.batch, rows = rows
         tokens.rows.withUnsafeBufferPointer { padded in
             let x = padded.baseAddress!
@@ -114,17 +114,12 @@ package struct WeightMatrix: @unchecked Sendable {
                 for r in range {
                     let row = data + r * rowBytes
                     var b = 0
-                    while batch - b >= 6 {
-                        let d = eight(row, x + b)
-                        for i in 0..<min(8, batch - b) { y[(b + i) * rows + r] = d[i] }
-                        b += 8
+                    while b < batch {
+                        let width = TileWidth(remaining: batch - b)
+                        let d = dots(row, x + b, width)
+                        for i in 0..<min(width.rawValue, batch - b) { y[(b + i) * rows + r] = d[i] }
+                        b += width.rawValue
                     }
-                    while batch - b >= 2 {
-                        let d = four(row, x + b)
-                        for i in 0..<min(4, batch - b) { y[(b + i) * rows + r] = d[i] }
-                        b += 4
-                    }
-                    if b < batch { y[b * rows + r] = single(row, x + b) }
                 }
             }
         }
