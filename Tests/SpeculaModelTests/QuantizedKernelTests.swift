@@ -68,15 +68,14 @@ struct QuantizedKernelTests {
                     }
                 }
                 #expect(worst < 1e-5, "\(type) \(precision) cols \(cols): relative error \(worst)")
-                // Each token alone (a tile of one), or in a smaller batch, gives bitwise its result
-                // inside the batch of 13 (tiles of eight and five); 7 is a padded tile of eight,
-                // 5 a tile of five, 2 a padded tile of four.
+                // Each token alone (a tile of one), or in a smaller batch (a tile of each width),
+                // gives bitwise its result inside the batch of 13 (tiles of eight and five).
                 for b in 0..<batch {
                     var alone = [Float](repeating: 0, count: rows)
                     matrix.multiply(Array(x[b * cols..<(b + 1) * cols]), batch: 1, pool: ComputePool(threads: 1), precision: precision, into: &alone)
                     #expect(alone == Array(y[b * rows..<(b + 1) * rows]), "\(type) \(precision): token \(b) differs alone")
                 }
-                for smaller in [7, 5, 2] {
+                for smaller in [7, 6, 5, 4, 3, 2] {
                     var part = [Float](repeating: 0, count: smaller * rows)
                     matrix.multiply(Array(x[(batch - smaller) * cols..<batch * cols]), batch: smaller, pool: ComputePool(threads: 2), precision: precision, into: &part)
                     #expect(part == Array(y[(batch - smaller) * rows..<batch * rows]), "\(type) \(precision): a batch of \(smaller) differs")

@@ -91,18 +91,24 @@ enum IntegerDot {
         var total: Float { @inline(__always) get { _mm512_reduce_add_ps(sums) } }
     }
 
-    /// Σ weight·activation over the row at `row` (`cols` weights, activation groups of `group`)
-    /// for each token of a `T` tile starting at `x`.
-    @inline(never)
-    static func dots<L: ChunkLayout, T: TokenTile>(_: L.Type, _: T.Type, _ row: UnsafeRawPointer, cols: Int, group: Int, _ x: UnsafePointer<Row>) -> SIMD8<Float> where T.State == Token<L> {
-        let chunksPerGroup = group / 64, groupBytes = chunksPerGroup * 2 * L.blockBytes
-        var tile = T(x)
-        for g in 0..<cols / group {
-            let start = row + g * groupBytes
-            prefetch(start + prefetchDistance, groupBytes)
-            for k in 0..<chunksPerGroup { tile.add((L.pair(start + k * 2 * L.blockBytes), g * chunksPerGroup + k)) }
-            tile.end(g)
+    /// The kernel for rows of `L`, `cols` weights long, with activation groups of `group`.
+    struct Kernel<L: ChunkLayout>: TileKernel {
+        typealias State = Token<L>
+        let cols: Int
+        let group: Int
+
+        /// Σ weight·activation over the row at `row` for each token of a `T` tile starting at `x`.
+        @inline(never)
+        func dots<T: TokenTile>(_: T.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<Row>) -> SIMD8<Float> where T.State == Token<L> {
+            let chunksPerGroup = group / 64, groupBytes = chunksPerGroup * 2 * L.blockBytes
+            var tile = T(x)
+            for g in 0..<cols / group {
+                let start = row + g * groupBytes
+                prefetch(start + prefetchDistance, groupBytes)
+                for k in 0..<chunksPerGroup { tile.add((L.pair(start + k * 2 * L.blockBytes), g * chunksPerGroup + k)) }
+                tile.end(g)
+            }
+            return tile.totals
         }
-        return tile.totals
     }
 }

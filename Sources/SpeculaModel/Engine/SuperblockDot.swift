@@ -88,17 +88,22 @@ enum SuperblockDot {
         var total: Float { @inline(__always) get { sums.total } }
     }
 
-    /// Σ weight·activation over the row at `row` (`cols` weights) for each token of a `T` tile
-    /// starting at `x`.
-    @inline(never)
-    static func dots<L: SuperblockLayout, T: TokenTile>(_: L.Type, _: T.Type, _ row: UnsafeRawPointer, cols: Int, _ x: UnsafePointer<Row>) -> SIMD8<Float> where T.State == Token {
-        var tile = T(x)
-        for s in 0..<cols / 256 {
-            IntegerDot.prefetch(row + s * L.blockBytes + IntegerDot.prefetchDistance, L.blockBytes)
-            let block = L.block(row, s)
-            for k in 0..<4 { tile.add(Token.Piece(codes: L.codes(block, k), scales: L.scales(block, k), s: s, k: k)) }
-            tile.end((Factors(L.self, block), s))
+    /// The kernel for rows of `L`, `cols` weights long.
+    struct Kernel<L: SuperblockLayout>: TileKernel {
+        typealias State = Token
+        let cols: Int
+
+        /// Σ weight·activation over the row at `row` for each token of a `T` tile starting at `x`.
+        @inline(never)
+        func dots<T: TokenTile>(_: T.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<Row>) -> SIMD8<Float> where T.State == Token {
+            var tile = T(x)
+            for s in 0..<cols / 256 {
+                IntegerDot.prefetch(row + s * L.blockBytes + IntegerDot.prefetchDistance, L.blockBytes)
+                let block = L.block(row, s)
+                for k in 0..<4 { tile.add(Token.Piece(codes: L.codes(block, k), scales: L.scales(block, k), s: s, k: k)) }
+                tile.end((Factors(L.self, block), s))
+            }
+            return tile.totals
         }
-        return tile.totals
     }
 }

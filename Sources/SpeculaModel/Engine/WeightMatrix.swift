@@ -71,53 +71,29 @@ package struct WeightMatrix: @unchecked Sendable {
     }
 
     private func multiplyInteger<L: ChunkLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
-        typealias Token = IntegerDot.Token<L>
-        let group = x.groupSize, cols = cols
-        forEachRow(pool: pool, tokens: Self.padded(x.batch) { IntegerDot.Row(x, token: $0) }, into: y) { row, t, width in
-            switch width {
-            case .one: IntegerDot.dots(layout, OneToken<Token>.self, row, cols: cols, group: group, t)
-            case .four: IntegerDot.dots(layout, FourTokens<Token>.self, row, cols: cols, group: group, t)
-            case .five: IntegerDot.dots(layout, FiveTokens<Token>.self, row, cols: cols, group: group, t)
-            case .eight: IntegerDot.dots(layout, EightTokens<Token>.self, row, cols: cols, group: group, t)
-            }
-        }
+        let tokens = (0..<x.batch).map { IntegerDot.Row(x, token: $0) }
+        forEachRow(pool: pool, kernel: IntegerDot.Kernel<L>(cols: cols, group: x.groupSize), tokens: tokens, into: y)
     }
 
     private func multiplySuperblocks<L: SuperblockLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
-        typealias Token = SuperblockDot.Token
-        let cols = cols
-        forEachRow(pool: pool, tokens: Self.padded(x.batch) { SuperblockDot.Row(x, token: $0) }, into: y) { row, t, width in
-            switch width {
-            case .one: SuperblockDot.dots(layout, OneToken<Token>.self, row, cols: cols, t)
-            case .four: SuperblockDot.dots(layout, FourTokens<Token>.self, row, cols: cols, t)
-            case .five: SuperblockDot.dots(layout, FiveTokens<Token>.self, row, cols: cols, t)
-            case .eight: SuperblockDot.dots(layout, EightTokens<Token>.self, row, cols: cols, t)
-            }
-        }
+        let tokens = (0..<x.batch).map { SuperblockDot.Row(x, token: $0) }
+        forEachRow(pool: pool, kernel: SuperblockDot.Kernel<L>(cols: cols), tokens: tokens, into: y)
     }
 
-    /// The kernels' view of each of `batch` tokens, padded with copies of the last to a multiple
-    /// of eight so that a tile can take the last tokens of a batch.
-    private static func padded<Row>(_ batch: Int, _ row: (Int) -> Row) -> (batch: Int, rows: [Row]) {
-        (batch, (0..<(batch + 7) / 8 * 8).map { row(min($0, batch - 1)) })
-    }
-
-    /// `y[b·rows + r]` for every row r and token b, the tokens taken in tiles (`TileWidth`) by
-    /// `dots`, the padding's results dropped.
-    @inline(__always)
-    private func forEachRow<Row>(pool: ComputePool, tokens: (batch: Int, rows: [Row]), into y: UnsafeMutablePointer<Float>,
-                                 dots: (UnsafeRawPointer, UnsafePointer<Row>, TileWidth) -> SIMD8<Float>) {
-        let batch = tokens.batch, rows = rows
-        tokens.rows.withUnsafeBufferPointer { padded in
-            let x = padded.baseAddress!
+    /// `y[b·rows + r]` for every row r and token b, the tokens taken in tiles (`TileWidth`):
+    /// each row is read once per tile of up to eight tokens.
+    private func forEachRow<K: TileKernel>(pool: ComputePool, kernel: K, tokens: [K.State.Row], into y: UnsafeMutablePointer<Float>) {
+        let batch = tokens.count, rows = rows
+        tokens.withUnsafeBufferPointer { tokens in
+            let x = tokens.baseAddress!
             forEachRowRange(pool: pool, batch: batch) { range in
                 for r in range {
                     let row = data + r * rowBytes
                     var b = 0
                     while b < batch {
                         let width = TileWidth(remaining: batch - b)
-                        let d = dots(row, x + b, width)
-                        for i in 0..<min(width.rawValue, batch - b) { y[(b + i) * rows + r] = d[i] }
+                        let d = width.dots(kernel, row, x + b)
+                        for i in 0..<width.rawValue { y[(b + i) * rows + r] = d[i] }
                         b += width.rawValue
                     }
                 }
