@@ -15,7 +15,7 @@ protocol TokenState {
 }
 
 /// The tokens one reading of a weight row serves together: more tokens per unpacked piece save
-/// arithmetic, but a pass of 5 should not pay for 8. `TileWidth` picks one for each stretch of a
+/// arithmetic, and a pass of 5 should not pay for 8. `TileWidth` picks one for each stretch of a
 /// batch.
 protocol TokenTile {
     associatedtype State: TokenState
@@ -66,7 +66,7 @@ struct FourTokens<State: TokenState>: TokenTile {
     var totals: SIMD8<Float> { @inline(__always) get { SIMD8(t0.total, t1.total, t2.total, t3.total, 0, 0, 0, 0) } }
 }
 
-/// Two tiles side by side, reading the row once for both: `FiveTokens`, `EightTokens`.
+/// Two tiles side by side, reading the row once for both: the tiles of two, three, five to eight.
 struct TwoTiles<First: TokenTile, Second: TokenTile>: TokenTile where First.State == Second.State {
     typealias State = First.State
     static var width: Int { First.width + Second.width }
@@ -96,25 +96,43 @@ struct TwoTiles<First: TokenTile, Second: TokenTile>: TokenTile where First.Stat
     }
 }
 
-/// Four tokens and a fifth: a verification pass of γ + 1 = 5 without a second reading of each
-/// row for its last token.
+typealias TwoTokens<State: TokenState> = TwoTiles<OneToken<State>, OneToken<State>>
+typealias ThreeTokens<State: TokenState> = TwoTiles<TwoTokens<State>, OneToken<State>>
 typealias FiveTokens<State: TokenState> = TwoTiles<FourTokens<State>, OneToken<State>>
-
+typealias SixTokens<State: TokenState> = TwoTiles<FourTokens<State>, TwoTokens<State>>
+typealias SevenTokens<State: TokenState> = TwoTiles<FourTokens<State>, ThreeTokens<State>>
 typealias EightTokens<State: TokenState> = TwoTiles<FourTokens<State>, FourTokens<State>>
 
 /// How many tokens the next tile of a batch takes, `remaining` tokens from its end: eight while
-/// six or more remain (the padding's results dropped), five for five, four for two to four, one
-/// for the last. Measured on the 1.5B target: eight instead of fours makes passes of 8–16 tokens
-/// 11 % faster; the last token of five alone cost half as much as the other four together.
+/// more than eight remain, then all that are left, so no work is spent on padding. Measured on the
+/// 1.5B target, interleaved in one process: eight instead of fours makes passes of 8–16 tokens
+/// 11 % faster; a tile of exactly the last tokens instead of a padded one makes passes of 2, 3,
+/// 5, 6 tokens 8–21 % faster.
 enum TileWidth: Int {
-    case one = 1, four = 4, five = 5, eight = 8
+    case one = 1, two, three, four, five, six, seven, eight
 
-    init(remaining: Int) {
-        switch remaining {
-        case 6...: self = .eight
-        case 5: self = .five
-        case 2...4: self = .four
-        default: self = .one
+    init(remaining: Int) { self.init(rawValue: min(remaining, 8))! }
+
+    /// `kernel`'s dot products of the row at `row` with the tile of this width at `x`.
+    @inline(__always)
+    func dots<K: TileKernel>(_ kernel: K, _ row: UnsafeRawPointer, _ x: UnsafePointer<K.State.Row>) -> SIMD8<Float> {
+        typealias S = K.State
+        switch self {
+        case .one: return kernel.dots(OneToken<S>.self, row, x)
+        case .two: return kernel.dots(TwoTokens<S>.self, row, x)
+        case .three: return kernel.dots(ThreeTokens<S>.self, row, x)
+        case .four: return kernel.dots(FourTokens<S>.self, row, x)
+        case .five: return kernel.dots(FiveTokens<S>.self, row, x)
+        case .six: return kernel.dots(SixTokens<S>.self, row, x)
+        case .seven: return kernel.dots(SevenTokens<S>.self, row, x)
+        case .eight: return kernel.dots(EightTokens<S>.self, row, x)
         }
     }
+}
+
+/// A kernel family bound to one matrix (its weight layout and row length): reads a row once for
+/// a whole tile of tokens.
+protocol TileKernel {
+    associatedtype State: TokenState
+    func dots<T: TokenTile>(_ tile: T.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<State.Row>) -> SIMD8<Float> where T.State == State
 }
