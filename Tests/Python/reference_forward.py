@@ -7,8 +7,8 @@ optional q/k/v biases, SwiGLU, tied or separate output matrix.
 
 With `quantize_activations`, the input of every product with a quantized weight matrix is first
 rounded the way the engine's int8 kernels round it (8-bit codes, one scale per 256 values, or
-per 64 when the length is not a multiple of 256; `q = rint(x · (1/d))`, `d = max|x| / 127`, in
-float32). The engine computes x in float32, so a value on a rounding boundary may still round
+per 128 or 64 when the length is not a multiple of 256; `q = rint(x · (1/d))`,
+`d = max|x| / 127`, in float32). The engine computes x in float32, so a value on a rounding boundary may still round
 the other way there; such a flip is carried to every later layer and position."""
 import numpy as np
 import gguf
@@ -21,7 +21,7 @@ FLOAT_TYPES = (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16)
 def quantize_rows(x):
     """The engine's activation rounding (QuantizedActivations.swift), in float32, back to float64."""
     n, cols = x.shape
-    group = 256 if cols % 256 == 0 else 64
+    group = 256 if cols % 256 == 0 else 128 if cols % 128 == 0 else 64
     v = x.astype(np.float32).reshape(n, cols // group, group)
     d = np.abs(v).max(axis=-1, keepdims=True) / np.float32(127)
     inverse = (np.float32(1) / np.where(d == 0, np.float32(1), d)) * (d != 0)
