@@ -1,5 +1,7 @@
+import CX86
+
 /// Small float kernels with one fixed summation order (for batch invariance).
-enum Kernels {
+package enum Kernels {
     /// Σ a[i]·b[i]: 16 lanes of fused multiply-add partial sums over the 16-multiple prefix,
     /// reduced in a fixed order, then the tail in order. `dot4` computes exactly the same per
     /// output (same lanes, same fused operations), so results never depend on how a batch is
@@ -74,5 +76,53 @@ enum Kernels {
         for i in 0..<count { sum += x[i] * x[i] }
         let scale = 1 / (sum / Float(count) + eps).squareRoot()
         for i in 0..<count { out[i] = x[i] * scale * weight[i] }
+    }
+
+    /// `x[i] = exp(x[i] − m)` for i < n, returning Σ of the new values (16 lanes, reduced in a
+    /// fixed order): the numerators of a softmax whose largest input is `m`.
+    package static func exponentiate(_ x: UnsafeMutablePointer<Float>, _ n: Int, minus m: Float) -> Float {
+        let shift = _mm512_set1_ps(m)
+        var sum = _mm512_setzero_ps()
+        var i = 0
+        while i < n {
+            let mask = __mmask16(truncatingIfNeeded: n - i >= 16 ? 0xFFFF : (1 << (n - i)) - 1)
+            let e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + i), shift))
+            _mm512_mask_storeu_ps(x + i, mask, e)
+            sum = _mm512_mask_add_ps(sum, mask, sum, e)
+            i += 16
+        }
+        return _mm512_reduce_add_ps(sum)
+    }
+
+    /// SwiGLU in place: `gate[i] = g · σ(g) · up[i]` with `g = gate[i]`, for i < n.
+    package static func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
+        let one = _mm512_set1_ps(1)
+        var i = 0
+        while i < n {
+            let mask = __mmask16(truncatingIfNeeded: n - i >= 16 ? 0xFFFF : (1 << (n - i)) - 1)
+            let g = _mm512_maskz_loadu_ps(mask, gate + i)
+            let sigmoid = _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))))
+            _mm512_mask_storeu_ps(gate + i, mask, _mm512_mul_ps(_mm512_mul_ps(g, sigmoid), _mm512_maskz_loadu_ps(mask, up + i)))
+            i += 16
+        }
+    }
+
+    /// e^x on 16 lanes, to about 1 ulp (Cephes' `expf`: x = n·ln 2 + r, a degree-6 polynomial in
+    /// r, scaled by 2^n); results below the normal range (x < −87.3) are subnormal, then 0 from
+    /// about −103.3; above 88.73 infinity.
+    @inline(__always)
+    private static func exp16(_ x: __m512) -> __m512 {
+        let x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-110)), _mm512_set1_ps(89))
+        let n = _mm512_cvtepi32_ps(_mm512_cvtps_epi32(_mm512_mul_ps(x, _mm512_set1_ps(1.442_695_04))))  // to nearest
+        var r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_359_375), x)
+        r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.121_944_4e-4), r)
+        var p = _mm512_set1_ps(1.987_569_15e-4)
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.398_199_95e-3))
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.333_451_9e-3))
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.166_579_59e-2))
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.666_666_55e-1))
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.000_000_12e-1))
+        let y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1))
+        return _mm512_scalef_ps(y, n)
     }
 }

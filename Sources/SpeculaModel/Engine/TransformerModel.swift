@@ -131,10 +131,7 @@ package final class TransformerModel: Sendable {
             normalize(x, weight: layer.ffnNorm, tokens: n, into: &normed)
             multiply(layer.gate, normed, tokens: n, into: &gate)
             multiply(layer.up, normed, tokens: n, into: &up)
-            for i in 0..<gate.count {
-                let g = gate[i]
-                gate[i] = g / (1 + Foundation.exp(-g)) * up[i]
-            }
+            gate.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { u in Kernels.swiGLU(g.baseAddress!, u.baseAddress!, g.count) } }
             multiply(layer.down, gate, tokens: n, into: &projected)
             for i in 0..<x.count { x[i] += projected[i] }
         }
@@ -256,13 +253,7 @@ package final class TransformerModel: Sendable {
                                             }
                                         }
                                         for g in 0..<group {
-                                            let row = scores + g * longest
-                                            var sum: Float = 0
-                                            for j in 0..<total {
-                                                row[j] = Foundation.exp(row[j] - largest[g])
-                                                sum += row[j]
-                                            }
-                                            sums[g] = sum
+                                            sums[g] = Kernels.exponentiate(scores + g * longest, total, minus: largest[g])
                                             let oh = outputs + (t * c.heads + firstHead + g) * d
                                             for i in 0..<d { oh[i] = 0 }
                                         }
