@@ -98,6 +98,9 @@ enum IntegerDot {
         let group: Int
 
         /// Σ weight·activation over the row at `row` for each token of a `T` tile starting at `x`.
+        /// Never inlined: each (layout, tile) specialization is a function of its own with the
+        /// registers to itself; inlined into `TileWidth`'s switch, the narrow tiles spilled (a
+        /// one-token pass of the 0.5B draft 4 % slower).
         @inline(never)
         func dots<T: TokenTile>(_: T.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<Row>) -> SIMD8<Float> where T.State == Token<L> {
             let chunksPerGroup = group / 64, groupBytes = chunksPerGroup * 2 * L.blockBytes
