@@ -85,7 +85,7 @@ package enum Kernels {
         var sum = _mm512_setzero_ps()
         var i = 0
         while i < n {
-            let mask = __mmask16(truncatingIfNeeded: n - i >= 16 ? 0xFFFF : (1 << (n - i)) - 1)
+            let mask = lanes(n - i)
             let e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + i), shift))
             _mm512_mask_storeu_ps(x + i, mask, e)
             sum = _mm512_mask_add_ps(sum, mask, sum, e)
@@ -99,12 +99,18 @@ package enum Kernels {
         let one = _mm512_set1_ps(1)
         var i = 0
         while i < n {
-            let mask = __mmask16(truncatingIfNeeded: n - i >= 16 ? 0xFFFF : (1 << (n - i)) - 1)
+            let mask = lanes(n - i)
             let g = _mm512_maskz_loadu_ps(mask, gate + i)
             let sigmoid = _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))))
             _mm512_mask_storeu_ps(gate + i, mask, _mm512_mul_ps(_mm512_mul_ps(g, sigmoid), _mm512_maskz_loadu_ps(mask, up + i)))
             i += 16
         }
+    }
+
+    /// The first `min(remaining, 16)` of 16 lanes.
+    @inline(__always)
+    private static func lanes(_ remaining: Int) -> __mmask16 {
+        __mmask16(truncatingIfNeeded: remaining >= 16 ? 0xFFFF : (1 << remaining) - 1)
     }
 
     /// e^x on 16 lanes, to about 1 ulp (Cephes' `expf`: x = n·ln 2 + r, a degree-6 polynomial in
