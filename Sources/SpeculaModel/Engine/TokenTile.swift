@@ -39,34 +39,7 @@ struct OneToken<State: TokenState>: TokenTile {
     var totals: SIMD8<Float> { @inline(__always) get { SIMD8(t.total, 0, 0, 0, 0, 0, 0, 0) } }
 }
 
-/// A tile of four tokens.
-struct FourTokens<State: TokenState>: TokenTile {
-    static var width: Int { 4 }
-    var t0: State, t1: State, t2: State, t3: State
-
-    @inline(__always)
-    init(_ x: UnsafePointer<State.Row>) { (t0, t1, t2, t3) = (State(x[0]), State(x[1]), State(x[2]), State(x[3])) }
-
-    @inline(__always)
-    mutating func add(_ piece: State.Piece) {
-        t0.add(piece)
-        t1.add(piece)
-        t2.add(piece)
-        t3.add(piece)
-    }
-
-    @inline(__always)
-    mutating func end(_ end: State.End) {
-        t0.end(end)
-        t1.end(end)
-        t2.end(end)
-        t3.end(end)
-    }
-
-    var totals: SIMD8<Float> { @inline(__always) get { SIMD8(t0.total, t1.total, t2.total, t3.total, 0, 0, 0, 0) } }
-}
-
-/// Two tiles side by side, reading the row once for both: the tiles of two, three, five to eight.
+/// Two tiles side by side, reading the row once for both: every tile wider than one token.
 struct TwoTiles<First: TokenTile, Second: TokenTile>: TokenTile where First.State == Second.State {
     typealias State = First.State
     static var width: Int { First.width + Second.width }
@@ -97,6 +70,7 @@ struct TwoTiles<First: TokenTile, Second: TokenTile>: TokenTile where First.Stat
 }
 
 typealias TwoTokens<State: TokenState> = TwoTiles<OneToken<State>, OneToken<State>>
+typealias FourTokens<State: TokenState> = TwoTiles<TwoTokens<State>, TwoTokens<State>>
 typealias ThreeTokens<State: TokenState> = TwoTiles<TwoTokens<State>, OneToken<State>>
 typealias FiveTokens<State: TokenState> = TwoTiles<FourTokens<State>, OneToken<State>>
 typealias SixTokens<State: TokenState> = TwoTiles<FourTokens<State>, TwoTokens<State>>
