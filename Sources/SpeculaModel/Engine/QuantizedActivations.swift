@@ -9,9 +9,20 @@ import CX86
 /// instead of per weight. Each vector is quantized on its own, so a token's codes never depend on
 /// its batch.
 struct QuantizedActivations: ~Copyable {
+    /// How the codes of each group of 256 are arranged (lane sums and scaled sums always follow
+    /// the natural order).
+    enum CodeOrder {
+        /// As the input.
+        case natural
+        /// The 32 pieces of 8 codes, (32-code block j, piece m) at code 32j + 8m, stored m-major:
+        /// piece (j, m) at 64m + 8j, the order `Q4_KDot` reads.
+        case pieceMajor
+    }
+
     let batch: Int
     let cols: Int
     let groupSize: Int
+    let codeOrder: CodeOrder
     /// `batch × cols` signed codes.
     let codes: UnsafeMutablePointer<Int8>
     /// `batch × cols/groupSize` scales `d`.
@@ -29,12 +40,14 @@ struct QuantizedActivations: ~Copyable {
     static func groupSize(cols: Int) -> Int { cols % 256 == 0 ? 256 : cols % 128 == 0 ? 128 : 64 }
 
     /// Quantizes `batch` vectors of `cols` floats (`cols` a multiple of 64) starting at `input`.
-    init(_ input: UnsafePointer<Float>, batch: Int, cols: Int) {
+    init(_ input: UnsafePointer<Float>, batch: Int, cols: Int, codeOrder: CodeOrder = .natural) {
         precondition(cols % 64 == 0, "quantized activations need whole chunks of 64")
         let g = Self.groupSize(cols: cols)
+        precondition(codeOrder == .natural || g == 256, "piece-major codes need groups of 256")
         self.batch = batch
         self.cols = cols
         self.groupSize = g
+        self.codeOrder = codeOrder
         codes = .allocate(capacity: batch * cols)
         scales = .allocate(capacity: batch * cols / g)
         laneSums = .allocate(capacity: batch * cols / 4)
@@ -63,6 +76,16 @@ struct QuantizedActivations: ~Copyable {
                 let l = laneSums + group * g / 4 + 4 * sixteen
                 scaledSums16[group * g / 16 + sixteen] = d * (l[0] + l[1] + l[2] + l[3])
             }
+            if codeOrder == .pieceMajor { Self.arrangePieceMajor(out) }
+        }
+    }
+
+    /// Rearranges the 256 codes at `codes` from natural to piece-major order.
+    private static func arrangePieceMajor(_ codes: UnsafeMutablePointer<Int8>) {
+        let pieces = UnsafeMutableRawPointer(codes)
+        let natural = (0..<32).map { pieces.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self) }
+        for j in 0..<8 {
+            for m in 0..<4 { pieces.storeBytes(of: natural[4 * j + m], toByteOffset: 64 * m + 8 * j, as: UInt64.self) }
         }
     }
 

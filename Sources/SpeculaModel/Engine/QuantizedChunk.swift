@@ -48,15 +48,6 @@ enum ChunkParts {
                                       4 * 0x0001_0001_0001_0001, 4 * 0x0001_0001_0001_0001, 0, 0)
         return _mm512_and_si512(_mm512_srlv_epi16(both, shifts), lowNibbles)
     }
-
-    /// The 32 bytes at `p` as `[low nibbles | high nibbles]`: one Q4_K sub-block pair.
-    @inline(__always)
-    static func nibbleHalves(_ p: UnsafeRawPointer) -> __m512i {
-        let both = _mm512_broadcast_i64x4(_mm256_loadu_si256(p.assumingMemoryBound(to: __m256i_u.self)))
-        let shifts = _mm512_set_epi64(4 * 0x0001_0001_0001_0001, 4 * 0x0001_0001_0001_0001,
-                                      4 * 0x0001_0001_0001_0001, 4 * 0x0001_0001_0001_0001, 0, 0, 0, 0)
-        return _mm512_and_si512(_mm512_srlv_epi16(both, shifts), lowNibbles)
-    }
 }
 
 /// Q4_0: 32 weights `d · (q − 8)` in 18 bytes.

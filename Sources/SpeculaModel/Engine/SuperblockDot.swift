@@ -1,11 +1,12 @@
 import CX86
 
-/// Dot products of K-quant rows with `QuantizedActivations` (groups of 256, one per superblock),
-/// in integers: `vpmaddubsw` multiplies 64 codes by 64 activation codes into 32 pair sums,
+/// Dot products of K-quant rows (`SuperblockLayout`: Q6_K) with `QuantizedActivations` (groups of
+/// 256, one per superblock), in integers: `vpmaddubsw` multiplies 64 codes by 64 activation codes into 32 pair sums,
 /// `vpdpwssd` scales them by the sub-block scales and accumulates exact 32-bit sums over the
 /// superblock; a float multiply and multiply-add per superblock apply `d · d_x`, and one more
 /// multiply-add adds the offsets from the activations' scaled 16-value sums. llama.cpp's K-quant
-/// kernels, written anew.
+/// kernels, written anew. Q4_K takes `Q4_KDot`, which needs one multiply instead of two per 64
+/// codes and shares the float end of a superblock (`Factors`, `Sums`).
 ///
 /// Batch invariance: a token's operations are those of its `Token` state, whatever its tile.
 enum SuperblockDot {
@@ -16,7 +17,7 @@ enum SuperblockDot {
         let scaledSums16: UnsafePointer<Float>
 
         init(_ x: borrowing QuantizedActivations, token: Int) {
-            precondition(x.groupSize == 256, "K-quant rows take activation groups of 256")
+            precondition(x.groupSize == 256 && x.codeOrder == .natural, "K-quant rows take activation groups of 256")
             codes = UnsafePointer(x.codes + token * x.cols)
             scales = UnsafePointer(x.scales + token * x.cols / 256)
             scaledSums16 = UnsafePointer(x.scaledSums16 + token * x.cols / 16)
@@ -30,9 +31,9 @@ enum SuperblockDot {
         let offsets: __m512
 
         @inline(__always)
-        init<L: SuperblockLayout>(_: L.Type, _ block: L.Block) {
-            scale = _mm512_set1_ps(L.scaleFactor(block))
-            offsets = L.offsets(block)
+        init(scale: Float, offsets: __m512) {
+            self.scale = _mm512_set1_ps(scale)
+            self.offsets = offsets
         }
     }
 
@@ -43,10 +44,10 @@ enum SuperblockDot {
         /// Adds superblock `s`: its integer dot `integer` (already summed over the 4 chunks)
         /// times `d · d_x`, and the group offsets times the activations' scaled sums.
         @inline(__always)
-        mutating func add(_ f: Factors, integer: __m512i, _ x: Row, _ s: Int) {
+        mutating func add(_ f: Factors, integer: __m512i, _ activationScale: Float, _ scaledSums16: UnsafePointer<Float>) {
             let scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(integer), f.scale)
-            lanes = _mm512_fmadd_ps(scaled, _mm512_set1_ps(x.scales[s]), lanes)
-            lanes = _mm512_fmadd_ps(f.offsets, _mm512_loadu_ps(x.scaledSums16 + 16 * s), lanes)
+            lanes = _mm512_fmadd_ps(scaled, _mm512_set1_ps(activationScale), lanes)
+            lanes = _mm512_fmadd_ps(f.offsets, _mm512_loadu_ps(scaledSums16), lanes)
         }
 
         @inline(__always)
@@ -81,7 +82,7 @@ enum SuperblockDot {
         /// Ends superblock `s`: the integer sum into the running sums.
         @inline(__always)
         mutating func end(_ end: (factors: Factors, s: Int)) {
-            sums.add(end.factors, integer: integer, x, end.s)
+            sums.add(end.factors, integer: integer, x.scales[end.s], x.scaledSums16 + 16 * end.s)
             integer = _mm512_setzero_si512()
         }
 
@@ -104,7 +105,7 @@ enum SuperblockDot {
                 IntegerDot.prefetch(row + s * L.blockBytes + IntegerDot.prefetchDistance, L.blockBytes)
                 let block = L.block(row, s)
                 for k in 0..<4 { tile.add(Token.Piece(codes: L.codes(block, k), scales: L.scales(block, k), s: s, k: k)) }
-                tile.end((Factors(L.self, block), s))
+                tile.end((Factors(scale: L.scaleFactor(block), offsets: L.offsets(block)), s))
             }
             return tile.totals
         }

@@ -1,7 +1,7 @@
 import CX86
 
 /// A K-quant format (256 weights per superblock, integer sub-block scales) as the integer kernel
-/// of `SuperblockDot` reads it: 4 chunks of 64 unsigned codes, each with 16-bit scales per code
+/// of `SuperblockDot` reads it (Q6_K; Q4_K has a kernel of its own, `Q4_KDot`): 4 chunks of 64 unsigned codes, each with 16-bit scales per code
 /// pair, and the superblock's offsets as one float per 16 weights, to multiply the activations'
 /// scaled 16-value sums.
 ///
@@ -17,61 +17,10 @@ protocol SuperblockLayout {
     static func codes(_ block: Block, _ k: Int) -> __m512i
     /// Chunk `k`'s integer scale for each of the 32 code pairs that `vpmaddubsw` produces.
     static func scales(_ block: Block, _ k: Int) -> __m512i
-    /// The offset `o_g` of each 16-weight group (`−dmin·m_j` for Q4_K, `−32·d·sc_g` for Q6_K).
+    /// The offset `o_g` of each 16-weight group (`−32·d·sc_g` for Q6_K).
     static func offsets(_ block: Block) -> __m512
     /// `d` of the superblock.
     static func scaleFactor(_ block: Block) -> Float
-}
-
-/// Q4_K: 144 bytes: `d`, `dmin` (f16), 12 bytes of 6-bit scales and minimums for 8 sub-blocks of
-/// 32, 128 bytes of nibbles (sub-blocks 2k and 2k+1 in the low and high nibbles of 32 bytes).
-/// Weight = `d · sc_j · q − dmin · m_j`.
-enum Q4_KBlock: SuperblockLayout {
-    struct Block {
-        let start: UnsafeRawPointer
-        /// sc_0…sc_7 as 16-bit values (low 128 bits).
-        let scales: __m512i
-        /// m_0, m_0, m_1, m_1, … as 16-bit values: one per 16-weight group.
-        let mins: __m256i
-    }
-
-    static var blockBytes: Int { 144 }
-
-    @inline(__always)
-    static func block(_ row: UnsafeRawPointer, _ index: Int) -> Block {
-        let block = row + index * blockBytes
-        // 6-bit scales and minimums into bytes sc_0…sc_7, m_0…m_7: j < 4 in the low bits of bytes
-        // j and j+4; j ≥ 4 a nibble of byte j+4 plus the top two bits of bytes j−4 and j.
-        let u0 = (block + 4).loadUnaligned(as: UInt32.self), u1 = (block + 8).loadUnaligned(as: UInt32.self)
-        let u2 = (block + 12).loadUnaligned(as: UInt32.self)
-        let sixBits: UInt32 = 0x3F3F_3F3F, nibbles: UInt32 = 0x0F0F_0F0F, twoBits: UInt32 = 0x0303_0303
-        let scales = _mm_set_epi32(0, 0, Int32(bitPattern: (u2 & nibbles) | (((u0 >> 6) & twoBits) << 4)), Int32(bitPattern: u0 & sixBits))
-        let mins = _mm_set_epi32(0, 0, Int32(bitPattern: ((u2 >> 4) & nibbles) | (((u1 >> 6) & twoBits) << 4)), Int32(bitPattern: u1 & sixBits))
-        return Block(start: block,
-                     scales: _mm512_castsi128_si512(_mm_cvtepu8_epi16(scales)),
-                     mins: _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mins, mins)))
-    }
-
-    @inline(__always)
-    static func codes(_ block: Block, _ k: Int) -> __m512i {
-        ChunkParts.nibbleHalves(block.start + 16 + 32 * k)
-    }
-
-    @inline(__always)
-    static func scales(_ block: Block, _ k: Int) -> __m512i {
-        // Pairs 0–15 come from sub-block 2k, pairs 16–31 from 2k+1.
-        let j = Int16(2 * k)
-        let pick = _mm512_mask_blend_epi16(0xFFFF_0000, _mm512_set1_epi16(j), _mm512_set1_epi16(j + 1))
-        return _mm512_permutexvar_epi16(pick, block.scales)
-    }
-
-    @inline(__always)
-    static func offsets(_ block: Block) -> __m512 {
-        _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(block.mins)), _mm512_set1_ps(-Dequantize.half(block.start, 2)))
-    }
-
-    @inline(__always)
-    static func scaleFactor(_ block: Block) -> Float { Dequantize.half(block.start, 0) }
 }
 
 /// Q6_K: 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 signed 8-bit scales (one
