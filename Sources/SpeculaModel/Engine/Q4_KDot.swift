@@ -14,20 +14,6 @@ import CX86
 ///
 /// Batch invariance: a token's operations are those of its `Token` state, whatever its tile.
 enum Q4_KDot {
-    /// One token's activations, as this kernel reads them.
-    struct Row {
-        let codes: UnsafePointer<Int8>
-        let scales: UnsafePointer<Float>
-        let scaledSums16: UnsafePointer<Float>
-
-        init(_ x: borrowing QuantizedActivations, token: Int) {
-            precondition(x.groupSize == 256 && x.codeOrder == .pieceMajor, "Q4_K rows take piece-major activation groups of 256")
-            codes = UnsafePointer(x.codes + token * x.cols)
-            scales = UnsafePointer(x.scales + token * x.cols / 256)
-            scaledSums16 = UnsafePointer(x.scaledSums16 + token * x.cols / 16)
-        }
-    }
-
     /// One token's state while a row is read: its integer lanes over the current superblock and
     /// its running float sums.
     struct Token: TokenState {
@@ -41,12 +27,12 @@ enum Q4_KDot {
             let factors: SuperblockDot.Factors, laneScales: __m512i, s: Int
         }
 
-        let x: Row
+        let x: SuperblockDot.Row
         var lanes = _mm512_setzero_si512()
         var sums = SuperblockDot.Sums()
 
         @inline(__always)
-        init(_ x: Row) { self.x = x }
+        init(_ x: SuperblockDot.Row) { self.x = x }
 
         @inline(__always)
         mutating func add(_ p: Piece) {
@@ -71,7 +57,7 @@ enum Q4_KDot {
         /// Σ weight·activation over the row at `row` for each token of a `T` tile starting at `x`.
         /// Never inlined, like `SuperblockDot.Kernel.dots`.
         @inline(never)
-        func dots<T: TokenTile>(_: T.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<Row>) -> SIMD8<Float> where T.State == Token {
+        func dots<T: TokenTile>(_: T.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<SuperblockDot.Row>) -> SIMD8<Float> where T.State == Token {
             var tile = T(x)
             for s in 0..<cols / 256 {
                 IntegerDot.prefetch(row + s * Q4_KBlock.blockBytes + IntegerDot.prefetchDistance, Q4_KBlock.blockBytes)

@@ -10,14 +10,15 @@ import CX86
 ///
 /// Batch invariance: a token's operations are those of its `Token` state, whatever its tile.
 enum SuperblockDot {
-    /// One token's activations, as this kernel reads them.
+    /// One token's activations, as this kernel and `Q4_KDot` read them.
     struct Row {
         let codes: UnsafePointer<Int8>
         let scales: UnsafePointer<Float>
         let scaledSums16: UnsafePointer<Float>
 
-        init(_ x: borrowing QuantizedActivations, token: Int) {
-            precondition(x.groupSize == 256 && x.codeOrder == .natural, "K-quant rows take activation groups of 256")
+        /// Token `token` of `x`, whose codes must be in the `order` the kernel reads.
+        init(_ x: borrowing QuantizedActivations, token: Int, order: QuantizedActivations.CodeOrder) {
+            precondition(x.groupSize == 256 && x.codeOrder == order, "K-quant rows take activation groups of 256 in the kernel's order")
             codes = UnsafePointer(x.codes + token * x.cols)
             scales = UnsafePointer(x.scales + token * x.cols / 256)
             scaledSums16 = UnsafePointer(x.scaledSums16 + token * x.cols / 16)

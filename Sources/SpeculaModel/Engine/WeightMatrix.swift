@@ -76,12 +76,12 @@ package struct WeightMatrix: @unchecked Sendable {
     }
 
     private func multiplyQ4_K(_ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
-        let tokens = (0..<x.batch).map { Q4_KDot.Row(x, token: $0) }
+        let tokens = (0..<x.batch).map { SuperblockDot.Row(x, token: $0, order: .pieceMajor) }
         forEachRow(pool: pool, kernel: Q4_KDot.Kernel(cols: cols), tokens: tokens, into: y)
     }
 
     private func multiplySuperblocks<L: SuperblockLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
-        let tokens = (0..<x.batch).map { SuperblockDot.Row(x, token: $0) }
+        let tokens = (0..<x.batch).map { SuperblockDot.Row(x, token: $0, order: .natural) }
         forEachRow(pool: pool, kernel: SuperblockDot.Kernel<L>(cols: cols), tokens: tokens, into: y)
     }
 
