@@ -16,13 +16,13 @@ enum IntegerDot {
         let codes: UnsafePointer<Int8>
         let scales: UnsafePointer<Float>
         let sums: UnsafePointer<Float>
-        let negatedSums: UnsafePointer<Int32>
+        let starts: UnsafePointer<Int32>
 
         init(_ x: borrowing QuantizedActivations, token: Int) {
             codes = UnsafePointer(x.codes + token * x.cols)
             scales = UnsafePointer(x.scales + token * x.cols / x.groupSize)
             sums = UnsafePointer(x.laneSums + token * x.cols / 4)
-            negatedSums = UnsafePointer(x.negatedLaneSums + token * x.cols / 4)
+            starts = UnsafePointer(x.laneStarts + token * x.cols / 4)
         }
     }
 
@@ -36,8 +36,8 @@ enum IntegerDot {
         @inline(__always)
         mutating func add(_ w: QuantizedChunk, _ x: Row, _ c: Int) {
             let activations = _mm512_loadu_si512(x.codes + 64 * c)
-            if let shift = L.codeOffsetShift {
-                let start = _mm512_slli_epi32(_mm512_loadu_si512(x.negatedSums + 16 * c), shift)
+            if L.codeOffsetShift != nil {
+                let start = _mm512_loadu_si512(x.starts + 16 * c)
                 dots = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, w.codes, activations)), w.scales, dots)
             } else {
                 let dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w.codes, activations)

@@ -29,8 +29,10 @@ struct QuantizedActivations: ~Copyable {
     let scales: UnsafeMutablePointer<Float>
     /// `batch × cols/4`: Σq over each lane's 4 codes (small integers, exact in a `Float`).
     let laneSums: UnsafeMutablePointer<Float>
-    /// `batch × cols/4`: −Σq over each lane's 4 codes, where integer kernels start their sums.
-    let negatedLaneSums: UnsafeMutablePointer<Int32>
+    /// `batch × cols/4`: `−2^s · Σq` over each lane's 4 codes, where the integer kernels of a
+    /// format whose codes are offset by `2^s` (`ChunkLayout.codeOffsetShift`) start their sums:
+    /// shifted once here rather than in every product.
+    let laneStarts: UnsafeMutablePointer<Int32>
     /// `batch × cols/16`: `d · Σq` over each 16 codes, the activation side of a K-quant offset.
     let scaledSums16: UnsafeMutablePointer<Float>
 
@@ -40,7 +42,7 @@ struct QuantizedActivations: ~Copyable {
     static func groupSize(cols: Int) -> Int { cols % 256 == 0 ? 256 : cols % 128 == 0 ? 128 : 64 }
 
     /// Quantizes `batch` vectors of `cols` floats (`cols` a multiple of 64) starting at `input`.
-    init(_ input: UnsafePointer<Float>, batch: Int, cols: Int, codeOrder: CodeOrder = .natural) {
+    init(_ input: UnsafePointer<Float>, batch: Int, cols: Int, codeOrder: CodeOrder = .natural, codeOffsetShift: UInt32 = 0) {
         precondition(cols % 64 == 0, "quantized activations need whole chunks of 64")
         let g = Self.groupSize(cols: cols)
         precondition(codeOrder == .natural || g == 256, "piece-major codes need groups of 256")
@@ -51,7 +53,7 @@ struct QuantizedActivations: ~Copyable {
         codes = .allocate(capacity: batch * cols)
         scales = .allocate(capacity: batch * cols / g)
         laneSums = .allocate(capacity: batch * cols / 4)
-        negatedLaneSums = .allocate(capacity: batch * cols / 4)
+        laneStarts = .allocate(capacity: batch * cols / 4)
         scaledSums16 = .allocate(capacity: batch * cols / 16)
         for group in 0..<batch * cols / g {
             let x = input + group * g
@@ -70,7 +72,7 @@ struct QuantizedActivations: ~Copyable {
                 let c = out + 4 * lane
                 let sum = Int32(c[0]) + Int32(c[1]) + Int32(c[2]) + Int32(c[3])
                 laneSums[group * g / 4 + lane] = Float(sum)
-                negatedLaneSums[group * g / 4 + lane] = -sum
+                laneStarts[group * g / 4 + lane] = -(sum << codeOffsetShift)
             }
             for sixteen in 0..<g / 16 {
                 let l = laneSums + group * g / 4 + 4 * sixteen
@@ -93,7 +95,7 @@ struct QuantizedActivations: ~Copyable {
         codes.deallocate()
         scales.deallocate()
         laneSums.deallocate()
-        negatedLaneSums.deallocate()
+        laneStarts.deallocate()
         scaledSums16.deallocate()
     }
 }

@@ -56,32 +56,36 @@ package struct WeightMatrix: @unchecked Sendable {
             output.withUnsafeMutableBufferPointer { y in
                 let xBase = x.baseAddress!, yBase = y.baseAddress!
                 guard precision == .int8, cols % 64 == 0 else { return multiplyFloat(xBase, batch: batch, pool: pool, into: yBase) }
-                let activations = QuantizedActivations(xBase, batch: batch, cols: cols, codeOrder: type == .q4_K ? .pieceMajor : .natural)
                 switch type {
-                case .q4_0: multiplyInteger(Q4_0Chunk.self, activations, pool: pool, into: yBase)
-                case .q4_1: multiplyInteger(Q4_1Chunk.self, activations, pool: pool, into: yBase)
-                case .q5_0: multiplyInteger(Q5_0Chunk.self, activations, pool: pool, into: yBase)
-                case .q8_0: multiplyInteger(Q8_0Chunk.self, activations, pool: pool, into: yBase)
-                case .q4_K: multiplyQ4_K(activations, pool: pool, into: yBase)
-                case .q6_K: multiplySuperblocks(Q6_KBlock.self, activations, pool: pool, into: yBase)
+                case .q4_0: multiplyInteger(Q4_0Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
+                case .q4_1: multiplyInteger(Q4_1Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
+                case .q5_0: multiplyInteger(Q5_0Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
+                case .q8_0: multiplyInteger(Q8_0Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
+                case .q4_K: multiplyQ4_K(xBase, batch: batch, pool: pool, into: yBase)
+                case .q6_K: multiplySuperblocks(Q6_KBlock.self, xBase, batch: batch, pool: pool, into: yBase)
                 default: multiplyFloat(xBase, batch: batch, pool: pool, into: yBase)
                 }
             }
         }
     }
 
-    private func multiplyInteger<L: ChunkLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
-        let tokens = (0..<x.batch).map { IntegerDot.Row(x, token: $0) }
+    /// The products with each weight format's integer kernel, on activations quantized the way
+    /// that kernel reads them.
+    private func multiplyInteger<L: ChunkLayout>(_ layout: L.Type, _ input: UnsafePointer<Float>, batch: Int, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
+        let x = QuantizedActivations(input, batch: batch, cols: cols, codeOffsetShift: L.codeOffsetShift ?? 0)
+        let tokens = (0..<batch).map { IntegerDot.Row(x, token: $0) }
         forEachRow(pool: pool, kernel: IntegerDot.Kernel<L>(cols: cols, group: x.groupSize), tokens: tokens, into: y)
     }
 
-    private func multiplyQ4_K(_ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
-        let tokens = (0..<x.batch).map { SuperblockDot.Row(x, token: $0, order: .pieceMajor) }
+    private func multiplyQ4_K(_ input: UnsafePointer<Float>, batch: Int, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
+        let x = QuantizedActivations(input, batch: batch, cols: cols, codeOrder: .pieceMajor)
+        let tokens = (0..<batch).map { SuperblockDot.Row(x, token: $0, order: .pieceMajor) }
         forEachRow(pool: pool, kernel: Q4_KDot.Kernel(cols: cols), tokens: tokens, into: y)
     }
 
-    private func multiplySuperblocks<L: SuperblockLayout>(_ layout: L.Type, _ x: borrowing QuantizedActivations, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
-        let tokens = (0..<x.batch).map { SuperblockDot.Row(x, token: $0, order: .natural) }
+    private func multiplySuperblocks<L: SuperblockLayout>(_ layout: L.Type, _ input: UnsafePointer<Float>, batch: Int, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
+        let x = QuantizedActivations(input, batch: batch, cols: cols)
+        let tokens = (0..<batch).map { SuperblockDot.Row(x, token: $0, order: .natural) }
         forEachRow(pool: pool, kernel: SuperblockDot.Kernel<L>(cols: cols), tokens: tokens, into: y)
     }
 
