@@ -88,7 +88,7 @@ enum IntegerDot {
             group = GroupSums()
         }
 
-        var total: Float { @inline(__always) get { _mm512_reduce_add_ps(sums) } }
+        var partialSums: __m512 { @inline(__always) get { sums } }
     }
 
     /// The kernel for rows of `L`, `cols` weights long, with activation groups of `group`.

@@ -46,7 +46,7 @@ enum Q4_KDot {
             lanes = _mm512_setzero_si512()
         }
 
-        var total: Float { @inline(__always) get { sums.total } }
+        var partialSums: __m512 { @inline(__always) get { sums.lanes } }
     }
 
     /// The kernel for Q4_K rows `cols` weights long.

@@ -51,8 +51,6 @@ enum SuperblockDot {
             lanes = _mm512_fmadd_ps(f.offsets, _mm512_loadu_ps(scaledSums16), lanes)
         }
 
-        @inline(__always)
-        var total: Float { _mm512_reduce_add_ps(lanes) }
     }
 
     /// Σ codes·x over chunk `k` of superblock `s`, scaled by the sub-block scales, added to `acc`.
@@ -87,7 +85,7 @@ enum SuperblockDot {
             integer = _mm512_setzero_si512()
         }
 
-        var total: Float { @inline(__always) get { sums.total } }
+        var partialSums: __m512 { @inline(__always) get { sums.lanes } }
     }
 
     /// The kernel for rows of `L`, `cols` weights long.

@@ -1,3 +1,5 @@
+import CX86
+
 /// What an integer kernel keeps for one token while it reads a weight row: its activations and
 /// running sums. Each piece of the row is unpacked once (`Piece`) and handed to every token of a
 /// tile; `end` closes an activation group or superblock.
@@ -11,7 +13,8 @@ protocol TokenState {
     init(_ x: Row)
     mutating func add(_ piece: Piece)
     mutating func end(_ end: End)
-    var total: Float { get }
+    /// The token's 16 partial sums; their total (`TileSums`) is its dot product.
+    var partialSums: __m512 { get }
 }
 
 /// The tokens one reading of a weight row serves together: more tokens per unpacked piece save
@@ -24,8 +27,19 @@ protocol TokenTile {
     init(_ x: UnsafePointer<State.Row>)
     mutating func add(_ piece: State.Piece)
     mutating func end(_ end: State.End)
+    /// Stores the tile's partial sums in `sums` from token `first` on.
+    func put(into sums: inout TileSums, at first: Int)
+}
+
+extension TokenTile {
     /// The tile's dot products in token order, zero past its width.
-    var totals: SIMD8<Float> { get }
+    var totals: SIMD8<Float> {
+        @inline(__always) get {
+            var sums = TileSums()
+            put(into: &sums, at: 0)
+            return sums.totals(width: Self.width)
+        }
+    }
 }
 
 /// A tile of one token.
@@ -36,7 +50,7 @@ struct OneToken<State: TokenState>: TokenTile {
     @inline(__always) init(_ x: UnsafePointer<State.Row>) { t = State(x[0]) }
     @inline(__always) mutating func add(_ piece: State.Piece) { t.add(piece) }
     @inline(__always) mutating func end(_ end: State.End) { t.end(end) }
-    var totals: SIMD8<Float> { @inline(__always) get { SIMD8(t.total, 0, 0, 0, 0, 0, 0, 0) } }
+    @inline(__always) func put(into sums: inout TileSums, at first: Int) { sums[first] = t.partialSums }
 }
 
 /// Two tiles side by side, reading the row once for both: every tile wider than one token.
@@ -59,13 +73,10 @@ struct TwoTiles<First: TokenTile, Second: TokenTile>: TokenTile where First.Stat
         second.end(end)
     }
 
-    var totals: SIMD8<Float> {
-        @inline(__always) get {
-            var t = first.totals
-            let s = second.totals
-            for i in 0..<Second.width { t[First.width + i] = s[i] }
-            return t
-        }
+    @inline(__always)
+    func put(into sums: inout TileSums, at first: Int) {
+        self.first.put(into: &sums, at: first)
+        second.put(into: &sums, at: first + First.width)
     }
 }
 
