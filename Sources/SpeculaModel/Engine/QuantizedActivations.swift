@@ -11,12 +11,13 @@ import CX86
 struct QuantizedActivations: ~Copyable {
     /// How the codes of each group of 256 are arranged (lane sums and scaled sums always follow
     /// the natural order).
-    enum CodeOrder {
+    enum CodeOrder: Equatable {
         /// As the input.
         case natural
-        /// The 32 pieces of 8 codes, (32-code block j, piece m) at code 32j + 8m, stored m-major:
-        /// piece (j, m) at 64m + 8j, the order `Q4_KDot` reads.
-        case pieceMajor
+        /// In each group of 256, sub-blocks of `4 · pieceBytes` codes cut into four pieces;
+        /// piece m of sub-block j (code `4·pieceBytes·j + pieceBytes·m`) stored m-major, at
+        /// `64m + pieceBytes·j`: the order `SuperblockDot` reads (`SuperblockLayout`).
+        case pieceMajor(pieceBytes: Int)
     }
 
     let batch: Int
@@ -45,7 +46,7 @@ struct QuantizedActivations: ~Copyable {
     init(_ input: UnsafePointer<Float>, batch: Int, cols: Int, codeOrder: CodeOrder = .natural, codeOffsetShift: UInt32 = 0) {
         precondition(cols % 64 == 0, "quantized activations need whole chunks of 64")
         let g = Self.groupSize(cols: cols)
-        precondition(codeOrder == .natural || g == 256, "piece-major codes need groups of 256")
+        if case .pieceMajor = codeOrder { precondition(g == 256, "piece-major codes need groups of 256") }
         self.batch = batch
         self.cols = cols
         self.groupSize = g
@@ -78,16 +79,18 @@ struct QuantizedActivations: ~Copyable {
                 let l = laneSums + group * g / 4 + 4 * sixteen
                 scaledSums16[group * g / 16 + sixteen] = d * (l[0] + l[1] + l[2] + l[3])
             }
-            if codeOrder == .pieceMajor { Self.arrangePieceMajor(out) }
+            if case .pieceMajor(let pieceBytes) = codeOrder { Self.arrangePieceMajor(out, pieceBytes: pieceBytes) }
         }
     }
 
     /// Rearranges the 256 codes at `codes` from natural to piece-major order.
-    private static func arrangePieceMajor(_ codes: UnsafeMutablePointer<Int8>) {
-        let pieces = UnsafeMutableRawPointer(codes)
-        let natural = (0..<32).map { pieces.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self) }
-        for j in 0..<8 {
-            for m in 0..<4 { pieces.storeBytes(of: natural[4 * j + m], toByteOffset: 64 * m + 8 * j, as: UInt64.self) }
+    private static func arrangePieceMajor(_ codes: UnsafeMutablePointer<Int8>, pieceBytes: Int) {
+        let natural = Array(UnsafeBufferPointer(start: codes, count: 256))
+        let subBlocks = 64 / pieceBytes
+        for j in 0..<subBlocks {
+            for m in 0..<4 {
+                for t in 0..<pieceBytes { codes[64 * m + pieceBytes * j + t] = natural[4 * pieceBytes * j + pieceBytes * m + t] }
+            }
         }
     }
 

@@ -61,7 +61,7 @@ package struct WeightMatrix: @unchecked Sendable {
                 case .q4_1: multiplyInteger(Q4_1Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
                 case .q5_0: multiplyInteger(Q5_0Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
                 case .q8_0: multiplyInteger(Q8_0Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
-                case .q4_K: multiplyQ4_K(xBase, batch: batch, pool: pool, into: yBase)
+                case .q4_K: multiplySuperblocks(Q4_KBlock.self, xBase, batch: batch, pool: pool, into: yBase)
                 case .q6_K: multiplySuperblocks(Q6_KBlock.self, xBase, batch: batch, pool: pool, into: yBase)
                 default: multiplyFloat(xBase, batch: batch, pool: pool, into: yBase)
                 }
@@ -77,15 +77,9 @@ package struct WeightMatrix: @unchecked Sendable {
         forEachRow(pool: pool, kernel: IntegerDot.Kernel<L>(cols: cols, group: x.groupSize), tokens: tokens, into: y)
     }
 
-    private func multiplyQ4_K(_ input: UnsafePointer<Float>, batch: Int, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
-        let x = QuantizedActivations(input, batch: batch, cols: cols, codeOrder: .pieceMajor)
-        let tokens = (0..<batch).map { SuperblockDot.Row(x, token: $0, order: .pieceMajor) }
-        forEachRow(pool: pool, kernel: Q4_KDot.Kernel(cols: cols), tokens: tokens, into: y)
-    }
-
     private func multiplySuperblocks<L: SuperblockLayout>(_ layout: L.Type, _ input: UnsafePointer<Float>, batch: Int, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
-        let x = QuantizedActivations(input, batch: batch, cols: cols)
-        let tokens = (0..<batch).map { SuperblockDot.Row(x, token: $0, order: .natural) }
+        let x = QuantizedActivations(input, batch: batch, cols: cols, codeOrder: .pieceMajor(pieceBytes: L.pieceBytes))
+        let tokens = (0..<batch).map { SuperblockDot.Row(L.self, x, token: $0) }
         forEachRow(pool: pool, kernel: SuperblockDot.Kernel<L>(cols: cols), tokens: tokens, into: y)
     }
 
