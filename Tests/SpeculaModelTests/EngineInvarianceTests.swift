@@ -65,4 +65,25 @@ struct EngineInvarianceTests {
         _ = engine.decode([11, 12], cache: &decoded)
         #expect(engine.decode([5], cache: &committed) == engine.decode([5], cache: &decoded))
     }
+
+    /// Forks across page boundaries (pages of 32 positions): each fork's appends copy only the
+    /// shared page they write to, never change the other fork, and roll back across pages.
+    @Test func forksSharePagesWithoutSeeingEachOthersWrites() throws {
+        let engine = try Self.engine()
+        let context = (0..<45).map { ($0 * 37 + 11) % 4000 }
+        func fresh(_ tokens: [Int]) -> [Float] {
+            var cache = engine.makeCache()
+            return engine.decode(tokens, cache: &cache)
+        }
+        var original = engine.makeCache()
+        _ = engine.decode(context, cache: &original)
+        let bytes = original.byteCount
+        var fork = original
+        #expect(engine.decode([7, 8], cache: &fork) == fresh(context + [7, 8]))
+        #expect(original.count == 45 && original.byteCount == bytes)
+        #expect(engine.decode([9], cache: &original) == fresh(context + [9]))
+        fork.truncate(to: 30)
+        #expect(engine.decode([5, 6], cache: &fork) == fresh(Array(context.prefix(30)) + [5, 6]))
+        #expect(engine.decode([10], cache: &original) == fresh(context + [9, 10]))
+    }
 }

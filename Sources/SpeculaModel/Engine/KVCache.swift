@@ -1,37 +1,79 @@
-/// The keys and values of one sequence's committed tokens, per layer: `[position, kvSize]` rows.
+/// The keys and values of one sequence's committed tokens, per layer, in pages of `pageSize`
+/// positions (`KVPage`).
 ///
-/// A value type: copying forks a sequence (copy-on-write). `truncate(to:)` rolls back after a
-/// rejection; `TransformerModel.commit` appends the accepted branch of a verification tree.
+/// A value type: copying forks a sequence, and the fork shares every page with the original until
+/// one of them writes to a page (copy-on-write per page), so forking a long context costs its page
+/// list, and a fork's first append copies at most one page per layer, not the whole cache. A
+/// draft worker forks for every drafted token (`EngineSequenceModel`). `truncate(to:)` rolls back
+/// after a rejection; `TransformerModel.commit` appends the accepted branch of a verification tree.
 package struct KVCache: Sendable {
+    /// Positions per page.
+    static let pageSize = 32
+
     package let kvSize: Int
-    var keys: [[Float]]
-    var values: [[Float]]
+    /// `pages[layer][p]` holds positions `p·pageSize ..< (p+1)·pageSize`.
+    private(set) var pages: [[KVPage]]
     /// Committed tokens.
     package private(set) var count = 0
 
     init(layers: Int, kvSize: Int) {
         self.kvSize = kvSize
-        keys = Array(repeating: [], count: layers)
-        values = Array(repeating: [], count: layers)
+        pages = Array(repeating: [], count: layers)
     }
 
-    /// Drops every position from `position` on.
+    /// Drops every position from `position` on (pages past it are released; a page shared with
+    /// a fork keeps its rows for the fork).
     package mutating func truncate(to position: Int) {
         guard position < count else { return }
-        for l in keys.indices {
-            keys[l].removeLast((count - position) * kvSize)
-            values[l].removeLast((count - position) * kvSize)
-        }
+        let kept = (position + Self.pageSize - 1) / Self.pageSize
+        for l in pages.indices { pages[l].removeLast(pages[l].count - kept) }
         count = position
     }
 
-    mutating func append(layer: Int, key: ArraySlice<Float>, value: ArraySlice<Float>) {
-        keys[layer].append(contentsOf: key)
-        values[layer].append(contentsOf: value)
+    /// Writes the key and value rows (`kvSize` floats each) of position `count + offset` in
+    /// `layer`; `didAppend` then commits the positions written.
+    mutating func write(layer l: Int, offset: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
+        let position = count + offset, p = position / Self.pageSize
+        if p == pages[l].count {
+            pages[l].append(KVPage(kvSize: kvSize))
+        } else if !isKnownUniquelyReferenced(&pages[l][p]) {
+            pages[l][p] = KVPage(copying: pages[l][p])
+        }
+        let row = (position % Self.pageSize) * kvSize
+        pages[l][p].keys.advanced(by: row).update(from: key, count: kvSize)
+        pages[l][p].values.advanced(by: row).update(from: value, count: kvSize)
     }
 
     mutating func didAppend(_ n: Int) { count += n }
 
-    /// Bytes held.
-    package var byteCount: Int { keys.reduce(0) { $0 + $1.count } * 2 * MemoryLayout<Float>.size }
+    /// Bytes of the pages this cache refers to (pages shared with forks counted in each).
+    package var byteCount: Int { pages.reduce(0) { $0 + $1.count } * Self.pageSize * kvSize * 2 * MemoryLayout<Float>.size }
+}
+
+/// `KVCache.pageSize` positions of one layer's keys and values.
+///
+/// @unchecked Sendable invariant: rows are written only through a `KVCache` that holds the only
+/// reference to the page (`isKnownUniquelyReferenced`, else it copies first); shared pages are
+/// only read.
+final class KVPage: @unchecked Sendable {
+    let keys: UnsafeMutablePointer<Float>
+    let values: UnsafeMutablePointer<Float>
+    private let floats: Int
+
+    init(kvSize: Int) {
+        floats = KVCache.pageSize * kvSize
+        keys = .allocate(capacity: floats)
+        values = .allocate(capacity: floats)
+    }
+
+    convenience init(copying page: KVPage) {
+        self.init(kvSize: page.floats / KVCache.pageSize)
+        keys.update(from: page.keys, count: floats)
+        values.update(from: page.values, count: floats)
+    }
+
+    deinit {
+        keys.deallocate()
+        values.deallocate()
+    }
 }
