@@ -91,7 +91,8 @@ package final class EngineScorer: TargetScorer {
             trees.append(TokenTree(tokens: tokens, parents: parents))
             pendings.append(pending.count)
         }
-        let results = engine.evaluate(trees, caches: states.map(\.cache))
+        // Logits from the last context token on: the root's row, then the tree's.
+        let results = engine.evaluate(trees, caches: states.map(\.cache), logitsFrom: pendings.map { $0 - 1 })
         var rows: [[DenseDistribution]] = []
         for (i, item) in items.enumerated() {
             var state = states[i]

@@ -86,4 +86,17 @@ struct EngineInvarianceTests {
         #expect(engine.decode([5, 6], cache: &fork) == fresh(Array(context.prefix(30)) + [5, 6]))
         #expect(engine.decode([10], cache: &original) == fresh(context + [9, 10]))
     }
+
+    /// Logits asked from a node on are bitwise those of a full evaluation; the nodes before have
+    /// none (a prompt's tokens before its last).
+    @Test func logitsFromANodeOnMatchTheFullEvaluation() throws {
+        let engine = try Self.engine()
+        var cache = engine.makeCache()
+        _ = engine.decode([1, 504], cache: &cache)
+        let trees = [TokenTree.chain([3158, 314, 253, 1745]), TokenTree(tokens: [9, 10, 11], parents: [-1, 0, 0])]
+        let full = engine.evaluate(trees, caches: [cache, cache])
+        let partial = engine.evaluate(trees, caches: [cache, cache], logitsFrom: [3, 1])
+        #expect(partial[0].logits.prefix(3).allSatisfy(\.isEmpty) && partial[0].logits[3] == full[0].logits[3])
+        #expect(partial[1].logits[0].isEmpty && Array(partial[1].logits[1...]) == Array(full[1].logits[1...]))
+    }
 }
