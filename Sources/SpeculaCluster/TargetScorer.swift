@@ -79,6 +79,11 @@ package final class EngineScorer: TargetScorer {
             var state = self.states.withLock { $0[item.request] } ?? State(cache: engine.makeCache())
             // At least the last context token is evaluated: its logits are the root's row.
             if state.cache.count >= item.context.count { state.cache.truncate(to: item.context.count - 1) }
+            // A long prompt goes into the cache in passes of its own first; its last token joins
+            // the round's pass.
+            if item.context.count - 1 - state.cache.count > TransformerModel.passTokens {
+                _ = engine.decode(Array(item.context[state.cache.count..<item.context.count - 1]), cache: &state.cache)
+            }
             let pending = Array(item.context[state.cache.count...])
             var tokens = pending
             var parents = pending.indices.map { $0 - 1 }

@@ -99,4 +99,15 @@ struct EngineInvarianceTests {
         #expect(partial[0].logits.prefix(3).allSatisfy(\.isEmpty) && partial[0].logits[3] == full[0].logits[3])
         #expect(partial[1].logits[0].isEmpty && Array(partial[1].logits[1...]) == Array(full[1].logits[1...]))
     }
+
+    /// A chain longer than one pass (`TransformerModel.passTokens`) decodes in several passes,
+    /// bitwise as one.
+    @Test func longChainsDecodeInPassesBitwiseAsOne() throws {
+        let engine = try Self.engine()
+        let tokens = (0..<TransformerModel.passTokens + 9).map { ($0 * 37 + 11) % 4000 }
+        let whole = engine.evaluate([.chain(tokens)], caches: [engine.makeCache()], logitsFrom: [tokens.count - 1])[0]
+        var cache = engine.makeCache()
+        #expect(engine.decode(tokens, cache: &cache) == whole.logits.last)
+        #expect(cache.count == tokens.count)
+    }
 }

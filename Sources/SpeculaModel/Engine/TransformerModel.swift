@@ -167,12 +167,24 @@ package final class TransformerModel: Sendable {
         cache.didAppend(nodes.count)
     }
 
-    /// Feeds `tokens` one pass as a chain, commits them, and returns the last token's logits.
+    /// Feeds `tokens` as a chain in passes of at most `passTokens`, commits them, and returns the
+    /// last token's logits.
     package func decode(_ tokens: [Int], cache: inout KVCache) -> [Float] {
-        let result = evaluate([.chain(tokens)], caches: [cache], logitsFrom: [tokens.count - 1])[0]
-        commit(result, nodes: Array(tokens.indices), to: &cache)
-        return result.logits.last ?? []
+        var logits: [Float] = []
+        for start in stride(from: 0, to: tokens.count, by: Self.passTokens) {
+            let chunk = Array(tokens[start..<min(start + Self.passTokens, tokens.count)])
+            let last = start + chunk.count == tokens.count
+            let result = evaluate([.chain(chunk)], caches: [cache], logitsFrom: [last ? chunk.count - 1 : chunk.count])[0]
+            commit(result, nodes: Array(chunk.indices), to: &cache)
+            if last { logits = result.logits.last ?? [] }
+        }
+        return logits
     }
+
+    /// Most tokens in one pass of a long prompt (`decode`, the coordinator's scorer): a pass holds
+    /// its tokens' activations (about 160 KB a token for the 1.5B), so a 32K-token prompt in one
+    /// pass would need gigabytes; per pass of 512 the weights are still read once per 512 tokens.
+    package static let passTokens = 512
 
     // MARK: - Pieces
 
