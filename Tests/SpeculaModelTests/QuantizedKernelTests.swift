@@ -42,9 +42,8 @@ struct QuantizedKernelTests {
         return out
     }
 
-    /// Rows of 384 and 2,432 take activation groups of 128; rows of 2,432 and 4,864 are cut into
-    /// slices for the wider tiles (`WeightMatrix.forEachRow`: 2,048 columns for eight tokens,
-    /// 3,072 for five, …), while a token alone is not.
+    /// Rows of 384 and 2,432 take activation groups of 128; 2,432 and 4,864 are as long as the
+    /// models' longest rows (ffn_down).
     @Test(arguments: [192, 256, 384, 512, 2432, 4864])
     func integerAndFloatProductsMatchFloat64(cols: Int) {
         var random = RandomStream(seed: UInt64(cols))

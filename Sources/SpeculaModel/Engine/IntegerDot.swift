@@ -72,10 +72,10 @@ enum IntegerDot {
     struct Token<L: ChunkLayout>: TokenState {
         let x: Row
         var group = GroupSums<L>()
-        var sums: __m512
+        var sums = _mm512_setzero_ps()
 
         @inline(__always)
-        init(_ x: Row, sums: __m512) { (self.x, self.sums) = (x, sums) }
+        init(_ x: Row) { self.x = x }
 
         /// Adds chunk `c` of the row, unpacked.
         @inline(__always)
@@ -91,26 +91,27 @@ enum IntegerDot {
         var partialSums: __m512 { @inline(__always) get { sums } }
     }
 
-    /// The kernel for rows of `L` with activation groups of `group`.
+    /// The kernel for rows of `L`, `cols` weights long, with activation groups of `group`.
     struct Kernel<L: ChunkLayout>: TileKernel {
         typealias State = Token<L>
+        let cols: Int
         let group: Int
 
-        /// Adds Σ weight·activation over `columns` of the row at `row` to the partial sums of each
-        /// token of a `T` tile starting at `x`. Never inlined: each (layout, tile) specialization is a function of its own with the
+        /// Σ weight·activation over the row at `row` for each token of a `T` tile starting at `x`.
+        /// Never inlined: each (layout, tile) specialization is a function of its own with the
         /// registers to itself; inlined into `TileWidth`'s switch, the narrow tiles spilled (a
         /// one-token pass of the 0.5B draft 4 % slower).
         @inline(never)
-        func dots<T: TokenTile>(_: T.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<Row>, columns: Range<Int>, sums: inout TileSums) where T.State == Token<L> {
+        func dots<T: TokenTile>(_: T.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<Row>) -> SIMD8<Float> where T.State == Token<L> {
             let chunksPerGroup = group / 64, groupBytes = chunksPerGroup * 2 * L.blockBytes
-            var tile = T(x, sums: sums, at: 0)
-            for g in columns.lowerBound / group..<columns.upperBound / group {
+            var tile = T(x)
+            for g in 0..<cols / group {
                 let start = row + g * groupBytes
                 prefetch(start + prefetchDistance, groupBytes)
                 for k in 0..<chunksPerGroup { tile.add((L.pair(start + k * 2 * L.blockBytes), g * chunksPerGroup + k)) }
                 tile.end(g)
             }
-            tile.put(into: &sums, at: 0)
+            return tile.totals
         }
     }
 }

@@ -44,10 +44,10 @@ enum SuperblockDot {
 
         let x: Row
         var lanes = _mm512_setzero_si512()
-        var sums: __m512
+        var sums = _mm512_setzero_ps()
 
         @inline(__always)
-        init(_ x: Row, sums: __m512) { (self.x, self.sums) = (x, sums) }
+        init(_ x: Row) { self.x = x }
 
         @inline(__always)
         mutating func add(_ p: Piece) {
@@ -66,24 +66,25 @@ enum SuperblockDot {
         var partialSums: __m512 { @inline(__always) get { sums } }
     }
 
-    /// The kernel for rows of `L`.
+    /// The kernel for rows of `L`, `cols` weights long.
     struct Kernel<L: SuperblockLayout>: TileKernel {
         typealias State = Token
+        let cols: Int
 
-        /// Adds Σ weight·activation over `columns` of the row at `row` to the partial sums of each
-        /// token of a `T` tile starting at `x`. Never inlined: each (layout, tile) specialization is a function of its own with the
+        /// Σ weight·activation over the row at `row` for each token of a `T` tile starting at `x`.
+        /// Never inlined: each (layout, tile) specialization is a function of its own with the
         /// registers to itself; inlined into `TileWidth`'s switch, the narrow tiles spilled (a
         /// one-token pass of the 0.5B draft 4 % slower).
         @inline(never)
-        func dots<T: TokenTile>(_: T.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<Row>, columns: Range<Int>, sums: inout TileSums) where T.State == Token {
-            var tile = T(x, sums: sums, at: 0)
-            for s in columns.lowerBound / 256..<columns.upperBound / 256 {
+        func dots<T: TokenTile>(_: T.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<Row>) -> SIMD8<Float> where T.State == Token {
+            var tile = T(x)
+            for s in 0..<cols / 256 {
                 IntegerDot.prefetch(row + s * L.blockBytes + IntegerDot.prefetchDistance, L.blockBytes)
                 let block = L.block(row, s)
                 for m in 0..<4 { tile.add(Token.Piece(codes: L.codes(block, m), s: s, m: m)) }
                 tile.end((Factors(laneScales: L.laneScales(block), offsets: L.offsets(block)), s))
             }
-            tile.put(into: &sums, at: 0)
+            return tile.totals
         }
     }
 }

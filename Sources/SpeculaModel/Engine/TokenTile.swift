@@ -10,8 +10,7 @@ protocol TokenState {
     associatedtype Row
     associatedtype Piece
     associatedtype End
-    /// The token at `x`, its running sums resumed from `sums` (zero at a row's start).
-    init(_ x: Row, sums: __m512)
+    init(_ x: Row)
     mutating func add(_ piece: Piece)
     mutating func end(_ end: End)
     /// The token's 16 partial sums; their total (`TileSums`) is its dot product.
@@ -25,12 +24,22 @@ protocol TokenTile {
     associatedtype State: TokenState
     /// Tokens in the tile (at most 8).
     static var width: Int { get }
-    /// The tokens at `x`, resumed from their partial sums in `sums` from token `first` on.
-    init(_ x: UnsafePointer<State.Row>, sums: borrowing TileSums, at first: Int)
+    init(_ x: UnsafePointer<State.Row>)
     mutating func add(_ piece: State.Piece)
     mutating func end(_ end: State.End)
     /// Stores the tile's partial sums in `sums` from token `first` on.
     func put(into sums: inout TileSums, at first: Int)
+}
+
+extension TokenTile {
+    /// The tile's dot products in token order, zero past its width.
+    var totals: SIMD8<Float> {
+        @inline(__always) get {
+            var sums = TileSums()
+            put(into: &sums, at: 0)
+            return sums.totals(width: Self.width)
+        }
+    }
 }
 
 /// A tile of one token.
@@ -38,7 +47,7 @@ struct OneToken<State: TokenState>: TokenTile {
     static var width: Int { 1 }
     var t: State
 
-    @inline(__always) init(_ x: UnsafePointer<State.Row>, sums: borrowing TileSums, at first: Int) { t = State(x[0], sums: sums[first]) }
+    @inline(__always) init(_ x: UnsafePointer<State.Row>) { t = State(x[0]) }
     @inline(__always) mutating func add(_ piece: State.Piece) { t.add(piece) }
     @inline(__always) mutating func end(_ end: State.End) { t.end(end) }
     @inline(__always) func put(into sums: inout TileSums, at first: Int) { sums[first] = t.partialSums }
@@ -50,11 +59,7 @@ struct TwoTiles<First: TokenTile, Second: TokenTile>: TokenTile where First.Stat
     static var width: Int { First.width + Second.width }
     var first: First, second: Second
 
-    @inline(__always)
-    init(_ x: UnsafePointer<State.Row>, sums: borrowing TileSums, at first: Int) {
-        self.first = First(x, sums: sums, at: first)
-        second = Second(x + First.width, sums: sums, at: first + First.width)
-    }
+    @inline(__always) init(_ x: UnsafePointer<State.Row>) { (first, second) = (First(x), Second(x + First.width)) }
 
     @inline(__always)
     mutating func add(_ piece: State.Piece) {
@@ -93,20 +98,19 @@ enum TileWidth: Int {
 
     init(remaining: Int) { self.init(rawValue: min(remaining, 8))! }
 
-    /// `kernel`'s dot products of the row at `row` with the tile of this width at `x`, over
-    /// `columns`, added to `sums`.
+    /// `kernel`'s dot products of the row at `row` with the tile of this width at `x`.
     @inline(__always)
-    func dots<K: TileKernel>(_ kernel: K, _ row: UnsafeRawPointer, _ x: UnsafePointer<K.State.Row>, columns: Range<Int>, sums: inout TileSums) {
+    func dots<K: TileKernel>(_ kernel: K, _ row: UnsafeRawPointer, _ x: UnsafePointer<K.State.Row>) -> SIMD8<Float> {
         typealias S = K.State
         switch self {
-        case .one: kernel.dots(OneToken<S>.self, row, x, columns: columns, sums: &sums)
-        case .two: kernel.dots(TwoTokens<S>.self, row, x, columns: columns, sums: &sums)
-        case .three: kernel.dots(ThreeTokens<S>.self, row, x, columns: columns, sums: &sums)
-        case .four: kernel.dots(FourTokens<S>.self, row, x, columns: columns, sums: &sums)
-        case .five: kernel.dots(FiveTokens<S>.self, row, x, columns: columns, sums: &sums)
-        case .six: kernel.dots(SixTokens<S>.self, row, x, columns: columns, sums: &sums)
-        case .seven: kernel.dots(SevenTokens<S>.self, row, x, columns: columns, sums: &sums)
-        case .eight: kernel.dots(EightTokens<S>.self, row, x, columns: columns, sums: &sums)
+        case .one: return kernel.dots(OneToken<S>.self, row, x)
+        case .two: return kernel.dots(TwoTokens<S>.self, row, x)
+        case .three: return kernel.dots(ThreeTokens<S>.self, row, x)
+        case .four: return kernel.dots(FourTokens<S>.self, row, x)
+        case .five: return kernel.dots(FiveTokens<S>.self, row, x)
+        case .six: return kernel.dots(SixTokens<S>.self, row, x)
+        case .seven: return kernel.dots(SevenTokens<S>.self, row, x)
+        case .eight: return kernel.dots(EightTokens<S>.self, row, x)
         }
     }
 }
@@ -115,7 +119,5 @@ enum TileWidth: Int {
 /// a whole tile of tokens.
 protocol TileKernel {
     associatedtype State: TokenState
-    /// Adds Σ weight·activation over `columns` of the row at `row` (whole activation groups) to
-    /// the partial sums in `sums` of each token of a `T` tile starting at `x`.
-    func dots<T: TokenTile>(_ tile: T.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<State.Row>, columns: Range<Int>, sums: inout TileSums) where T.State == State
+    func dots<T: TokenTile>(_ tile: T.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<State.Row>) -> SIMD8<Float> where T.State == State
 }

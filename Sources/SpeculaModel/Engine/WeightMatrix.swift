@@ -74,45 +74,35 @@ package struct WeightMatrix: @unchecked Sendable {
     private func multiplyInteger<L: ChunkLayout>(_ layout: L.Type, _ input: UnsafePointer<Float>, batch: Int, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
         let x = QuantizedActivations(input, batch: batch, cols: cols, codeOffsetShift: L.codeOffsetShift ?? 0)
         let tokens = (0..<batch).map { IntegerDot.Row(x, token: $0) }
-        forEachRow(pool: pool, kernel: IntegerDot.Kernel<L>(group: x.groupSize), tokens: tokens, into: y)
+        forEachRow(pool: pool, kernel: IntegerDot.Kernel<L>(cols: cols, group: x.groupSize), tokens: tokens, into: y)
     }
 
     private func multiplySuperblocks<L: SuperblockLayout>(_ layout: L.Type, _ input: UnsafePointer<Float>, batch: Int, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
         let x = QuantizedActivations(input, batch: batch, cols: cols, codeOrder: .pieceMajor(pieceBytes: L.pieceBytes))
         let tokens = (0..<batch).map { SuperblockDot.Row(L.self, x, token: $0) }
-        forEachRow(pool: pool, kernel: SuperblockDot.Kernel<L>(), tokens: tokens, into: y)
+        forEachRow(pool: pool, kernel: SuperblockDot.Kernel<L>(cols: cols), tokens: tokens, into: y)
     }
 
     /// `y[b·rows + r]` for every row r and token b, the tokens taken in tiles (`TileWidth`):
     /// each row is read once per tile of up to eight tokens. Rows go in blocks of `rowBlock`, each
     /// tile over the whole block, so that a tile's activations stay in cache while the block's
     /// rows pass (passes of 32 tokens 11 % faster than tile by tile over each row; smaller passes
-    /// take one tile and do not change); and long rows go in slices (`columnSlice`), the block's
-    /// partial sums kept between slices, so that the tile's activations of one slice stay in the
-    /// first-level cache. A token's operations are the same whatever the slices.
+    /// take one tile and do not change).
     private func forEachRow<K: TileKernel>(pool: ComputePool, kernel: K, tokens: [K.State.Row], into y: UnsafeMutablePointer<Float>) {
-        let batch = tokens.count, rows = rows, cols = cols
+        let batch = tokens.count, rows = rows
         tokens.withUnsafeBufferPointer { tokens in
             let x = tokens.baseAddress!
             forEachRowRange(pool: pool, batch: batch) { range in
-                withUnsafeTemporaryAllocation(of: TileSums.self, capacity: Self.rowBlock) { sums in
-                    for first in stride(from: range.lowerBound, to: range.upperBound, by: Self.rowBlock) {
-                        let block = first..<min(first + Self.rowBlock, range.upperBound)
-                        var b = 0
-                        while b < batch {
-                            let width = TileWidth(remaining: batch - b)
-                            let slice = Self.columnSlice(width: width.rawValue)
-                            for r in block { sums.initializeElement(at: r - first, to: TileSums()) }
-                            for start in stride(from: 0, to: cols, by: slice) {
-                                let columns = start..<min(start + slice, cols)
-                                for r in block { width.dots(kernel, data + r * rowBytes, x + b, columns: columns, sums: &sums[r - first]) }
-                            }
-                            for r in block {
-                                let d = sums[r - first].totals(width: width.rawValue)
-                                for i in 0..<width.rawValue { y[(b + i) * rows + r] = d[i] }
-                            }
-                            b += width.rawValue
+                for first in stride(from: range.lowerBound, to: range.upperBound, by: Self.rowBlock) {
+                    let block = first..<min(first + Self.rowBlock, range.upperBound)
+                    var b = 0
+                    while b < batch {
+                        let width = TileWidth(remaining: batch - b)
+                        for r in block {
+                            let d = width.dots(kernel, data + r * rowBytes, x + b)
+                            for i in 0..<width.rawValue { y[(b + i) * rows + r] = d[i] }
                         }
+                        b += width.rawValue
                     }
                 }
             }
@@ -159,15 +149,6 @@ package struct WeightMatrix: @unchecked Sendable {
 
     private static let chunksPerThread = 8
     private static let rowBlock = 32
-    private static let sliceBytes = 16384
-
-    /// Columns per slice for a tile of `width` tokens: as many as keep the tile's activation codes
-    /// within `sliceBytes` (a multiple of 256, so whole activation groups). Measured on the ffn_down
-    /// matrices (8960 and 4864 columns), one thread, against whole rows: passes of 5–16 tokens
-    /// 13–29 % faster (16 KiB beat 8 and 32); one or two tokens are not cut at these sizes (cut
-    /// into 2,048 columns, a single token's product was 28 % slower: each row's stream from
-    /// memory interrupted).
-    private static func columnSlice(width: Int) -> Int { max(256, sliceBytes / width / 256 * 256) }
 }
 
 /// Raw weight blocks owned in memory rather than mapped from a file: matrices built by tests
