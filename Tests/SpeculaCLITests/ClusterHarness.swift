@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 
 /// Real `specula` processes on loopback for cluster tests: a coordinator and workers, stopped
-/// (SIGTERM, then SIGKILL) when the harness goes away.
+/// (SIGTERM, then SIGKILL) when the harness goes away, and their folder removed.
 final class ClusterHarness: @unchecked Sendable {
     // @unchecked Sendable invariant: `workersStorage` is guarded by `lock`; the rest is only
     // touched by the test's own thread.
@@ -25,6 +25,7 @@ final class ClusterHarness: @unchecked Sendable {
 
     deinit {
         for process in workers + [coordinator].compactMap({ $0 }) { Self.stop(process) }
+        try? FileManager.default.removeItem(at: directory)
     }
 
     /// Starts a coordinator (port 0 = any) and waits for its `listening on` line.

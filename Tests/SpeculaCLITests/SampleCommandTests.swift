@@ -49,6 +49,7 @@ struct SampleCommandTests {
     @Test func malformedModelFileIsRejectedWithAClearMessage() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("specula-bad-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
         let bad = dir.appendingPathComponent("bad.json")
         try Data(#"{"kind":"ngram","vocab_size":2,"order":1,"table":{"":[0.5,0.6]}}"#.utf8).write(to: bad)
         let result = try CLI.runAllowingFailure(["sample", "--target", bad.path, "--draft", bad.path])
@@ -57,20 +58,24 @@ struct SampleCommandTests {
     }
 }
 
-/// A random toy pair written to temporary JSON files.
-struct ToyFiles {
+/// A random toy pair written to temporary JSON files, removed when the last reference goes.
+final class ToyFiles: Sendable {
     let target: URL
     let draft: URL
+    private let directory: URL
 
     init(vocabulary: Int, order: Int, seed: UInt64) throws {
         let pair = RandomToyModels.pair(vocabularySize: vocabulary, order: order, seed: seed)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("specula-toys-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        directory = dir
         target = dir.appendingPathComponent("target.json")
         draft = dir.appendingPathComponent("draft.json")
         try pair.target.jsonData().write(to: target)
         try pair.draft.jsonData().write(to: draft)
     }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
 
     func arguments(verifier: String) -> [String] {
         ["sample", "--target", target.path, "--draft", draft.path, "--verifier", verifier,

@@ -6,6 +6,7 @@ struct ProtoFreshnessTests {
     @Test func committedProtobufCCodeMatchesTheProtoFile() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("specula-proto-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: out) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [root.appendingPathComponent("scripts/gen-proto.sh").path, out.path]
