@@ -45,8 +45,8 @@ package enum EngineBenchmark {
         _ = engine.decode(context, cache: &cache)
         progress("decode \(decodeTokens) tokens")
         // The decode cache starts as a copy of the context's: one untimed step makes it its own
-        // (copy-on-write copies every layer's keys and values on the first append), so the
-        // timed steps measure decoding, not a one-off copy that grows with the context.
+        // (its first append copies the shared last page of every layer), so the timed steps
+        // measure decoding alone.
         var decodeCache = cache
         var token = 42
         _ = engine.decode([token], cache: &decodeCache)

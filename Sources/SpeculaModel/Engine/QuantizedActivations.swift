@@ -83,13 +83,14 @@ struct QuantizedActivations: ~Copyable {
         }
     }
 
-    /// Rearranges the 256 codes at `codes` from natural to piece-major order.
+    /// Rearranges the 256 codes at `codes` from natural to piece-major order, through a copy on
+    /// the stack (this runs for every group of every K-quant product).
     private static func arrangePieceMajor(_ codes: UnsafeMutablePointer<Int8>, pieceBytes: Int) {
-        let natural = Array(UnsafeBufferPointer(start: codes, count: 256))
-        let subBlocks = 64 / pieceBytes
-        for j in 0..<subBlocks {
-            for m in 0..<4 {
-                for t in 0..<pieceBytes { codes[64 * m + pieceBytes * j + t] = natural[4 * pieceBytes * j + pieceBytes * m + t] }
+        withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256) { natural in
+            let source = natural.baseAddress!
+            source.update(from: codes, count: 256)
+            for j in 0..<64 / pieceBytes {
+                for m in 0..<4 { (codes + 64 * m + pieceBytes * j).update(from: source + 4 * pieceBytes * j + pieceBytes * m, count: pieceBytes) }
             }
         }
     }
