@@ -39,9 +39,10 @@ package struct KVCache: Sendable {
         } else if !isKnownUniquelyReferenced(&pages[l][p]) {
             pages[l][p] = KVPage(copying: pages[l][p])
         }
-        let row = (position % Self.pageSize) * kvSize
-        pages[l][p].keys.advanced(by: row).update(from: key, count: kvSize)
-        pages[l][p].values.advanced(by: row).update(from: value, count: kvSize)
+        let slot = position % Self.pageSize
+        let keys = pages[l][p].keys + slot
+        for f in 0..<kvSize { keys[f * Self.pageSize] = key[f] }
+        pages[l][p].values.advanced(by: slot * kvSize).update(from: value, count: kvSize)
     }
 
     mutating func didAppend(_ n: Int) { count += n }
@@ -50,7 +51,11 @@ package struct KVCache: Sendable {
     package var byteCount: Int { pages.reduce(0) { $0 + $1.count } * Self.pageSize * kvSize * 2 * MemoryLayout<Float>.size }
 }
 
-/// `KVCache.pageSize` positions of one layer's keys and values.
+/// `KVCache.pageSize` positions of one layer's keys and values. Keys are stored
+/// dimension-major (`keys[f·pageSize + slot]` for feature f of the row: KV head f / headSize),
+/// so that attention scores 32 keys per vector pair (`Scores`); values row-major
+/// (`values[slot·kvSize + f]`). New pages are zeroed, so the unused slots of a last page hold
+/// numbers.
 ///
 /// @unchecked Sendable invariant: rows are written only through a `KVCache` that holds the only
 /// reference to the page (`isKnownUniquelyReferenced`, else it copies first); shared pages are
@@ -63,7 +68,9 @@ final class KVPage: @unchecked Sendable {
     init(kvSize: Int) {
         floats = KVCache.pageSize * kvSize
         keys = .allocate(capacity: floats)
+        keys.initialize(repeating: 0, count: floats)
         values = .allocate(capacity: floats)
+        values.initialize(repeating: 0, count: floats)
     }
 
     convenience init(copying page: KVPage) {

@@ -51,25 +51,6 @@ package enum Kernels {
         return sum
     }
 
-    /// `y[i] += w · x[i]` for i < n: 16 lanes of fused multiply-adds, then the tail one by one
-    /// (each element takes one fused multiply-add either way).
-    @inline(__always)
-    static func addScaled(_ w: Float, _ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, _ n: Int) {
-        var i = 0
-        let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
-        let weight = SIMD16<Float>(repeating: w)
-        while i + 16 <= n {
-            var acc = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            acc.addProduct(weight, rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
-            ry.storeBytes(of: acc, toByteOffset: i * 4, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < n {
-            y[i] = y[i].addingProduct(w, x[i])
-            i += 1
-        }
-    }
-
     /// RMSNorm: out = x / sqrt(mean(x²) + eps) · weight.
     static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float, count: Int, into out: UnsafeMutablePointer<Float>) {
         var sum: Float = 0

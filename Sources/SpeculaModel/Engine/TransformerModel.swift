@@ -18,6 +18,7 @@ package final class TransformerModel: Sendable {
     private let output: WeightMatrix
     private let outputNorm: [Float]
     private let layers: [Layer]
+    private let attention: TreeAttention
 
     private struct Layer: Sendable {
         let attentionNorm: [Float]
@@ -34,6 +35,7 @@ package final class TransformerModel: Sendable {
         self.file = file
         self.config = c
         self.pool = ComputePool(threads: threads)
+        self.attention = TreeAttention(config: c)
         self.precision = precision
         func vector(_ name: String, _ count: Int) throws(GGUFError) -> [Float] {
             let matrix = try WeightMatrix(file: file, name: name, rows: 1, cols: count)
@@ -129,7 +131,8 @@ package final class TransformerModel: Sendable {
                 results[s].keys[l] = Array(k[start..<end])
                 results[s].values[l] = Array(v[start..<end])
             }
-            attend(q: q, layer: l, trees: trees, caches: caches, results: results, owner: owner, into: &attended)
+            attention(q: q, layer: l, trees: trees, caches: caches, keys: results.map { $0.keys[l] }, values: results.map { $0.values[l] },
+                      owner: owner, pool: pool, into: &attended)
             multiply(layer.o, attended, tokens: n, into: &projected)
             for i in 0..<x.count { x[i] += projected[i] }
             normalize(x, weight: layer.ffnNorm, tokens: n, into: &normed)
@@ -230,79 +233,4 @@ package final class TransformerModel: Sendable {
             }
         }
     }
-
-    /// Causal tree attention: token t attends to its cache, then its ancestors, then itself.
-    /// Work goes out over the compute pool by (token, KV head): the query heads that share a KV
-    /// head read each key and value row once together. Each (token, head)'s arithmetic is the
-    /// same whichever thread runs it and whatever else is in the pass (batch-invariant).
-    private func attend(q: [Float], layer l: Int, trees: [TokenTree], caches: [KVCache], results: [TreeResult], owner: [(sequence: Int, node: Int)], into out: inout [Float]) {
-        let c = config
-        let d = c.headSize, kv = c.kvSize, group = c.heads / c.kvHeads
-        let scale = 1 / Float(d).squareRoot()
-        let lineages = owner.map { trees[$0.sequence].lineage($0.node) }
-        let longest = max(1, owner.indices.map { caches[owner[$0].sequence].count + lineages[$0].count }.max() ?? 0)
-        let units = owner.count * c.kvHeads
-        let parts = min(pool.threads, units)
-        q.withUnsafeBufferPointer { qs in
-            out.withUnsafeMutableBufferPointer { os in
-                let queries = qs.baseAddress!, outputs = os.baseAddress!
-                pool.run { part in
-                    guard part < parts else { return }
-                    // Row g holds query head g's scores (then weights) over the keys.
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * longest)
-                    defer { scores.deallocate() }
-                    var largest = [Float](repeating: 0, count: group), sums = [Float](repeating: 0, count: group)
-                    for unit in stride(from: part, to: units, by: parts) {
-                        let t = unit / c.kvHeads, kvHead = unit % c.kvHeads
-                        let o = owner[t], cache = caches[o.sequence], lineage = lineages[t]
-                        let total = cache.count + lineage.count
-                        let kvOffset = kvHead * d, firstHead = kvHead * group
-                        let pages = cache.pages[l], pageSize = KVCache.pageSize
-                        results[o.sequence].keys[l].withUnsafeBufferPointer { tk in
-                            results[o.sequence].values[l].withUnsafeBufferPointer { tv in
-                                // Row j: the cache's position j, or the tree's node lineage[j − cache.count].
-                                func keyRow(_ j: Int) -> UnsafePointer<Float> {
-                                    let row: UnsafePointer<Float> = j < cache.count ? UnsafePointer(pages[j / pageSize].keys) + j % pageSize * kv
-                                        : tk.baseAddress! + lineage[j - cache.count] * kv
-                                    return row + kvOffset
-                                }
-                                func valueRow(_ j: Int) -> UnsafePointer<Float> {
-                                    let row: UnsafePointer<Float> = j < cache.count ? UnsafePointer(pages[j / pageSize].values) + j % pageSize * kv
-                                        : tv.baseAddress! + lineage[j - cache.count] * kv
-                                    return row + kvOffset
-                                }
-                                for g in 0..<group { largest[g] = -Float.infinity }
-                                for j in 0..<total {
-                                    let key = keyRow(j)
-                                    if j + Self.prefetchKeys < total { IntegerDot.prefetch(keyRow(j + Self.prefetchKeys), 4 * d) }
-                                    for g in 0..<group {
-                                        let s = Kernels.dot(queries + (t * c.heads + firstHead + g) * d, key, d) * scale
-                                        scores[g * longest + j] = s
-                                        largest[g] = max(largest[g], s)
-                                    }
-                                }
-                                for g in 0..<group {
-                                    sums[g] = Kernels.exponentiate(scores + g * longest, total, minus: largest[g])
-                                    let oh = outputs + (t * c.heads + firstHead + g) * d
-                                    for i in 0..<d { oh[i] = 0 }
-                                }
-                                for j in 0..<total {
-                                    let value = valueRow(j)
-                                    if j + Self.prefetchKeys < total { IntegerDot.prefetch(valueRow(j + Self.prefetchKeys), 4 * d) }
-                                    for g in 0..<group {
-                                        Kernels.addScaled(scores[g * longest + j] / sums[g], value, to: outputs + (t * c.heads + firstHead + g) * d, d)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// How many key (value) rows ahead attention prefetches: a KV head's rows are slices of the
-    /// cache's rows, which the hardware prefetchers follow poorly. Interleaved in one process
-    /// on the 1.5B at a 2,048-token context: passes of 1 and 8 tokens 3–10 % faster.
-    private static let prefetchKeys = 8
 }
