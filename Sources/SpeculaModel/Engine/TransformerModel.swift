@@ -105,6 +105,7 @@ package final class TransformerModel: Sendable {
             for (t, o) in owner.enumerated() { embeddings.row(trees[o.sequence].tokens[o.node], into: xs.baseAddress! + t * c.embedding) }
         }
         let positions = owner.map { caches[$0.sequence].count + trees[$0.sequence].depth($0.node) - 1 }
+        let rotary = RotaryTable(positions: positions, headSize: c.headSize, base: c.ropeBase)
         var normed = [Float](repeating: 0, count: n * c.embedding)
         var q = [Float](repeating: 0, count: n * c.heads * c.headSize)
         var k = [Float](repeating: 0, count: n * c.kvSize)
@@ -124,8 +125,8 @@ package final class TransformerModel: Sendable {
             if let b = layer.qBias { addBias(b, to: &q, tokens: n) }
             if let b = layer.kBias { addBias(b, to: &k, tokens: n) }
             if let b = layer.vBias { addBias(b, to: &v, tokens: n) }
-            rotate(&q, heads: c.heads, positions: positions)
-            rotate(&k, heads: c.kvHeads, positions: positions)
+            rotate(&q, heads: c.heads, rotary: rotary)
+            rotate(&k, heads: c.kvHeads, rotary: rotary)
             for (s, tree) in trees.enumerated() {
                 let start = offsets[s] * c.kvSize, end = (offsets[s] + tree.tokens.count) * c.kvSize
                 results[s].keys[l] = Array(k[start..<end])
@@ -213,18 +214,15 @@ package final class TransformerModel: Sendable {
         for t in 0..<tokens { for i in 0..<m { y[t * m + i] += bias[i] } }
     }
 
-    /// Rotary position embedding in place, `[token, heads, headSize]`.
-    private func rotate(_ y: inout [Float], heads: Int, positions: [Int]) {
-        let d = config.headSize
-        let half = d / 2
-        var inverseFrequencies = [Float](repeating: 0, count: half)
-        for i in 0..<half { inverseFrequencies[i] = Foundation.pow(config.ropeBase, -Float(2 * i) / Float(d)) }
-        for (t, position) in positions.enumerated() {
+    /// Rotary position embedding in place, `[token, heads, headSize]`, with each token's
+    /// rotation from `rotary` (one table per pass: every layer and head reuses it).
+    private func rotate(_ y: inout [Float], heads: Int, rotary: RotaryTable) {
+        let d = config.headSize, half = d / 2
+        for t in 0..<rotary.positions {
             for h in 0..<heads {
                 let base = (t * heads + h) * d
                 for i in 0..<half {
-                    let angle = Float(position) * inverseFrequencies[i]
-                    let cosA = Foundation.cos(angle), sinA = Foundation.sin(angle)
+                    let cosA = rotary.cosines[t * half + i], sinA = rotary.sines[t * half + i]
                     let (a, b) = config.ropeLayout == .neox ? (base + i, base + i + half) : (base + 2 * i, base + 2 * i + 1)
                     let x0 = y[a], x1 = y[b]
                     y[a] = x0 * cosA - x1 * sinA
