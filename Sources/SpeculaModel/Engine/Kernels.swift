@@ -51,6 +51,18 @@ package enum Kernels {
         return sum
     }
 
+    /// The largest of `x[0..<n]` (−∞ when n = 0), 16 lanes at a time (a maximum is exact, so
+    /// the order does not matter).
+    static func maximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var largest = _mm512_set1_ps(-Float.infinity)
+        var i = 0
+        while i < n {
+            largest = _mm512_mask_max_ps(largest, lanes(n - i), largest, _mm512_maskz_loadu_ps(lanes(n - i), x + i))
+            i += 16
+        }
+        return _mm512_reduce_max_ps(largest)
+    }
+
     /// RMSNorm: out = x / sqrt(mean(x²) + eps) · weight.
     static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float, count: Int, into out: UnsafeMutablePointer<Float>) {
         var sum: Float = 0

@@ -105,6 +105,7 @@ package final class TransformerModel: Sendable {
             for (t, o) in owner.enumerated() { embeddings.row(trees[o.sequence].tokens[o.node], into: xs.baseAddress! + t * c.embedding) }
         }
         let positions = owner.map { caches[$0.sequence].count + trees[$0.sequence].depth($0.node) - 1 }
+        let lineages = owner.map { trees[$0.sequence].lineage($0.node) }
         let rotary = RotaryTable(positions: positions, headSize: c.headSize, base: c.ropeBase)
         var normed = [Float](repeating: 0, count: n * c.embedding)
         var q = [Float](repeating: 0, count: n * c.heads * c.headSize)
@@ -133,7 +134,7 @@ package final class TransformerModel: Sendable {
                 results[s].values[l] = Array(v[start..<end])
             }
             attention(q: q, layer: l, trees: trees, caches: caches, keys: results.map { $0.keys[l] }, values: results.map { $0.values[l] },
-                      owner: owner, pool: pool, into: &attended)
+                      owner: owner, lineages: lineages, pool: pool, into: &attended)
             multiply(layer.o, attended, tokens: n, into: &projected)
             for i in 0..<x.count { x[i] += projected[i] }
             normalize(x, weight: layer.ffnNorm, tokens: n, into: &normed)

@@ -27,28 +27,30 @@ struct TreeAttention {
         headSize = config.headSize
     }
 
-    /// `out[t·heads·d …]` for every token t of the pass (`owner[t]` = its sequence and node), from
+    /// `out[t·heads·d …]` for every token t of the pass (`owner[t]` = its sequence and node,
+    /// `lineages[t]` = the node's ancestors root first, then the node), from
     /// the queries `q` (`[token, heads, headSize]`, rotated) and, for tree nodes, `keys[s]` /
-    /// `values[s]` (`[node, kvSize]` of sequence s, this layer).
+    /// `values[s]` (`[node, kvSize]` of sequence s, this layer). The trees' keys are put
+    /// dimension-major once per call, like a cache page's.
     func callAsFunction(q: [Float], layer l: Int, trees: [TokenTree], caches: [KVCache], keys: [[Float]], values: [[Float]],
-                        owner: [(sequence: Int, node: Int)], pool: ComputePool, into out: inout [Float]) {
+                        owner: [(sequence: Int, node: Int)], lineages: [[Int]], pool: ComputePool, into out: inout [Float]) {
         let units = Self.units(owner: owner, kvHeads: kvHeads)
-        let lineages = owner.map { trees[$0.sequence].lineage($0.node) }
         let longest = owner.indices.map { caches[owner[$0].sequence].count + lineages[$0].count }.max() ?? 0
         let rowCapacity = (longest + Scores.keys - 1) / Scores.keys * Scores.keys
         let group = heads / kvHeads, maxRows = Self.unitTokens * group
         let maxNodes = trees.map { ($0.tokens.count + Scores.keys - 1) / Scores.keys * Scores.keys }.max() ?? 0
         let parts = min(pool.threads, units.count)
+        let treeKeys = zip(keys, trees).map { transposed($0, nodes: $1.tokens.count) }
         q.withUnsafeBufferPointer { qs in
             out.withUnsafeMutableBufferPointer { os in
                 let queries = qs.baseAddress!, outputs = os.baseAddress!
                 pool.run { part in
                     guard part < parts else { return }
-                    let scratch = Scratch(rows: maxRows, rowCapacity: rowCapacity, nodes: maxNodes, headSize: headSize)
+                    let scratch = Scratch(rows: maxRows, rowCapacity: rowCapacity, nodes: maxNodes)
                     for u in stride(from: part, to: units.count, by: parts) {
                         let unit = units[u]
                         let s = owner[unit.tokens.lowerBound].sequence
-                        keys[s].withUnsafeBufferPointer { tk in
+                        treeKeys[s].withUnsafeBufferPointer { tk in
                             values[s].withUnsafeBufferPointer { tv in
                                 attend(unit, lineages: lineages, layer: l, cache: caches[s], nodes: trees[s].tokens.count,
                                        treeKeys: tk.baseAddress!, treeValues: tv.baseAddress!,
@@ -79,25 +81,34 @@ struct TreeAttention {
         return runs.flatMap { run in (0..<kvHeads).map { Unit(tokens: run, kvHead: $0) } }
     }
 
-    /// One thread's working memory: the unit's score rows (one per token and query head), the
-    /// tree nodes' keys dimension-major, and the rows' scores against every tree node.
+    /// A tree's keys (`[node, kvSize]`) dimension-major per KV head, the nodes padded to whole
+    /// blocks of `Scores.keys`: `[kvHead][dimension][nodeStride]`, zeros past the last node.
+    private func transposed(_ keys: [Float], nodes: Int) -> [Float] {
+        let kv = kvHeads * headSize, nodeStride = Self.nodeStride(nodes)
+        var out = [Float](repeating: 0, count: kv * nodeStride)
+        for node in 0..<nodes {
+            for f in 0..<kv { out[f * nodeStride + node] = keys[node * kv + f] }
+        }
+        return out
+    }
+
+    private static func nodeStride(_ nodes: Int) -> Int { (nodes + Scores.keys - 1) / Scores.keys * Scores.keys }
+
+    /// One thread's working memory: the unit's score rows (one per token and query head), and the
+    /// rows' scores against the tree's nodes.
     final class Scratch {
         let scores: UnsafeMutablePointer<Float>
-        let treeKeys: UnsafeMutablePointer<Float>
         let treeScores: UnsafeMutablePointer<Float>
         let rowCapacity: Int
 
-        init(rows: Int, rowCapacity: Int, nodes: Int, headSize: Int) {
+        init(rows: Int, rowCapacity: Int, nodes: Int) {
             self.rowCapacity = rowCapacity
             scores = .allocate(capacity: max(1, rows * rowCapacity))
-            treeKeys = .allocate(capacity: max(1, headSize * nodes))
-            treeKeys.initialize(repeating: 0, count: max(1, headSize * nodes))
             treeScores = .allocate(capacity: max(1, rows * nodes))
         }
 
         deinit {
             scores.deallocate()
-            treeKeys.deallocate()
             treeScores.deallocate()
         }
     }
@@ -127,16 +138,12 @@ struct TreeAttention {
                 scores + r * capacity + p * pageSize
             }
         }
-        // Scores against every tree node (dimension-major copy of their keys), then each row's
-        // lineage in order after the cache.
-        let nodeStride = (nodes + Scores.keys - 1) / Scores.keys * Scores.keys
-        for node in 0..<nodes {
-            let key = treeKeys + node * kv + unit.kvHead * d
-            for i in 0..<d { scratch.treeKeys[i * nodeStride + node] = key[i] }
-        }
-        for first in stride(from: 0, to: nodes, by: Scores.keys) {
-            Scores.compute(rows: rows, query: query, keys: scratch.treeKeys + first, stride: nodeStride, dimensions: d, scale: scale,
-                           valid: min(Scores.keys, nodes - first)) { r in scratch.treeScores + r * nodeStride + first }
+        // Scores against the tree's nodes up to the unit's last (ancestors come before their
+        // descendants), then each row's lineage in order after the cache.
+        let nodeStride = Self.nodeStride(nodes), reach = unit.tokens.map { lineages[$0].last! }.max()! + 1
+        for first in stride(from: 0, to: reach, by: Scores.keys) {
+            Scores.compute(rows: rows, query: query, keys: treeKeys + unit.kvHead * d * nodeStride + first, stride: nodeStride, dimensions: d,
+                           scale: scale, valid: min(Scores.keys, reach - first)) { r in scratch.treeScores + r * nodeStride + first }
         }
         for r in 0..<rows {
             let lineage = lineages[unit.tokens.lowerBound + r / group], row = scores + r * capacity + cached
@@ -147,8 +154,7 @@ struct TreeAttention {
         // all rows of the unit), then the lineage.
         for r in 0..<rows {
             let row = scores + r * capacity, total = cached + lineages[unit.tokens.lowerBound + r / group].count
-            var largest = -Float.infinity
-            for j in 0..<total { largest = max(largest, row[j]) }
+            let largest = Kernels.maximum(row, total)
             let sum = Kernels.exponentiate(row, total, minus: largest)
             for j in 0..<total { row[j] = row[j] / sum }
             output(r).initialize(repeating: 0, count: d)
