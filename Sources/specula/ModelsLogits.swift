@@ -32,7 +32,8 @@ extension Models {
                 var cache = engine.makeCache()
                 rows = ids.map { engine.decode([$0], cache: &cache) }
             } else {
-                rows = engine.evaluate([.chain(ids)], caches: [engine.makeCache()])[0].logits
+                // One pass over the whole chain; logits only for the positions printed.
+                rows = engine.evaluate([.chain(ids)], caches: [engine.makeCache()], logitsFrom: [allPositions ? 0 : ids.count - 1])[0].logits
             }
             let positions = allPositions ? Array(rows.indices) : [rows.count - 1]
             var lines: [String] = []
