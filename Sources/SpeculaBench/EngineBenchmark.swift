@@ -75,9 +75,9 @@ package enum EngineBenchmark {
         for i in rows.indices { rows[i].relativeCost = rows[i].meanMilliseconds / one }
         return Report(model: path, architecture: engine.config.architecture, threads: threads, activations: precision.rawValue, loadSeconds: loadSeconds,
                       decodeTokensPerSecond: decodeRate, decodeTokens: decodeTokens, contextTokens: context.count, passes: rows,
-                      residentMegabytes: residentMegabytes(), kvCacheBytesPerToken: engine.config.kvBytesPerToken,
+                      residentMegabytes: residentMegabytes(), kvCacheBytesPerToken: engine.kvBytesPerToken,
                       contextLength: engine.config.contextLength,
-                      kvCacheMegabytesAtContextLength: Double(engine.config.kvBytesPerToken * engine.config.contextLength) / 1_048_576, repetitions: repetitions, host: ProcessInfo.processInfo.hostName)
+                      kvCacheMegabytesAtContextLength: Double(engine.kvBytesPerToken * engine.config.contextLength) / 1_048_576, repetitions: repetitions, host: ProcessInfo.processInfo.hostName)
     }
 
     /// VmRSS of this process, from /proc.

@@ -8,8 +8,9 @@ optional q/k/v biases, SwiGLU, tied or separate output matrix.
 With `quantize_activations`, the input of every product with a quantized weight matrix is first
 rounded the way the engine's int8 kernels round it (8-bit codes, one scale per 256 values, or
 per 128 or 64 when the length is not a multiple of 256; `q = rint(x · (1/d))`,
-`d = max|x| / 127`, in float32). The engine computes x in float32, so a value on a rounding boundary may still round
-the other way there; such a flip is carried to every later layer and position."""
+`d = max|x| / 127`, in float32), and keys and values are rounded to half precision as the
+engine's cache stores them. The engine computes x in float32, so a value on a rounding boundary
+may still round the other way there; such a flip is carried to every later layer and position."""
 import numpy as np
 import gguf
 from gguf.quants import dequantize
@@ -106,6 +107,10 @@ class Reference:
             q = self.rope(q.reshape(n, self.heads, self.head_size), positions)
             k = self.rope(k.reshape(n, self.kv_heads, self.head_size), positions)
             v = v.reshape(n, self.kv_heads, self.head_size)
+            if self.quantize_activations:
+                # The engine's fast path keeps keys and values in half precision.
+                k = k.astype(np.float16).astype(np.float64)
+                v = v.astype(np.float16).astype(np.float64)
             out = np.empty((n, self.heads, self.head_size))
             for hd in range(self.heads):
                 kh = hd // group

@@ -63,6 +63,24 @@ package enum Kernels {
         return _mm512_reduce_max_ps(largest)
     }
 
+    /// `x[i]` rounded to the nearest half-precision float (kept as a 32-bit float).
+    static func roundToHalf(_ x: inout [Float]) {
+        for i in x.indices { x[i] = Float(Float16(x[i])) }
+    }
+
+    /// `out[i] = Float(x[i])` for i < n (exact), 16 at a time.
+    static func widen(_ x: UnsafePointer<Float16>, _ n: Int, into out: UnsafeMutablePointer<Float>) {
+        var i = 0
+        while i + 16 <= n {
+            _mm512_storeu_ps(out + i, _mm512_cvtph_ps(UnsafeRawPointer(x + i).loadUnaligned(as: __m256i.self)))
+            i += 16
+        }
+        while i < n {
+            out[i] = Float(x[i])
+            i += 1
+        }
+    }
+
     /// RMSNorm: out = x / sqrt(mean(x²) + eps) · weight.
     static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float, count: Int, into out: UnsafeMutablePointer<Float>) {
         var sum: Float = 0

@@ -26,7 +26,6 @@ package struct TransformerConfig: Sendable, Equatable {
     package var kvSize: Int { kvHeads * headSize }
 
     /// KV-cache bytes per committed token (keys and values of every layer, `Float`).
-    package var kvBytesPerToken: Int { layers * kvSize * 2 * MemoryLayout<Float>.size }
 
     init(file: GGUFFile) throws(GGUFError) {
         let arch = try file.string("general.architecture")

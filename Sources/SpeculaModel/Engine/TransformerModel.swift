@@ -73,7 +73,14 @@ package final class TransformerModel: Sendable {
 
     package var vocabularySize: Int { config.vocabulary }
 
-    package func makeCache() -> KVCache { KVCache(layers: config.layers, kvSize: config.kvSize) }
+    /// How caches store keys and values: half precision on the fast path (int8 activations, as
+    /// llama.cpp's default cache), 32-bit floats on the float path that tests compare with a
+    /// float64 reference.
+    package var kvElement: KVCache.Element { precision == .int8 ? .float16 : .float32 }
+
+    package var kvBytesPerToken: Int { config.layers * config.kvSize * 2 * kvElement.bytes }
+
+    package func makeCache() -> KVCache { KVCache(layers: config.layers, kvSize: config.kvSize, element: kvElement) }
 
     /// The result of evaluating one tree: raw logits per node `[node][vocab]` (empty for the nodes
     /// before `logitsFrom`), and the keys and values per layer `[layer][node·kvSize]` for `commit`.
@@ -89,7 +96,7 @@ package final class TransformerModel: Sendable {
     /// multiplies only the rows asked for, and a 2,048-token prompt does not hold 1.2 GB of
     /// logits.
     package func evaluate(_ trees: [TokenTree], caches: [KVCache], logitsFrom: [Int]? = nil) -> [TreeResult] {
-        precondition(trees.count == caches.count)
+        precondition(trees.count == caches.count && caches.allSatisfy { $0.element == kvElement })
         let c = config
         let n = trees.reduce(0) { $0 + $1.tokens.count }
         guard n > 0 else { return trees.map { _ in TreeResult(logits: [], keys: [], values: []) } }
@@ -128,6 +135,10 @@ package final class TransformerModel: Sendable {
             if let b = layer.vBias { addBias(b, to: &v, tokens: n) }
             rotate(&q, heads: c.heads, rotary: rotary)
             rotate(&k, heads: c.kvHeads, rotary: rotary)
+            if kvElement == .float16 {
+                Kernels.roundToHalf(&k)
+                Kernels.roundToHalf(&v)
+            }
             for (s, tree) in trees.enumerated() {
                 let start = offsets[s] * c.kvSize, end = (offsets[s] + tree.tokens.count) * c.kvSize
                 results[s].keys[l] = Array(k[start..<end])

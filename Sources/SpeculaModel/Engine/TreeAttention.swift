@@ -46,7 +46,7 @@ struct TreeAttention {
                 let queries = qs.baseAddress!, outputs = os.baseAddress!
                 pool.run { part in
                     guard part < parts else { return }
-                    let scratch = Scratch(rows: maxRows, rowCapacity: rowCapacity, nodes: maxNodes)
+                    let scratch = Scratch(rows: maxRows, rowCapacity: rowCapacity, nodes: maxNodes, blockFloats: headSize * KVCache.pageSize)
                     for u in stride(from: part, to: units.count, by: parts) {
                         let unit = units[u]
                         let s = owner[unit.tokens.lowerBound].sequence
@@ -94,22 +94,52 @@ struct TreeAttention {
 
     private static func nodeStride(_ nodes: Int) -> Int { (nodes + Scores.keys - 1) / Scores.keys * Scores.keys }
 
-    /// One thread's working memory: the unit's score rows (one per token and query head), and the
-    /// rows' scores against the tree's nodes.
+    /// One thread's working memory: the unit's score rows (one per token and query head), the
+    /// rows' scores against the tree's nodes, and a half-precision page's keys and values of one
+    /// KV head widened to 32-bit floats.
     final class Scratch {
         let scores: UnsafeMutablePointer<Float>
         let treeScores: UnsafeMutablePointer<Float>
+        let keyBlock: UnsafeMutablePointer<Float>
+        let valueBlock: UnsafeMutablePointer<Float>
         let rowCapacity: Int
 
-        init(rows: Int, rowCapacity: Int, nodes: Int) {
+        init(rows: Int, rowCapacity: Int, nodes: Int, blockFloats: Int) {
             self.rowCapacity = rowCapacity
             scores = .allocate(capacity: max(1, rows * rowCapacity))
             treeScores = .allocate(capacity: max(1, rows * nodes))
+            keyBlock = .allocate(capacity: blockFloats)
+            valueBlock = .allocate(capacity: blockFloats)
         }
 
         deinit {
             scores.deallocate()
             treeScores.deallocate()
+            keyBlock.deallocate()
+            valueBlock.deallocate()
+        }
+    }
+
+    /// A page's keys of `kvHead`, dimension-major with rows `KVCache.pageSize` apart.
+    private func keyBlock(_ page: KVPage, kvHead: Int, element: KVCache.Element, scratch: Scratch) -> UnsafePointer<Float> {
+        let floats = headSize * KVCache.pageSize, first = kvHead * floats
+        switch element {
+        case .float32: return UnsafePointer(page.keys.assumingMemoryBound(to: Float.self)) + first
+        case .float16:
+            Kernels.widen(page.keys.assumingMemoryBound(to: Float16.self) + first, floats, into: scratch.keyBlock)
+            return UnsafePointer(scratch.keyBlock)
+        }
+    }
+
+    /// A page's first `count` value rows of `kvHead`, and how many floats apart they are.
+    private func valueBlock(_ page: KVPage, kvHead: Int, count: Int, element: KVCache.Element, scratch: Scratch) -> (UnsafePointer<Float>, stride: Int) {
+        let d = headSize, kv = kvHeads * headSize
+        switch element {
+        case .float32: return (UnsafePointer(page.values.assumingMemoryBound(to: Float.self)) + kvHead * d, kv)
+        case .float16:
+            let values = page.values.assumingMemoryBound(to: Float16.self) + kvHead * d
+            for slot in 0..<count { Kernels.widen(values + slot * kv, d, into: scratch.valueBlock + slot * d) }
+            return (UnsafePointer(scratch.valueBlock), d)
         }
     }
 
@@ -132,7 +162,7 @@ struct TreeAttention {
 
         // Scores against the cache, a page at a time.
         for p in 0..<(cached + pageSize - 1) / pageSize {
-            let block = UnsafePointer(pages[p].keys) + unit.kvHead * d * pageSize
+            let block = keyBlock(pages[p], kvHead: unit.kvHead, element: cache.element, scratch: scratch)
             let valid = min(pageSize, cached - p * pageSize)
             Scores.compute(rows: rows, query: query, keys: block, stride: pageSize, dimensions: d, scale: scale, valid: valid) { r in
                 scores + r * capacity + p * pageSize
@@ -160,10 +190,10 @@ struct TreeAttention {
             output(r).initialize(repeating: 0, count: d)
         }
         for p in 0..<(cached + pageSize - 1) / pageSize {
-            let block = UnsafePointer(pages[p].values) + unit.kvHead * d
             let count = min(pageSize, cached - p * pageSize)
+            let (block, stride) = valueBlock(pages[p], kvHead: unit.kvHead, count: count, element: cache.element, scratch: scratch)
             for r in 0..<rows {
-                WeightedValues.accumulate(weights: scores + r * capacity + p * pageSize, values: block, stride: kv, count: count, dimensions: d, into: output(r))
+                WeightedValues.accumulate(weights: scores + r * capacity + p * pageSize, values: block, stride: stride, count: count, dimensions: d, into: output(r))
             }
         }
         for r in 0..<rows {
