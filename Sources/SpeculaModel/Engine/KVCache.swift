@@ -24,7 +24,10 @@ package struct KVCache: Sendable {
     package enum Element: Sendable {
         case float32, float16
 
-        package var bytes: Int { self == .float32 ? 4 : 2 }
+        var bytes: Int { self == .float32 ? 4 : 2 }
+
+        /// Bytes of one position's key and value rows in one layer.
+        package func positionBytes(kvSize: Int) -> Int { kvSize * 2 * bytes }
     }
 
     init(layers: Int, kvSize: Int, element: Element) {
@@ -70,7 +73,7 @@ package struct KVCache: Sendable {
     mutating func didAppend(_ n: Int) { count += n }
 
     /// Bytes of the pages this cache refers to (pages shared with forks counted in each).
-    package var byteCount: Int { pages.reduce(0) { $0 + $1.count } * Self.pageSize * kvSize * 2 * element.bytes }
+    package var byteCount: Int { pages.reduce(0) { $0 + $1.count } * Self.pageSize * element.positionBytes(kvSize: kvSize) }
 }
 
 /// `KVCache.pageSize` positions of one layer's keys and values, in the cache's `Element`. Keys

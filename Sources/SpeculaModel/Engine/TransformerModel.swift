@@ -78,7 +78,7 @@ package final class TransformerModel: Sendable {
     /// float64 reference.
     package var kvElement: KVCache.Element { precision == .int8 ? .float16 : .float32 }
 
-    package var kvBytesPerToken: Int { config.layers * config.kvSize * 2 * kvElement.bytes }
+    package var kvBytesPerToken: Int { config.layers * kvElement.positionBytes(kvSize: config.kvSize) }
 
     package func makeCache() -> KVCache { KVCache(layers: config.layers, kvSize: config.kvSize, element: kvElement) }
 

@@ -36,9 +36,9 @@ struct TreeAttention {
                         owner: [(sequence: Int, node: Int)], lineages: [[Int]], pool: ComputePool, into out: inout [Float]) {
         let units = Self.units(owner: owner, kvHeads: kvHeads)
         let longest = owner.indices.map { caches[owner[$0].sequence].count + lineages[$0].count }.max() ?? 0
-        let rowCapacity = (longest + Scores.keys - 1) / Scores.keys * Scores.keys
+        let rowCapacity = Self.wholeBlocks(longest)
         let group = heads / kvHeads, maxRows = Self.unitTokens * group
-        let maxNodes = trees.map { ($0.tokens.count + Scores.keys - 1) / Scores.keys * Scores.keys }.max() ?? 0
+        let maxNodes = trees.map { Self.wholeBlocks($0.tokens.count) }.max() ?? 0
         let parts = min(pool.threads, units.count)
         let treeKeys = zip(keys, trees).map { transposed($0, nodes: $1.tokens.count) }
         q.withUnsafeBufferPointer { qs in
@@ -84,7 +84,7 @@ struct TreeAttention {
     /// A tree's keys (`[node, kvSize]`) dimension-major per KV head, the nodes padded to whole
     /// blocks of `Scores.keys`: `[kvHead][dimension][nodeStride]`, zeros past the last node.
     private func transposed(_ keys: [Float], nodes: Int) -> [Float] {
-        let kv = kvHeads * headSize, nodeStride = Self.nodeStride(nodes)
+        let kv = kvHeads * headSize, nodeStride = Self.wholeBlocks(nodes)
         var out = [Float](repeating: 0, count: kv * nodeStride)
         for node in 0..<nodes {
             for f in 0..<kv { out[f * nodeStride + node] = keys[node * kv + f] }
@@ -92,7 +92,9 @@ struct TreeAttention {
         return out
     }
 
-    private static func nodeStride(_ nodes: Int) -> Int { (nodes + Scores.keys - 1) / Scores.keys * Scores.keys }
+    /// `n` rounded up to whole blocks of `Scores.keys` (score rows and tree key rows are padded
+    /// so that a block's two vectors never run past them).
+    private static func wholeBlocks(_ n: Int) -> Int { (n + Scores.keys - 1) / Scores.keys * Scores.keys }
 
     /// One thread's working memory: the unit's score rows (one per token and query head), the
     /// rows' scores against the tree's nodes, and a half-precision page's keys and values of one
@@ -170,7 +172,7 @@ struct TreeAttention {
         }
         // Scores against the tree's nodes up to the unit's last (ancestors come before their
         // descendants), then each row's lineage in order after the cache.
-        let nodeStride = Self.nodeStride(nodes), reach = unit.tokens.map { lineages[$0].last! }.max()! + 1
+        let nodeStride = Self.wholeBlocks(nodes), reach = unit.tokens.map { lineages[$0].last! }.max()! + 1
         for first in stride(from: 0, to: reach, by: Scores.keys) {
             Scores.compute(rows: rows, query: query, keys: treeKeys + unit.kvHead * d * nodeStride + first, stride: nodeStride, dimensions: d,
                            scale: scale, valid: min(Scores.keys, reach - first)) { r in scratch.treeScores + r * nodeStride + first }
