@@ -49,11 +49,13 @@ struct QuantizedKernelTests {
         var random = RandomStream(seed: UInt64(cols))
         let rows = 96, batch = 13
         for (type, elements, bytes, scales) in Self.layouts where cols % elements == 0 {
-            let matrix = Self.randomMatrix(type, blockElements: elements, blockBytes: bytes, scales: scales, rows: rows, cols: cols, random: &random)
+            let file = Self.randomMatrix(type, blockElements: elements, blockBytes: bytes, scales: scales, rows: rows, cols: cols, random: &random)
             let x = (0..<batch * cols).map { _ in Float.random(in: -2...2, using: &random) * (Bool.random(using: &random) ? 1 : 10) }
             let rounded = Self.roundedActivations(x, cols: cols)
             var weights = [Float](repeating: 0, count: cols)
-            for precision in ActivationPrecision.allCases {
+            // Q4_K's int8 path also runs on the rows repacked 16 at a time.
+            let repacked = type == .q4_K ? [(file.interleavedForInt8(pool: ComputePool(threads: 2)), ActivationPrecision.int8, " repacked")] : []
+            for (matrix, precision, layout) in ActivationPrecision.allCases.map({ (file, $0, "") }) + repacked {
                 var y = [Float](repeating: 0, count: batch * rows)
                 matrix.multiply(x, batch: batch, pool: ComputePool(threads: 2), precision: precision, into: &y)
                 var worst = 0.0
@@ -69,18 +71,18 @@ struct QuantizedKernelTests {
                         worst = max(worst, abs(Double(y[b * rows + r]) - expected) / max(magnitude, 1e-30))
                     }
                 }
-                #expect(worst < 1e-5, "\(type) \(precision) cols \(cols): relative error \(worst)")
+                #expect(worst < 1e-5, "\(type)\(layout) \(precision) cols \(cols): relative error \(worst)")
                 // Each token alone (a tile of one), or in a smaller batch (a tile of each width),
                 // gives bitwise its result inside the batch of 13 (tiles of eight and five).
                 for b in 0..<batch {
                     var alone = [Float](repeating: 0, count: rows)
                     matrix.multiply(Array(x[b * cols..<(b + 1) * cols]), batch: 1, pool: ComputePool(threads: 1), precision: precision, into: &alone)
-                    #expect(alone == Array(y[b * rows..<(b + 1) * rows]), "\(type) \(precision): token \(b) differs alone")
+                    #expect(alone == Array(y[b * rows..<(b + 1) * rows]), "\(type)\(layout) \(precision): token \(b) differs alone")
                 }
                 for smaller in [7, 6, 5, 4, 3, 2] {
                     var part = [Float](repeating: 0, count: smaller * rows)
                     matrix.multiply(Array(x[(batch - smaller) * cols..<batch * cols]), batch: smaller, pool: ComputePool(threads: 2), precision: precision, into: &part)
-                    #expect(part == Array(y[(batch - smaller) * rows..<batch * rows]), "\(type) \(precision): a batch of \(smaller) differs")
+                    #expect(part == Array(y[(batch - smaller) * rows..<batch * rows]), "\(type)\(layout) \(precision): a batch of \(smaller) differs")
                 }
             }
         }

@@ -13,7 +13,8 @@ protocol TokenState {
     init(_ x: Row)
     mutating func add(_ piece: Piece)
     mutating func end(_ end: End)
-    /// The token's 16 partial sums; their total (`TileSums`) is its dot product.
+    /// The token's 16 lanes of sums: partial sums whose total (`TileSums`) is its dot product
+    /// for the row-at-a-time kernels, one row's result each for `InterleavedDot`.
     var partialSums: __m512 { get }
 }
 
@@ -98,21 +99,46 @@ enum TileWidth: Int {
 
     init(remaining: Int) { self.init(rawValue: min(remaining, 8))! }
 
+    /// `operation` on a tile of this width.
+    @inline(__always)
+    func run<Operation: TileOperation>(_ operation: Operation) -> Operation.Result {
+        typealias S = Operation.State
+        switch self {
+        case .one: return operation(OneToken<S>.self)
+        case .two: return operation(TwoTokens<S>.self)
+        case .three: return operation(ThreeTokens<S>.self)
+        case .four: return operation(FourTokens<S>.self)
+        case .five: return operation(FiveTokens<S>.self)
+        case .six: return operation(SixTokens<S>.self)
+        case .seven: return operation(SevenTokens<S>.self)
+        case .eight: return operation(EightTokens<S>.self)
+        }
+    }
+
     /// `kernel`'s dot products of the row at `row` with the tile of this width at `x`.
     @inline(__always)
     func dots<K: TileKernel>(_ kernel: K, _ row: UnsafeRawPointer, _ x: UnsafePointer<K.State.Row>) -> SIMD8<Float> {
-        typealias S = K.State
-        switch self {
-        case .one: return kernel.dots(OneToken<S>.self, row, x)
-        case .two: return kernel.dots(TwoTokens<S>.self, row, x)
-        case .three: return kernel.dots(ThreeTokens<S>.self, row, x)
-        case .four: return kernel.dots(FourTokens<S>.self, row, x)
-        case .five: return kernel.dots(FiveTokens<S>.self, row, x)
-        case .six: return kernel.dots(SixTokens<S>.self, row, x)
-        case .seven: return kernel.dots(SevenTokens<S>.self, row, x)
-        case .eight: return kernel.dots(EightTokens<S>.self, row, x)
-        }
+        run(RowDots(kernel: kernel, row: row, x: x))
     }
+}
+
+/// Work on one tile whose width is chosen at run time: `TileWidth.run` calls it with the tile
+/// type of that width, so the work is compiled once per width.
+protocol TileOperation {
+    associatedtype State: TokenState
+    associatedtype Result = Void
+    func callAsFunction<T: TokenTile>(_ tile: T.Type) -> Result where T.State == State
+}
+
+/// A `TileKernel`'s dot products of one row with one tile.
+struct RowDots<Kernel: TileKernel>: TileOperation {
+    typealias State = Kernel.State
+    let kernel: Kernel
+    let row: UnsafeRawPointer
+    let x: UnsafePointer<Kernel.State.Row>
+
+    @inline(__always)
+    func callAsFunction<T: TokenTile>(_ tile: T.Type) -> SIMD8<Float> where T.State == State { kernel.dots(T.self, row, x) }
 }
 
 /// A kernel family bound to one matrix (its weight layout and row length): reads a row once for

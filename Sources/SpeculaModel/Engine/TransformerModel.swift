@@ -46,27 +46,30 @@ package final class TransformerModel: Sendable {
         func optionalVector(_ name: String, _ count: Int) throws(GGUFError) -> [Float]? {
             file.tensors[name] == nil ? nil : try vector(name, count)
         }
+        let pool = pool
+        func matrix(_ name: String, rows: Int, cols: Int) throws(GGUFError) -> WeightMatrix {
+            let matrix = try WeightMatrix(file: file, name: name, rows: rows, cols: cols)
+            return precision == .int8 ? matrix.interleavedForInt8(pool: pool) : matrix
+        }
         embeddings = try WeightMatrix(file: file, name: "token_embd.weight", rows: c.vocabulary, cols: c.embedding)
-        output = file.tensors["output.weight"] != nil
-            ? try WeightMatrix(file: file, name: "output.weight", rows: c.vocabulary, cols: c.embedding)
-            : embeddings
+        output = try matrix(file.tensors["output.weight"] != nil ? "output.weight" : "token_embd.weight", rows: c.vocabulary, cols: c.embedding)
         outputNorm = try vector("output_norm.weight", c.embedding)
         var layers: [Layer] = []
         for i in 0..<c.layers {
             let p = "blk.\(i)."
             layers.append(Layer(
                 attentionNorm: try vector(p + "attn_norm.weight", c.embedding),
-                q: try WeightMatrix(file: file, name: p + "attn_q.weight", rows: c.heads * c.headSize, cols: c.embedding),
-                k: try WeightMatrix(file: file, name: p + "attn_k.weight", rows: c.kvSize, cols: c.embedding),
-                v: try WeightMatrix(file: file, name: p + "attn_v.weight", rows: c.kvSize, cols: c.embedding),
-                o: try WeightMatrix(file: file, name: p + "attn_output.weight", rows: c.embedding, cols: c.heads * c.headSize),
+                q: try matrix(p + "attn_q.weight", rows: c.heads * c.headSize, cols: c.embedding),
+                k: try matrix(p + "attn_k.weight", rows: c.kvSize, cols: c.embedding),
+                v: try matrix(p + "attn_v.weight", rows: c.kvSize, cols: c.embedding),
+                o: try matrix(p + "attn_output.weight", rows: c.embedding, cols: c.heads * c.headSize),
                 qBias: try optionalVector(p + "attn_q.bias", c.heads * c.headSize),
                 kBias: try optionalVector(p + "attn_k.bias", c.kvSize),
                 vBias: try optionalVector(p + "attn_v.bias", c.kvSize),
                 ffnNorm: try vector(p + "ffn_norm.weight", c.embedding),
-                gate: try WeightMatrix(file: file, name: p + "ffn_gate.weight", rows: c.feedForward, cols: c.embedding),
-                up: try WeightMatrix(file: file, name: p + "ffn_up.weight", rows: c.feedForward, cols: c.embedding),
-                down: try WeightMatrix(file: file, name: p + "ffn_down.weight", rows: c.embedding, cols: c.feedForward)))
+                gate: try matrix(p + "ffn_gate.weight", rows: c.feedForward, cols: c.embedding),
+                up: try matrix(p + "ffn_up.weight", rows: c.feedForward, cols: c.embedding),
+                down: try matrix(p + "ffn_down.weight", rows: c.embedding, cols: c.feedForward)))
         }
         self.layers = layers
     }

@@ -15,6 +15,8 @@ package struct WeightMatrix: @unchecked Sendable {
     let rows: Int
     let cols: Int
     let rowBytes: Int
+    /// The rows again in `InterleavedQ4_K`'s layout, for the int8 path (`interleavedForInt8`).
+    private var interleaved: WeightBytes?
 
     init(file: GGUFFile, name: String, rows: Int, cols: Int) throws(GGUFError) {
         let info = try file.tensor(name)
@@ -41,6 +43,22 @@ package struct WeightMatrix: @unchecked Sendable {
         self.rowBytes = type.byteCount(elements: cols)
     }
 
+    /// This matrix with its rows also repacked for the int8 path where a layout with a row per
+    /// lane exists (`InterleavedQ4_K`; others return `self`), on `pool`'s threads. The file's
+    /// bytes stay mapped for the float path and for row lookups, but their pages are released
+    /// (read again only if used): the repacked copy is what the int8 products read, 3 % more
+    /// bytes than the file's.
+    package func interleavedForInt8(pool: ComputePool) -> WeightMatrix {
+        guard type == .q4_K, interleaved == nil, InterleavedQ4_K.accepts(rows: rows) else { return self }
+        let groups = rows / InterleavedQ4_K.rowsPerGroup, superblocks = cols / 256, source = data
+        var copy = self
+        copy.interleaved = WeightBytes(byteCount: groups * superblocks * InterleavedQ4_K.groupBytes) { bytes in
+            pool.run(chunks: groups) { g in InterleavedQ4_K.repack(group: g, superblocks: superblocks, from: source, into: bytes) }
+        }
+        (owner as? GGUFFile)?.releasePages(data, byteCount: rows * rowBytes)
+        return copy
+    }
+
     /// Dequantizes row `r` into `out` (`cols` floats).
     package func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         Dequantize.row(type, data + r * rowBytes, count: cols, into: out)
@@ -61,7 +79,12 @@ package struct WeightMatrix: @unchecked Sendable {
                 case .q4_1: multiplyInteger(Q4_1Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
                 case .q5_0: multiplyInteger(Q5_0Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
                 case .q8_0: multiplyInteger(Q8_0Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
-                case .q4_K: multiplySuperblocks(Q4_KBlock.self, xBase, batch: batch, pool: pool, into: yBase)
+                case .q4_K:
+                    if let interleaved {
+                        multiplyInterleaved(interleaved, xBase, batch: batch, pool: pool, into: yBase)
+                    } else {
+                        multiplySuperblocks(Q4_KBlock.self, xBase, batch: batch, pool: pool, into: yBase)
+                    }
                 case .q6_K: multiplySuperblocks(Q6_KBlock.self, xBase, batch: batch, pool: pool, into: yBase)
                 default: multiplyFloat(xBase, batch: batch, pool: pool, into: yBase)
                 }
@@ -81,6 +104,32 @@ package struct WeightMatrix: @unchecked Sendable {
         let x = QuantizedActivations(input, batch: batch, cols: cols, codeOrder: .pieceMajor(pieceBytes: L.pieceBytes))
         let tokens = (0..<batch).map { SuperblockDot.Row(L.self, x, token: $0) }
         forEachRow(pool: pool, kernel: SuperblockDot.Kernel<L>(cols: cols), tokens: tokens, into: y)
+    }
+
+    /// The products with 16 rows at a time (`InterleavedDot`): for each block of rows, each tile
+    /// of tokens over each group of the block, as `forEachRow` does row by row.
+    private func multiplyInterleaved(_ packed: WeightBytes, _ input: UnsafePointer<Float>, batch: Int, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
+        let x = QuantizedActivations(input, batch: batch, cols: cols)
+        let activations = InterleavedActivations(x)
+        let tiles = activations.tiles
+        let tokens = tiles.flatMap { tile in (0..<tile.width.rawValue).map { tile.start + 4 * $0 } }
+        let kernel = InterleavedDot.Kernel(superblocks: cols / 256), rows = rows
+        let groupStride = kernel.superblocks * InterleavedQ4_K.groupBytes, groupRows = InterleavedQ4_K.rowsPerGroup
+        let base = UnsafeRawPointer(packed.pointer)
+        tokens.withUnsafeBufferPointer { tokens in
+            forEachRowRange(pool: pool, batch: batch, granule: groupRows) { range in
+                for first in stride(from: range.lowerBound, to: range.upperBound, by: Self.rowBlock) {
+                    let block = first..<min(first + Self.rowBlock, range.upperBound)
+                    for tile in tiles {
+                        for g in stride(from: block.lowerBound, to: block.upperBound, by: groupRows) {
+                            tile.width.run(InterleavedDot.GroupProducts(
+                                kernel: kernel, group: base + g / groupRows * groupStride, x: tokens.baseAddress! + tile.first,
+                                y: y + tile.first * rows + g, stride: rows))
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// `y[b·rows + r]` for every row r and token b, the tokens taken in tiles (`TileWidth`):
@@ -140,11 +189,12 @@ package struct WeightMatrix: @unchecked Sendable {
     /// whichever thread is free, so a thread slowed by the system does not hold up the other.
     /// Measured on the 1.5B target, 2 threads, passes of 8–16 tokens: 4–14 % faster (median of
     /// interleaved runs); single tokens unchanged.
-    private func forEachRowRange(pool: ComputePool, batch: Int, _ body: (Range<Int>) -> Void) {
-        let rows = rows, parts = pool.threads
+    /// Range bounds are multiples of `granule`, which divides `rows`.
+    private func forEachRowRange(pool: ComputePool, batch: Int, granule: Int = 1, _ body: (Range<Int>) -> Void) {
+        let rows = rows, parts = pool.threads, units = rows / granule
         guard parts > 1, rows >= 64 else { return body(0..<rows) }
         let chunks = batch == 1 ? parts : min(parts * Self.chunksPerThread, rows / 16)
-        pool.run(chunks: chunks) { c in body(rows * c / chunks..<rows * (c + 1) / chunks) }
+        pool.run(chunks: chunks) { c in body(granule * (units * c / chunks)..<granule * (units * (c + 1) / chunks)) }
     }
 
     private static let chunksPerThread = 8
@@ -152,16 +202,23 @@ package struct WeightMatrix: @unchecked Sendable {
 }
 
 /// Raw weight blocks owned in memory rather than mapped from a file: matrices built by tests
-/// and tools.
+/// and tools, and the engine's repacked copies (`WeightMatrix.interleavedForInt8`).
 package final class WeightBytes: @unchecked Sendable {
     // @unchecked Sendable invariant: the bytes are written once, in `init`, then only read.
     let pointer: UnsafeMutableRawPointer
     let count: Int
 
-    package init(_ bytes: [UInt8]) {
-        count = bytes.count
-        pointer = .allocate(byteCount: max(bytes.count, 1), alignment: 64)
-        bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+    package convenience init(_ bytes: [UInt8]) {
+        self.init(byteCount: bytes.count) { pointer in
+            bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        }
+    }
+
+    /// `byteCount` bytes (64-byte aligned) written by `fill`.
+    init(byteCount: Int, fill: (UnsafeMutableRawPointer) -> Void) {
+        count = byteCount
+        pointer = .allocate(byteCount: max(byteCount, 1), alignment: 64)
+        fill(pointer)
     }
 
     deinit { pointer.deallocate() }

@@ -83,6 +83,17 @@ package final class GGUFFile: @unchecked Sendable {
 
     /// The bytes of `tensor`, valid while this file is alive. Engine-internal.
     func pointer(to tensor: TensorInfo) -> UnsafeRawPointer { base + tensor.offset }
+
+    /// Lets the system drop the resident pages wholly inside `byteCount` bytes at `start` (the
+    /// file's bytes of a tensor the engine has copied elsewhere): they stop counting in this
+    /// process's memory and are read back from the file if touched again. Engine-internal.
+    func releasePages(_ start: UnsafeRawPointer, byteCount: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + byteCount) / page * page
+        guard end > first else { return }
+        madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_DONTNEED)
+    }
 }
 
 /// The parsed header of a GGUF file.
