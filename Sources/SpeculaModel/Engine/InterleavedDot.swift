@@ -1,15 +1,15 @@
 import CX86
 
-/// Products of 16 Q4_K rows at once (`InterleavedQ4_K`, a row per lane) with a tile of tokens
-/// (`InterleavedActivations`).
+/// Products of 16 K-quant rows at once (`InterleavedLayout`, a row per lane) with a tile of
+/// tokens (`InterleavedActivations`).
 ///
-/// Per sub-block of 32 weights, eight `vpdpbusd` per token (four codes of each of the 16 rows
-/// times four activation codes broadcast from memory) leave in each lane the exact Σ q·x of its
-/// row; the lanes are turned to floats and multiplied by the rows' `d · sc` into the
-/// superblock's sums, and the rows' `−dmin · m` times the token's `d · Σq` go straight into its
-/// totals; at the end of a superblock the superblock's sums, times the token's scale `d`, join
-/// the totals. Unpacking the nibbles (three instructions per 128 codes) and the scales is shared
-/// by the tile. No horizontal sums: the 16 totals are the 16 rows' results.
+/// Per sub-block (32 weights for Q4_K, 16 for Q6_K), one `vpdpbusd` per four weights and token
+/// (four codes of each of the 16 rows times four activation codes broadcast from memory) leaves
+/// in each lane the exact Σ q·x of its row; the lanes are turned to floats and multiplied by the
+/// rows' scales into the superblock's sums, and the rows' offsets times the token's `d · Σq` go
+/// straight into its totals; at the end of a superblock the superblock's sums, times the token's
+/// scale `d`, join the totals. Unpacking codes and scales is shared by the tile. No horizontal
+/// sums: the 16 totals are the 16 rows' results.
 ///
 /// Batch invariance: a token's lanes take the same operations in the same order in every tile.
 enum InterleavedDot {
@@ -60,8 +60,8 @@ enum InterleavedDot {
         var partialSums: __m512 { @inline(__always) get { sums } }
     }
 
-    /// The kernel for one repacked matrix, `superblocks` superblocks a row.
-    struct Kernel {
+    /// The kernel for one matrix repacked in layout `L`, `superblocks` superblocks a row.
+    struct Kernel<L: InterleavedLayout> {
         let superblocks: Int
 
         /// Rows `16g…16g+15` (the group at `group`) times each token of a `T` tile at `x`: token
@@ -70,29 +70,21 @@ enum InterleavedDot {
         @inline(never)
         func products<T: TokenTile>(_: T.Type, group: UnsafeRawPointer, x: UnsafePointer<UnsafeRawPointer>,
                                     into y: UnsafeMutablePointer<Float>, stride: Int) where T.State == Token {
-            typealias L = InterleavedQ4_K
             typealias A = InterleavedActivations
-            let w = T.width, low = _mm512_set1_epi8(0x0F)
+            let w = T.width, span = L.subBlockSpan
             var tile = T(x)
             for s in 0..<superblocks {
                 let block = group + s * L.groupBytes
                 IntegerDot.prefetch(block + IntegerDot.prefetchDistance, L.groupBytes)
-                let d = _mm512_cvtph_ps(_mm256_loadu_si256(block.assumingMemoryBound(to: __m256i_u.self)))
-                let minusDmin = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_cvtph_ps(_mm256_loadu_si256((block + 32).assumingMemoryBound(to: __m256i_u.self))))
-                for j in 0..<8 {
-                    let codes = block + L.codesOffset + 256 * j
-                    for p in 0..<4 {
-                        let both = _mm512_loadu_si512(codes + 64 * p)
-                        tile.add(Token.Piece(codes: _mm512_and_si512(both, low), offset: A.wordOffset(superblock: s, word: 8 * j + p, width: w)))
-                        tile.add(Token.Piece(codes: _mm512_and_si512(_mm512_srli_epi16(both, 4), low),
-                                             offset: A.wordOffset(superblock: s, word: 8 * j + p + 4, width: w)))
+                let factors = L.factors(block)
+                for j in 0..<256 / span {
+                    L.forEachCodes(block, subBlock: j) { codes, c in
+                        tile.add(Token.Piece(codes: codes, offset: A.wordOffset(superblock: s, word: span / 4 * j + c, width: w, span: span)))
                     }
-                    let sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((block + L.scalesOffset + 16 * j).assumingMemoryBound(to: __m128i_u.self))))
-                    let m = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((block + L.minimumsOffset + 16 * j).assumingMemoryBound(to: __m128i_u.self))))
-                    tile.end(.subBlock(scales: _mm512_mul_ps(sc, d), offsets: _mm512_mul_ps(m, minusDmin),
-                                       sum: A.sumOffset(superblock: s, subBlock: j, width: w)))
+                    let (scales, offsets) = L.scalesAndOffsets(block, factors, subBlock: j)
+                    tile.end(.subBlock(scales: scales, offsets: offsets, sum: A.sumOffset(superblock: s, subBlock: j, width: w, span: span)))
                 }
-                tile.end(.superblock(scale: A.scaleOffset(superblock: s, width: w)))
+                tile.end(.superblock(scale: A.scaleOffset(superblock: s, width: w, span: span)))
             }
             var results = TileSums()
             tile.put(into: &results, at: 0)
@@ -101,9 +93,9 @@ enum InterleavedDot {
     }
 
     /// `Kernel.products` for a tile whose width is known at run time (`TileWidth.run`).
-    struct GroupProducts: TileOperation {
+    struct GroupProducts<L: InterleavedLayout>: TileOperation {
         typealias State = Token
-        let kernel: Kernel
+        let kernel: Kernel<L>
         let group: UnsafeRawPointer
         let x: UnsafePointer<UnsafeRawPointer>
         let y: UnsafeMutablePointer<Float>

@@ -1,7 +1,8 @@
 import CX86
 
 /// Q4_K rows rewritten sixteen at a time so that each 32-bit lane of a vector belongs to one row
-/// (llama.cpp's "repacked" CPU buffers follow the same idea; this layout is our own).
+/// (`InterleavedLayout`; llama.cpp's "repacked" CPU buffers follow the same idea, this layout is
+/// our own).
 ///
 /// In the file's layout a row is read on its own and a token's 16 partial sums must be added up
 /// at the end; with a row per lane, one `vpdpbusd` multiplies four weights of each of 16 rows by
@@ -9,8 +10,7 @@ import CX86
 /// vector, and the 16 results leave the kernel as one store. Per weight and token that is about
 /// half the instructions of `SuperblockDot`.
 ///
-/// A group of 16 rows keeps its superblocks in order; superblock s of group g is `groupBytes`
-/// at `(g · superblocks + s) · groupBytes`:
+/// Superblock s of group g is `groupBytes` at `(g · superblocks + s) · groupBytes`:
 ///
 /// | bytes | what |
 /// |---|---|
@@ -22,21 +22,43 @@ import CX86
 ///
 /// Weight `i` of sub-block `j` of row r is `d_r · sc_rj · q − dmin_r · m_rj`, as in the file:
 /// nothing is rounded when repacking.
-enum InterleavedQ4_K {
-    /// Rows per group: one per 32-bit lane of a 512-bit vector.
-    static let rowsPerGroup = 16
-    /// Bytes of one superblock of one group (16 × 144 in the file, plus 64 for spelling out the
-    /// 6-bit scales as bytes).
-    static let groupBytes = 2368
+enum InterleavedQ4_K: InterleavedLayout {
+    static var fileType: GGMLType { .q4_K }
+    /// 16 × 144 bytes in the file, plus 64 for spelling out the 6-bit scales as bytes.
+    static var groupBytes: Int { 2368 }
+    static var subBlockSpan: Int { 32 }
     static let scalesOffset = 64
     static let minimumsOffset = 192
     static let codesOffset = 320
 
-    /// Whether a matrix of `rows` rows can be repacked.
-    static func accepts(rows: Int) -> Bool { rows % rowsPerGroup == 0 }
+    /// `d` and `−dmin` of the 16 rows.
+    struct Factors {
+        let d: __m512, minusDmin: __m512
+    }
 
-    /// Writes rows `16g…16g+15` of the Q4_K matrix at `source` (rows of `superblocks · 144`
-    /// bytes) in this layout at `destination + g · superblocks · groupBytes`.
+    @inline(__always)
+    static func factors(_ block: UnsafeRawPointer) -> Factors {
+        Factors(d: _mm512_cvtph_ps(_mm256_loadu_si256(block.assumingMemoryBound(to: __m256i_u.self))),
+                minusDmin: _mm512_sub_ps(_mm512_setzero_ps(), _mm512_cvtph_ps(_mm256_loadu_si256((block + 32).assumingMemoryBound(to: __m256i_u.self)))))
+    }
+
+    @inline(__always)
+    static func forEachCodes(_ block: UnsafeRawPointer, subBlock j: Int, _ body: (__m512i, Int) -> Void) {
+        let codes = block + codesOffset + 256 * j, low = _mm512_set1_epi8(0x0F)
+        for p in 0..<4 {
+            let both = _mm512_loadu_si512(codes + 64 * p)
+            body(_mm512_and_si512(both, low), p)
+            body(_mm512_and_si512(_mm512_srli_epi16(both, 4), low), p + 4)
+        }
+    }
+
+    @inline(__always)
+    static func scalesAndOffsets(_ block: UnsafeRawPointer, _ factors: Factors, subBlock j: Int) -> (scales: __m512, offsets: __m512) {
+        let sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((block + scalesOffset + 16 * j).assumingMemoryBound(to: __m128i_u.self))))
+        let m = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((block + minimumsOffset + 16 * j).assumingMemoryBound(to: __m128i_u.self))))
+        return (_mm512_mul_ps(sc, factors.d), _mm512_mul_ps(m, factors.minusDmin))
+    }
+
     static func repack(group g: Int, superblocks: Int, from source: UnsafeRawPointer, into destination: UnsafeMutableRawPointer) {
         let rowBytes = superblocks * 144
         for s in 0..<superblocks {

@@ -44,16 +44,24 @@ package struct WeightMatrix: @unchecked Sendable {
     }
 
     /// This matrix with its rows also repacked for the int8 path where a layout with a row per
-    /// lane exists (`InterleavedQ4_K`; others return `self`), on `pool`'s threads. The file's
-    /// bytes stay mapped for the float path and for row lookups, but their pages are released
-    /// (read again only if used): the repacked copy is what the int8 products read, 3 % more
-    /// bytes than the file's.
+    /// lane exists (`InterleavedQ4_K`, `InterleavedQ6_K`; others return `self`), on `pool`'s
+    /// threads. The file's bytes stay mapped for the float path and for row lookups, but their
+    /// pages are released (read again only if used): the repacked copy is what the int8 products
+    /// read, as many bytes as the file's (Q6_K) or 3 % more (Q4_K).
     package func interleavedForInt8(pool: ComputePool) -> WeightMatrix {
-        guard type == .q4_K, interleaved == nil, InterleavedQ4_K.accepts(rows: rows) else { return self }
-        let groups = rows / InterleavedQ4_K.rowsPerGroup, superblocks = cols / 256, source = data
+        guard interleaved == nil, rows % 16 == 0 else { return self }
+        switch type {
+        case .q4_K: return interleaved(InterleavedQ4_K.self, pool: pool)
+        case .q6_K: return interleaved(InterleavedQ6_K.self, pool: pool)
+        default: return self
+        }
+    }
+
+    private func interleaved<L: InterleavedLayout>(_ layout: L.Type, pool: ComputePool) -> WeightMatrix {
+        let groups = rows / L.rowsPerGroup, superblocks = cols / 256, source = data
         var copy = self
-        copy.interleaved = WeightBytes(byteCount: groups * superblocks * InterleavedQ4_K.groupBytes) { bytes in
-            pool.run(chunks: groups) { g in InterleavedQ4_K.repack(group: g, superblocks: superblocks, from: source, into: bytes) }
+        copy.interleaved = WeightBytes(byteCount: groups * superblocks * L.groupBytes) { bytes in
+            pool.run(chunks: groups) { g in L.repack(group: g, superblocks: superblocks, from: source, into: bytes) }
         }
         (owner as? GGUFFile)?.releasePages(data, byteCount: rows * rowBytes)
         return copy
@@ -81,11 +89,16 @@ package struct WeightMatrix: @unchecked Sendable {
                 case .q8_0: multiplyInteger(Q8_0Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
                 case .q4_K:
                     if let interleaved {
-                        multiplyInterleaved(interleaved, xBase, batch: batch, pool: pool, into: yBase)
+                        multiplyInterleaved(InterleavedQ4_K.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
                     } else {
                         multiplySuperblocks(Q4_KBlock.self, xBase, batch: batch, pool: pool, into: yBase)
                     }
-                case .q6_K: multiplySuperblocks(Q6_KBlock.self, xBase, batch: batch, pool: pool, into: yBase)
+                case .q6_K:
+                    if let interleaved {
+                        multiplyInterleaved(InterleavedQ6_K.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
+                    } else {
+                        multiplySuperblocks(Q6_KBlock.self, xBase, batch: batch, pool: pool, into: yBase)
+                    }
                 default: multiplyFloat(xBase, batch: batch, pool: pool, into: yBase)
                 }
             }
@@ -108,13 +121,14 @@ package struct WeightMatrix: @unchecked Sendable {
 
     /// The products with 16 rows at a time (`InterleavedDot`): for each block of rows, each tile
     /// of tokens over each group of the block, as `forEachRow` does row by row.
-    private func multiplyInterleaved(_ packed: WeightBytes, _ input: UnsafePointer<Float>, batch: Int, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
+    private func multiplyInterleaved<L: InterleavedLayout>(_ layout: L.Type, _ packed: WeightBytes, _ input: UnsafePointer<Float>, batch: Int,
+                                                            pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
         let x = QuantizedActivations(input, batch: batch, cols: cols)
-        let activations = InterleavedActivations(x)
+        let activations = InterleavedActivations(x, span: L.subBlockSpan)
         let tiles = activations.tiles
         let tokens = tiles.flatMap { tile in (0..<tile.width.rawValue).map { tile.start + 4 * $0 } }
-        let kernel = InterleavedDot.Kernel(superblocks: cols / 256), rows = rows
-        let groupStride = kernel.superblocks * InterleavedQ4_K.groupBytes, groupRows = InterleavedQ4_K.rowsPerGroup
+        let kernel = InterleavedDot.Kernel<L>(superblocks: cols / 256), rows = rows
+        let groupStride = kernel.superblocks * L.groupBytes, groupRows = L.rowsPerGroup
         let base = UnsafeRawPointer(packed.pointer)
         tokens.withUnsafeBufferPointer { tokens in
             forEachRowRange(pool: pool, batch: batch, granule: groupRows) { range in

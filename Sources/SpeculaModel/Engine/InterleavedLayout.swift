@@ -1,0 +1,33 @@
+import CX86
+
+/// A K-quant format rewritten 16 rows at a time with a row per 32-bit lane, as `InterleavedDot`
+/// reads it (`InterleavedQ4_K`, `InterleavedQ6_K`).
+///
+/// A group of 16 rows keeps its superblocks in order, `groupBytes` each. Within a superblock,
+/// sub-block j (`subBlockSpan` weights) yields vectors of 16 rows × 4 unsigned codes, each
+/// matched with word `j · subBlockSpan / 4 + c` of a token's codes; the weight of code q in row r
+/// is `scales_r · q + offsets_r`, the offset being multiplied by the token's `d · Σq` over the
+/// sub-block (`InterleavedActivations`).
+protocol InterleavedLayout {
+    /// The file's format this layout rewrites.
+    static var fileType: GGMLType { get }
+    /// Bytes of one superblock of one group.
+    static var groupBytes: Int { get }
+    /// Weights of a sub-block (one scale).
+    static var subBlockSpan: Int { get }
+    /// The factors shared by a superblock's sub-blocks (`d`, `dmin`), decoded once.
+    associatedtype Factors
+    static func factors(_ block: UnsafeRawPointer) -> Factors
+    /// Calls `body` with each vector of codes of sub-block `j` and its word c (0 ..< span / 4).
+    static func forEachCodes(_ block: UnsafeRawPointer, subBlock j: Int, _ body: (__m512i, Int) -> Void)
+    /// The rows' scales and offsets for sub-block `j`.
+    static func scalesAndOffsets(_ block: UnsafeRawPointer, _ factors: Factors, subBlock j: Int) -> (scales: __m512, offsets: __m512)
+    /// Writes rows `16g…16g+15` of the file's matrix at `source` (rows of `superblocks` blocks)
+    /// in this layout at `destination + g · superblocks · groupBytes`.
+    static func repack(group g: Int, superblocks: Int, from source: UnsafeRawPointer, into destination: UnsafeMutableRawPointer)
+}
+
+extension InterleavedLayout {
+    /// Rows per group: one per 32-bit lane of a 512-bit vector.
+    static var rowsPerGroup: Int { 16 }
+}
