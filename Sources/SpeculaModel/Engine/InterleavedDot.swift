@@ -6,9 +6,9 @@ import CX86
 /// Per sub-block (32 weights for Q4_K, 16 for Q6_K), one `vpdpbusd` per four weights and token
 /// (four codes of each of the 16 rows times four activation codes broadcast from memory) leaves
 /// in each lane the exact Σ q·x of its row; the lanes are turned to floats and multiplied by the
-/// rows' scales into the superblock's sums, and the rows' offsets times the token's `d · Σq` go
-/// straight into its totals; at the end of a superblock the superblock's sums, times the token's
-/// scale `d`, join the totals. Unpacking codes and scales is shared by the tile. No horizontal
+/// rows' scales into the activation group's sums, and the rows' offsets times the token's
+/// `d · Σq` go straight into its totals; at the end of an activation group the group's sums,
+/// times the token's scale `d`, join the totals. Unpacking codes and scales is shared by the tile. No horizontal
 /// sums: the 16 totals are the 16 rows' results.
 ///
 /// Batch invariance: a token's lanes take the same operations in the same order in every tile.
@@ -25,14 +25,14 @@ enum InterleavedDot {
             /// The rows' `d · sc` and `−dmin · m` for the sub-block, and where the token's
             /// `d · Σq` over it is.
             case subBlock(scales: __m512, offsets: __m512, sum: Int)
-            /// Where the token's scale for the superblock is.
-            case superblock(scale: Int)
+            /// Where the token's scale for the activation group is.
+            case activationGroup(scale: Int)
         }
 
         /// The token's first word in its tile.
         let x: UnsafeRawPointer
         var lanes = _mm512_setzero_si512()
-        var superblockSums = _mm512_setzero_ps()
+        var groupSums = _mm512_setzero_ps()
         var sums = _mm512_setzero_ps()
 
         @inline(__always)
@@ -47,12 +47,12 @@ enum InterleavedDot {
         mutating func end(_ end: End) {
             switch end {
             case .subBlock(let scales, let offsets, let sum):
-                superblockSums = _mm512_fmadd_ps(_mm512_cvtepi32_ps(lanes), scales, superblockSums)
+                groupSums = _mm512_fmadd_ps(_mm512_cvtepi32_ps(lanes), scales, groupSums)
                 sums = _mm512_fmadd_ps(offsets, _mm512_set1_ps(x.loadUnaligned(fromByteOffset: sum, as: Float.self)), sums)
                 lanes = _mm512_setzero_si512()
-            case .superblock(let scale):
-                sums = _mm512_fmadd_ps(superblockSums, _mm512_set1_ps(x.loadUnaligned(fromByteOffset: scale, as: Float.self)), sums)
-                superblockSums = _mm512_setzero_ps()
+            case .activationGroup(let scale):
+                sums = _mm512_fmadd_ps(groupSums, _mm512_set1_ps(x.loadUnaligned(fromByteOffset: scale, as: Float.self)), sums)
+                groupSums = _mm512_setzero_ps()
             }
         }
 
@@ -60,9 +60,17 @@ enum InterleavedDot {
         var partialSums: __m512 { @inline(__always) get { sums } }
     }
 
-    /// The kernel for one matrix repacked in layout `L`, `superblocks` superblocks a row.
+    /// The kernel for one matrix repacked in layout `L`: rows of `groups` activation groups of
+    /// `shape.group` weights, each one or more of the layout's superblocks.
     struct Kernel<L: InterleavedLayout> {
-        let superblocks: Int
+        let groups: Int
+        let shape: InterleavedActivations.Shape
+
+        init(cols: Int, activationGroup: Int) {
+            precondition(activationGroup % L.superblockSpan == 0 && cols % activationGroup == 0)
+            groups = cols / activationGroup
+            shape = .init(group: activationGroup, span: L.subBlockSpan)
+        }
 
         /// Rows `16g…16g+15` (the group at `group`) times each token of a `T` tile at `x`: token
         /// i's 16 results go to `y + i · stride`. Never inlined, like `SuperblockDot`'s kernel:
@@ -70,21 +78,25 @@ enum InterleavedDot {
         @inline(never)
         func products<T: TokenTile>(_: T.Type, group: UnsafeRawPointer, x: UnsafePointer<UnsafeRawPointer>,
                                     into y: UnsafeMutablePointer<Float>, stride: Int) where T.State == Token {
-            typealias A = InterleavedActivations
-            let w = T.width, span = L.subBlockSpan
+            let w = T.width, span = L.subBlockSpan, subBlocks = L.superblockSpan / span
+            let superblocksPerGroup = shape.group / L.superblockSpan
             var tile = T(x)
-            for s in 0..<superblocks {
-                let block = group + s * L.groupBytes
-                IntegerDot.prefetch(block + IntegerDot.prefetchDistance, L.groupBytes)
-                let factors = L.factors(block)
-                for j in 0..<256 / span {
-                    L.forEachCodes(block, subBlock: j) { codes, c in
-                        tile.add(Token.Piece(codes: codes, offset: A.wordOffset(superblock: s, word: span / 4 * j + c, width: w, span: span)))
+            var block = group
+            for a in 0..<groups {
+                for b in 0..<superblocksPerGroup {
+                    IntegerDot.prefetch(block + IntegerDot.prefetchDistance, L.groupBytes)
+                    let factors = L.factors(block)
+                    for j in 0..<subBlocks {
+                        let subBlock = b * subBlocks + j
+                        L.forEachCodes(block, subBlock: j) { codes, c in
+                            tile.add(Token.Piece(codes: codes, offset: shape.wordOffset(group: a, word: span / 4 * subBlock + c, width: w)))
+                        }
+                        let (scales, offsets) = L.scalesAndOffsets(block, factors, subBlock: j)
+                        tile.end(.subBlock(scales: scales, offsets: offsets, sum: shape.sumOffset(group: a, subBlock: subBlock, width: w)))
                     }
-                    let (scales, offsets) = L.scalesAndOffsets(block, factors, subBlock: j)
-                    tile.end(.subBlock(scales: scales, offsets: offsets, sum: A.sumOffset(superblock: s, subBlock: j, width: w, span: span)))
+                    block += L.groupBytes
                 }
-                tile.end(.superblock(scale: A.scaleOffset(superblock: s, width: w, span: span)))
+                tile.end(.activationGroup(scale: shape.scaleOffset(group: a, width: w)))
             }
             var results = TileSums()
             tile.put(into: &results, at: 0)

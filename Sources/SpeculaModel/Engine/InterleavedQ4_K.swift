@@ -23,9 +23,9 @@ import CX86
 /// Weight `i` of sub-block `j` of row r is `d_r · sc_rj · q − dmin_r · m_rj`, as in the file:
 /// nothing is rounded when repacking.
 enum InterleavedQ4_K: InterleavedLayout {
-    static var fileType: GGMLType { .q4_K }
     /// 16 × 144 bytes in the file, plus 64 for spelling out the 6-bit scales as bytes.
     static var groupBytes: Int { 2368 }
+    static var superblockSpan: Int { 256 }
     static var subBlockSpan: Int { 32 }
     static let scalesOffset = 64
     static let minimumsOffset = 192

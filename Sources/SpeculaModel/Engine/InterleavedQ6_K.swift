@@ -13,8 +13,8 @@ import CX86
 ///
 /// Weight `i` of sub-block `j` of row r is `d_r · sc_rj · (q − 32)`, as in the file.
 enum InterleavedQ6_K: InterleavedLayout {
-    static var fileType: GGMLType { .q6_K }
     static var groupBytes: Int { 3360 }
+    static var superblockSpan: Int { 256 }
     static var subBlockSpan: Int { 16 }
     static let scalesOffset = 32
     static let codesOffset = 288

@@ -15,7 +15,7 @@ package struct WeightMatrix: @unchecked Sendable {
     let rows: Int
     let cols: Int
     let rowBytes: Int
-    /// The rows again in `InterleavedQ4_K`'s layout, for the int8 path (`interleavedForInt8`).
+    /// The rows again in a layout with a row per lane, for the int8 path (`interleavedForInt8`).
     private var interleaved: WeightBytes?
 
     init(file: GGUFFile, name: String, rows: Int, cols: Int) throws(GGUFError) {
@@ -44,25 +44,29 @@ package struct WeightMatrix: @unchecked Sendable {
     }
 
     /// This matrix with its rows also repacked for the int8 path where a layout with a row per
-    /// lane exists (`InterleavedQ4_K`, `InterleavedQ6_K`; others return `self`), on `pool`'s
-    /// threads. The file's bytes stay mapped for the float path and for row lookups, but their
-    /// pages are released (read again only if used): the repacked copy is what the int8 products
-    /// read, as many bytes as the file's (Q6_K) or 3 % more (Q4_K).
+    /// lane exists (Q4_K, Q6_K, Q5_0, Q8_0: `InterleavedLayout`; others return `self`), on
+    /// `pool`'s threads. The file's bytes stay mapped for the float path and for row lookups, but
+    /// their pages are released (read again only if used): the repacked copy is what the int8
+    /// products read, as many bytes as the file's (3 % more for Q4_K).
     package func interleavedForInt8(pool: ComputePool) -> WeightMatrix {
-        guard interleaved == nil, rows % 16 == 0 else { return self }
+        guard interleaved == nil, rows % 16 == 0, cols % 64 == 0 else { return self }
+        // Each layout named as a type, not through an existential: the kernels must be specialized.
         switch type {
         case .q4_K: return interleaved(InterleavedQ4_K.self, pool: pool)
         case .q6_K: return interleaved(InterleavedQ6_K.self, pool: pool)
+        case .q5_0: return interleaved(InterleavedQ5_0.self, pool: pool)
+        case .q8_0: return interleaved(InterleavedQ8_0.self, pool: pool)
         default: return self
         }
     }
 
     private func interleaved<L: InterleavedLayout>(_ layout: L.Type, pool: ComputePool) -> WeightMatrix {
-        let groups = rows / L.rowsPerGroup, superblocks = cols / 256, source = data
+        let groups = rows / L.rowsPerGroup, superblocks = cols / L.superblockSpan, source = data
         var copy = self
-        copy.interleaved = WeightBytes(byteCount: groups * superblocks * L.groupBytes) { bytes in
+        let bytes = WeightBytes(byteCount: groups * superblocks * L.groupBytes) { bytes in
             pool.run(chunks: groups) { g in L.repack(group: g, superblocks: superblocks, from: source, into: bytes) }
         }
+        copy.interleaved = bytes
         (owner as? GGUFFile)?.releasePages(data, byteCount: rows * rowBytes)
         return copy
     }
@@ -75,30 +79,29 @@ package struct WeightMatrix: @unchecked Sendable {
     /// `output[b·rows + r] = Σ_c W[r, c] · input[b·cols + c]` for b < batch, on `pool`'s threads.
     ///
     /// With `.int8`, quantized rows (in whole chunks of 64) take the integer kernels on 8-bit
-    /// activations (`IntegerDot`); otherwise rows are dequantized and multiplied in floats.
+    /// activations: 16 rows at a time when repacked (`InterleavedDot`), else row by row
+    /// (`IntegerDot`, `SuperblockDot`); otherwise rows are dequantized and multiplied in floats.
     package func multiply(_ input: [Float], batch: Int, pool: ComputePool, precision: ActivationPrecision, into output: inout [Float]) {
         precondition(input.count >= batch * cols && output.count >= batch * rows)
         input.withUnsafeBufferPointer { x in
             output.withUnsafeMutableBufferPointer { y in
                 let xBase = x.baseAddress!, yBase = y.baseAddress!
                 guard precision == .int8, cols % 64 == 0 else { return multiplyFloat(xBase, batch: batch, pool: pool, into: yBase) }
+                if let interleaved {
+                    switch type {
+                    case .q4_K: return multiplyInterleaved(InterleavedQ4_K.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
+                    case .q6_K: return multiplyInterleaved(InterleavedQ6_K.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
+                    case .q5_0: return multiplyInterleaved(InterleavedQ5_0.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
+                    default: return multiplyInterleaved(InterleavedQ8_0.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
+                    }
+                }
                 switch type {
                 case .q4_0: multiplyInteger(Q4_0Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
                 case .q4_1: multiplyInteger(Q4_1Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
                 case .q5_0: multiplyInteger(Q5_0Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
                 case .q8_0: multiplyInteger(Q8_0Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
-                case .q4_K:
-                    if let interleaved {
-                        multiplyInterleaved(InterleavedQ4_K.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
-                    } else {
-                        multiplySuperblocks(Q4_KBlock.self, xBase, batch: batch, pool: pool, into: yBase)
-                    }
-                case .q6_K:
-                    if let interleaved {
-                        multiplyInterleaved(InterleavedQ6_K.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
-                    } else {
-                        multiplySuperblocks(Q6_KBlock.self, xBase, batch: batch, pool: pool, into: yBase)
-                    }
+                case .q4_K: multiplySuperblocks(Q4_KBlock.self, xBase, batch: batch, pool: pool, into: yBase)
+                case .q6_K: multiplySuperblocks(Q6_KBlock.self, xBase, batch: batch, pool: pool, into: yBase)
                 default: multiplyFloat(xBase, batch: batch, pool: pool, into: yBase)
                 }
             }
@@ -124,11 +127,11 @@ package struct WeightMatrix: @unchecked Sendable {
     private func multiplyInterleaved<L: InterleavedLayout>(_ layout: L.Type, _ packed: WeightBytes, _ input: UnsafePointer<Float>, batch: Int,
                                                             pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
         let x = QuantizedActivations(input, batch: batch, cols: cols)
-        let activations = InterleavedActivations(x, span: L.subBlockSpan)
+        let kernel = InterleavedDot.Kernel<L>(cols: cols, activationGroup: x.groupSize), rows = rows
+        let activations = InterleavedActivations(x, shape: kernel.shape)
         let tiles = activations.tiles
         let tokens = tiles.flatMap { tile in (0..<tile.width.rawValue).map { tile.start + 4 * $0 } }
-        let kernel = InterleavedDot.Kernel<L>(superblocks: cols / 256), rows = rows
-        let groupStride = kernel.superblocks * L.groupBytes, groupRows = L.rowsPerGroup
+        let groupStride = cols / L.superblockSpan * L.groupBytes, groupRows = L.rowsPerGroup
         let base = UnsafeRawPointer(packed.pointer)
         tokens.withUnsafeBufferPointer { tokens in
             forEachRowRange(pool: pool, batch: batch, granule: groupRows) { range in

@@ -1,0 +1,46 @@
+import CX86
+
+/// Q8_0 rows rewritten sixteen at a time with a row per 32-bit lane (`InterleavedLayout`; see
+/// `InterleavedQ4_K` for why). A superblock is one 32-weight block of each of the 16 rows, the
+/// same number of bytes as in the file:
+///
+/// | bytes | what |
+/// |---|---|
+/// | 0–31 | `d` of rows 0…15 (f16, as in the file) |
+/// | 32–543 | eight vectors c = 0…7: byte 4r + k holds row r's code 4c + k plus 128 (unsigned, for `vpdpbusd`) |
+///
+/// Weight = `d · (u − 128)` for the stored byte u, the file's `d · q`.
+enum InterleavedQ8_0: InterleavedLayout {
+    static var superblockSpan: Int { 32 }
+    static var subBlockSpan: Int { 32 }
+    static var groupBytes: Int { 544 }
+
+    @inline(__always)
+    static func factors(_ block: UnsafeRawPointer) {}
+
+    @inline(__always)
+    static func forEachCodes(_ block: UnsafeRawPointer, subBlock j: Int, _ body: (__m512i, Int) -> Void) {
+        for c in 0..<8 { body(_mm512_loadu_si512(block + 32 + 64 * c), c) }
+    }
+
+    @inline(__always)
+    static func scalesAndOffsets(_ block: UnsafeRawPointer, _ factors: Void, subBlock j: Int) -> (scales: __m512, offsets: __m512) {
+        let d = _mm512_cvtph_ps(_mm256_loadu_si256(block.assumingMemoryBound(to: __m256i_u.self)))
+        return (d, _mm512_mul_ps(d, _mm512_set1_ps(-128)))
+    }
+
+    static func repack(group g: Int, superblocks: Int, from source: UnsafeRawPointer, into destination: UnsafeMutableRawPointer) {
+        let rowBytes = superblocks * 34
+        for s in 0..<superblocks {
+            let out = destination + (g * superblocks + s) * groupBytes
+            for r in 0..<rowsPerGroup {
+                let block = source + (g * rowsPerGroup + r) * rowBytes + s * 34
+                out.storeBytes(of: block.loadUnaligned(as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
+                for c in 0..<8 {
+                    let codes = block.loadUnaligned(fromByteOffset: 2 + 4 * c, as: UInt32.self) ^ 0x8080_8080
+                    out.storeBytes(of: codes, toByteOffset: 32 + 64 * c + 4 * r, as: UInt32.self)
+                }
+            }
+        }
+    }
+}
