@@ -53,8 +53,8 @@ struct QuantizedKernelTests {
             let x = (0..<batch * cols).map { _ in Float.random(in: -2...2, using: &random) * (Bool.random(using: &random) ? 1 : 10) }
             let rounded = Self.roundedActivations(x, cols: cols)
             var weights = [Float](repeating: 0, count: cols)
-            // The int8 path also runs on the rows repacked 16 at a time, where a format has a layout for it.
-            let repacked = [.q4_K, .q6_K, .q5_0, .q8_0].contains(type) ? [(file.interleavedForInt8(pool: ComputePool(threads: 2)), ActivationPrecision.int8, " repacked")] : []
+            // The int8 path also runs on the rows repacked 16 at a time (every quantized format).
+            let repacked = type != .f32 && type != .f16 ? [(file.interleavedForInt8(pool: ComputePool(threads: 2)), ActivationPrecision.int8, " repacked")] : []
             for (matrix, precision, layout) in ActivationPrecision.allCases.map({ (file, $0, "") }) + repacked {
                 var y = [Float](repeating: 0, count: batch * rows)
                 matrix.multiply(x, batch: batch, pool: ComputePool(threads: 2), precision: precision, into: &y)

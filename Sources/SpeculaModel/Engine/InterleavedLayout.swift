@@ -32,4 +32,37 @@ protocol InterleavedLayout {
 extension InterleavedLayout {
     /// Rows per group: one per 32-bit lane of a 512-bit vector.
     static var rowsPerGroup: Int { 16 }
+
+    /// The 16 rows' f16 values (`d`, `dmin`, `m`) at `p`, as floats.
+    @inline(__always)
+    static func halves(_ p: UnsafeRawPointer) -> __m512 {
+        _mm512_cvtph_ps(_mm256_loadu_si256(p.assumingMemoryBound(to: __m256i_u.self)))
+    }
+}
+
+/// A layout of a format of 32-weight blocks with one scale each (Q4_0, Q4_1, Q5_0, Q8_0): a
+/// superblock is one block of each of the 16 rows, one sub-block, nothing shared to decode, and
+/// repacking moves each file block on its own (`repack(row:from:into:)`).
+protocol BlockInterleavedLayout: InterleavedLayout where Factors == Void {
+    /// Bytes of one block in the file.
+    static var fileBlockBytes: Int { get }
+    /// Writes row `r`'s file block at `block` into the superblock at `superblock`.
+    static func repack(row r: Int, from block: UnsafeRawPointer, into superblock: UnsafeMutableRawPointer)
+}
+
+extension BlockInterleavedLayout {
+    static var superblockSpan: Int { 32 }
+    static var subBlockSpan: Int { 32 }
+
+    @inline(__always)
+    static func factors(_ block: UnsafeRawPointer) {}
+
+    static func repack(group g: Int, superblocks: Int, from source: UnsafeRawPointer, into destination: UnsafeMutableRawPointer) {
+        for s in 0..<superblocks {
+            for r in 0..<rowsPerGroup {
+                repack(row: r, from: source + ((g * rowsPerGroup + r) * superblocks + s) * fileBlockBytes,
+                       into: destination + (g * superblocks + s) * groupBytes)
+            }
+        }
+    }
 }

@@ -38,18 +38,13 @@ enum InterleavedQ4_K: InterleavedLayout {
 
     @inline(__always)
     static func factors(_ block: UnsafeRawPointer) -> Factors {
-        Factors(d: _mm512_cvtph_ps(_mm256_loadu_si256(block.assumingMemoryBound(to: __m256i_u.self))),
-                minusDmin: _mm512_sub_ps(_mm512_setzero_ps(), _mm512_cvtph_ps(_mm256_loadu_si256((block + 32).assumingMemoryBound(to: __m256i_u.self)))))
+        Factors(d: halves(block),
+                minusDmin: _mm512_sub_ps(_mm512_setzero_ps(), halves(block + 32)))
     }
 
     @inline(__always)
     static func forEachCodes(_ block: UnsafeRawPointer, subBlock j: Int, _ body: (__m512i, Int) -> Void) {
-        let codes = block + codesOffset + 256 * j, low = _mm512_set1_epi8(0x0F)
-        for p in 0..<4 {
-            let both = _mm512_loadu_si512(codes + 64 * p)
-            body(_mm512_and_si512(both, low), p)
-            body(_mm512_and_si512(_mm512_srli_epi16(both, 4), low), p + 4)
-        }
+        InterleavedNibbles.forEachCodes(block + codesOffset + 256 * j, body)
     }
 
     @inline(__always)

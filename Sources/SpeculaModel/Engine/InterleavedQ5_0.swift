@@ -11,13 +11,9 @@ import CX86
 /// | 288–351 | byte 4r + k holds the fifth bit of row r's code 4c + k at bit c, c = 0…7 |
 ///
 /// Weight = `d · (q − 16)`, as in the file.
-enum InterleavedQ5_0: InterleavedLayout {
-    static var superblockSpan: Int { 32 }
-    static var subBlockSpan: Int { 32 }
+enum InterleavedQ5_0: BlockInterleavedLayout {
+    static var fileBlockBytes: Int { 22 }
     static var groupBytes: Int { 352 }
-
-    @inline(__always)
-    static func factors(_ block: UnsafeRawPointer) {}
 
     @inline(__always)
     static func forEachCodes(_ block: UnsafeRawPointer, subBlock j: Int, _ body: (__m512i, Int) -> Void) {
@@ -42,27 +38,18 @@ enum InterleavedQ5_0: InterleavedLayout {
 
     @inline(__always)
     static func scalesAndOffsets(_ block: UnsafeRawPointer, _ factors: Void, subBlock j: Int) -> (scales: __m512, offsets: __m512) {
-        let d = _mm512_cvtph_ps(_mm256_loadu_si256(block.assumingMemoryBound(to: __m256i_u.self)))
+        let d = halves(block)
         return (d, _mm512_mul_ps(d, _mm512_set1_ps(-16)))
     }
 
-    static func repack(group g: Int, superblocks: Int, from source: UnsafeRawPointer, into destination: UnsafeMutableRawPointer) {
-        let rowBytes = superblocks * 22
-        for s in 0..<superblocks {
-            let out = destination + (g * superblocks + s) * groupBytes
-            for r in 0..<rowsPerGroup {
-                let block = source + (g * rowsPerGroup + r) * rowBytes + s * 22
-                out.storeBytes(of: block.loadUnaligned(as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
-                for p in 0..<4 {
-                    out.storeBytes(of: block.loadUnaligned(fromByteOffset: 6 + 4 * p, as: UInt32.self), toByteOffset: 32 + 64 * p + 4 * r, as: UInt32.self)
-                }
-                let fifthBits = block.loadUnaligned(fromByteOffset: 2, as: UInt32.self)  // bit i: code i's fifth bit
-                var high: UInt32 = 0
-                for k in 0..<4 {
-                    for c in 0..<8 { high |= ((fifthBits >> UInt32(4 * c + k)) & 1) << UInt32(8 * k + c) }
-                }
-                out.storeBytes(of: high, toByteOffset: 288 + 4 * r, as: UInt32.self)
-            }
+    static func repack(row r: Int, from block: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: block.loadUnaligned(as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
+        InterleavedNibbles.store(row: r, from: block + 6, into: out + 32)
+        let fifthBits = block.loadUnaligned(fromByteOffset: 2, as: UInt32.self)  // bit i: code i's fifth bit
+        var high: UInt32 = 0
+        for k in 0..<4 {
+            for c in 0..<8 { high |= ((fifthBits >> UInt32(4 * c + k)) & 1) << UInt32(8 * k + c) }
         }
+        out.storeBytes(of: high, toByteOffset: 288 + 4 * r, as: UInt32.self)
     }
 }

@@ -21,7 +21,7 @@ enum InterleavedQ6_K: InterleavedLayout {
 
     @inline(__always)
     static func factors(_ block: UnsafeRawPointer) -> __m512 {
-        _mm512_cvtph_ps(_mm256_loadu_si256(block.assumingMemoryBound(to: __m256i_u.self)))
+        halves(block)
     }
 
     @inline(__always)

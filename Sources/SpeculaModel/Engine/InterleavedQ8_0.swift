@@ -10,13 +10,9 @@ import CX86
 /// | 32–543 | eight vectors c = 0…7: byte 4r + k holds row r's code 4c + k plus 128 (unsigned, for `vpdpbusd`) |
 ///
 /// Weight = `d · (u − 128)` for the stored byte u, the file's `d · q`.
-enum InterleavedQ8_0: InterleavedLayout {
-    static var superblockSpan: Int { 32 }
-    static var subBlockSpan: Int { 32 }
+enum InterleavedQ8_0: BlockInterleavedLayout {
+    static var fileBlockBytes: Int { 34 }
     static var groupBytes: Int { 544 }
-
-    @inline(__always)
-    static func factors(_ block: UnsafeRawPointer) {}
 
     @inline(__always)
     static func forEachCodes(_ block: UnsafeRawPointer, subBlock j: Int, _ body: (__m512i, Int) -> Void) {
@@ -25,22 +21,15 @@ enum InterleavedQ8_0: InterleavedLayout {
 
     @inline(__always)
     static func scalesAndOffsets(_ block: UnsafeRawPointer, _ factors: Void, subBlock j: Int) -> (scales: __m512, offsets: __m512) {
-        let d = _mm512_cvtph_ps(_mm256_loadu_si256(block.assumingMemoryBound(to: __m256i_u.self)))
+        let d = halves(block)
         return (d, _mm512_mul_ps(d, _mm512_set1_ps(-128)))
     }
 
-    static func repack(group g: Int, superblocks: Int, from source: UnsafeRawPointer, into destination: UnsafeMutableRawPointer) {
-        let rowBytes = superblocks * 34
-        for s in 0..<superblocks {
-            let out = destination + (g * superblocks + s) * groupBytes
-            for r in 0..<rowsPerGroup {
-                let block = source + (g * rowsPerGroup + r) * rowBytes + s * 34
-                out.storeBytes(of: block.loadUnaligned(as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
-                for c in 0..<8 {
-                    let codes = block.loadUnaligned(fromByteOffset: 2 + 4 * c, as: UInt32.self) ^ 0x8080_8080
-                    out.storeBytes(of: codes, toByteOffset: 32 + 64 * c + 4 * r, as: UInt32.self)
-                }
-            }
+    static func repack(row r: Int, from block: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: block.loadUnaligned(as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
+        for c in 0..<8 {
+            let codes = block.loadUnaligned(fromByteOffset: 2 + 4 * c, as: UInt32.self) ^ 0x8080_8080
+            out.storeBytes(of: codes, toByteOffset: 32 + 64 * c + 4 * r, as: UInt32.self)
         }
     }
 }

@@ -44,7 +44,7 @@ package struct WeightMatrix: @unchecked Sendable {
     }
 
     /// This matrix with its rows also repacked for the int8 path where a layout with a row per
-    /// lane exists (Q4_K, Q6_K, Q5_0, Q8_0: `InterleavedLayout`; others return `self`), on
+    /// lane exists (Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q6_K: `InterleavedLayout`; others return `self`), on
     /// `pool`'s threads. The file's bytes stay mapped for the float path and for row lookups, but
     /// their pages are released (read again only if used): the repacked copy is what the int8
     /// products read, as many bytes as the file's (3 % more for Q4_K).
@@ -54,6 +54,8 @@ package struct WeightMatrix: @unchecked Sendable {
         switch type {
         case .q4_K: return interleaved(InterleavedQ4_K.self, pool: pool)
         case .q6_K: return interleaved(InterleavedQ6_K.self, pool: pool)
+        case .q4_0: return interleaved(InterleavedQ4_0.self, pool: pool)
+        case .q4_1: return interleaved(InterleavedQ4_1.self, pool: pool)
         case .q5_0: return interleaved(InterleavedQ5_0.self, pool: pool)
         case .q8_0: return interleaved(InterleavedQ8_0.self, pool: pool)
         default: return self
@@ -91,8 +93,11 @@ package struct WeightMatrix: @unchecked Sendable {
                     switch type {
                     case .q4_K: return multiplyInterleaved(InterleavedQ4_K.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
                     case .q6_K: return multiplyInterleaved(InterleavedQ6_K.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
+                    case .q4_0: return multiplyInterleaved(InterleavedQ4_0.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
+                    case .q4_1: return multiplyInterleaved(InterleavedQ4_1.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
                     case .q5_0: return multiplyInterleaved(InterleavedQ5_0.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
-                    default: return multiplyInterleaved(InterleavedQ8_0.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
+                    case .q8_0: return multiplyInterleaved(InterleavedQ8_0.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
+                    default: preconditionFailure("\(type) has no repacked layout")
                     }
                 }
                 switch type {
