@@ -79,14 +79,17 @@ enum InterleavedDot {
         func products<T: TokenTile>(_: T.Type, group: UnsafeRawPointer, x: UnsafePointer<UnsafeRawPointer>,
                                     into y: UnsafeMutablePointer<Float>, stride: Int) where T.State == Token {
             let w = T.width, span = L.subBlockSpan, subBlocks = L.superblockSpan / span
-            let superblocksPerGroup = shape.group / L.superblockSpan
+            let superblocksPerGroup = shape.group / L.superblockSpan, lines = (L.groupBytes + 63) / 64
             var tile = T(x)
             var block = group
             for a in 0..<groups {
                 for b in 0..<superblocksPerGroup {
-                    IntegerDot.prefetch(block + IntegerDot.prefetchDistance, L.groupBytes)
                     let factors = L.factors(block)
                     for j in 0..<subBlocks {
+                        // The superblock `prefetchDistance` ahead, a share per sub-block: in one
+                        // burst per superblock the prefetches stalled the loop.
+                        let ahead = block + IntegerDot.prefetchDistance
+                        IntegerDot.prefetch(ahead + 64 * (lines * j / subBlocks), 64 * (lines * (j + 1) / subBlocks - lines * j / subBlocks))
                         let subBlock = b * subBlocks + j
                         L.forEachCodes(block, subBlock: j) { codes, c in
                             tile.add(Token.Piece(codes: codes, offset: shape.wordOffset(group: a, word: span / 4 * subBlock + c, width: w)))
