@@ -77,7 +77,7 @@ enum InterleavedDot {
         /// each tile width is a function with the registers to itself.
         @inline(never)
         func products<T: TokenTile>(_: T.Type, group: UnsafeRawPointer, x: UnsafePointer<UnsafeRawPointer>,
-                                    into y: UnsafeMutablePointer<Float>, stride: Int) where T.State == Token {
+                                    into y: UnsafeMutablePointer<Float>, stride: Int, prefetch: Bool) where T.State == Token {
             let w = T.width, span = L.subBlockSpan, subBlocks = L.superblockSpan / span
             let superblocksPerGroup = shape.group / L.superblockSpan, lines = (L.groupBytes + 63) / 64
             var tile = T(x)
@@ -88,8 +88,10 @@ enum InterleavedDot {
                     for j in 0..<subBlocks {
                         // The superblock `prefetchDistance` ahead, a share per sub-block: in one
                         // burst per superblock the prefetches stalled the loop.
-                        let ahead = block + IntegerDot.prefetchDistance
-                        IntegerDot.prefetch(ahead + 64 * (lines * j / subBlocks), 64 * (lines * (j + 1) / subBlocks - lines * j / subBlocks))
+                        if prefetch {
+                            let ahead = block + IntegerDot.prefetchDistance
+                            IntegerDot.prefetch(ahead + 64 * (lines * j / subBlocks), 64 * (lines * (j + 1) / subBlocks - lines * j / subBlocks))
+                        }
                         let subBlock = b * subBlocks + j
                         L.forEachCodes(block, subBlock: j) { codes, c in
                             tile.add(Token.Piece(codes: codes, offset: shape.wordOffset(group: a, word: span / 4 * subBlock + c, width: w)))
@@ -115,10 +117,11 @@ enum InterleavedDot {
         let x: UnsafePointer<UnsafeRawPointer>
         let y: UnsafeMutablePointer<Float>
         let stride: Int
+        let prefetch: Bool
 
         @inline(__always)
         func callAsFunction<T: TokenTile>(_ tile: T.Type) where T.State == Token {
-            kernel.products(T.self, group: group, x: x, into: y, stride: stride)
+            kernel.products(T.self, group: group, x: x, into: y, stride: stride, prefetch: prefetch)
         }
     }
 }

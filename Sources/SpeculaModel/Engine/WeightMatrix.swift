@@ -128,7 +128,8 @@ package struct WeightMatrix: @unchecked Sendable {
     }
 
     /// The products with 16 rows at a time (`InterleavedDot`): for each block of rows, each tile
-    /// of tokens over each group of the block, as `forEachRow` does row by row.
+    /// of tokens over each group of the block, as `forEachRow` does row by row. Only the first
+    /// tile prefetches: the others find the block's weights in cache.
     private func multiplyInterleaved<L: InterleavedLayout>(_ layout: L.Type, _ packed: WeightBytes, _ input: UnsafePointer<Float>, batch: Int,
                                                             pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
         let x = QuantizedActivations(input, batch: batch, cols: cols)
@@ -146,7 +147,7 @@ package struct WeightMatrix: @unchecked Sendable {
                         for g in stride(from: block.lowerBound, to: block.upperBound, by: groupRows) {
                             tile.width.run(InterleavedDot.GroupProducts(
                                 kernel: kernel, group: base + g / groupRows * groupStride, x: tokens.baseAddress! + tile.first,
-                                y: y + tile.first * rows + g, stride: rows))
+                                y: y + tile.first * rows + g, stride: rows, prefetch: tile.first == 0))
                         }
                     }
                 }
