@@ -80,7 +80,7 @@ package final class LocalGenerator {
                     rows.append(block.rows.map { SparseShipping.distribution($0, vocabularySize: target.vocabularySize)! })
                 }
             }
-            let (tree, draftRows) = RoundTree.build(drafts: drafts, rows: rows)
+            let (tree, draftRows, _) = RoundTree.build(drafts: drafts, rows: rows)
             let scoreStart = Date()
             let targetRows = scorer.score(request: id, context: context, tree: tree, sampling: settings.sampling)
             let verifyStart = Date()

@@ -4,14 +4,22 @@ package import SpeculaCore
 /// node: node u at depth d takes row d of the first draft through u that goes deeper (all drafts
 /// through u share its prefix, so they shipped the same row there).
 package enum RoundTree {
-    package static func build(drafts: [[Token]], rows: [[SparseDistribution]]) -> (tree: DraftTree, draftRows: [SparseDistribution?]) {
-        let tree = DraftTree(drafts: drafts)
-        let draftRows: [SparseDistribution?] = (0..<tree.count).map { node in
-            guard !tree[node].children.isEmpty else { return nil }
-            let depth = tree[node].depth
-            let j = tree[node].drafts.first { drafts[$0].count > depth }!
-            return rows[j][depth]
+    /// The tree, its rows, and which of `drafts` it holds: a draft whose token at some depth is
+    /// outside the row the tree takes there (a worker shipped another row for the same prefix)
+    /// is left out, so malformed drafts cannot make the verifier divide by a zero probability.
+    package static func build(drafts: [[Token]], rows: [[SparseDistribution]]) -> (tree: DraftTree, draftRows: [SparseDistribution?], kept: [Int]) {
+        var rowAt: [[Token]: SparseDistribution] = [:]
+        var kept: [Int] = []
+        for (j, draft) in drafts.enumerated() {
+            let fits = draft.indices.allSatisfy { d in (rowAt[Array(draft[..<d])] ?? rows[j][d]).probability(of: draft[d]) > 0 }
+            guard fits else { continue }
+            for d in draft.indices where rowAt[Array(draft[..<d])] == nil { rowAt[Array(draft[..<d])] = rows[j][d] }
+            kept.append(j)
         }
-        return (tree, draftRows)
+        let tree = DraftTree(drafts: kept.map { drafts[$0] })
+        let draftRows: [SparseDistribution?] = (0..<tree.count).map { node in
+            tree[node].children.isEmpty ? nil : rowAt[tree.path(to: node)]
+        }
+        return (tree, draftRows, kept)
     }
 }
