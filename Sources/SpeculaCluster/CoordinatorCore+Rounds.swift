@@ -32,9 +32,6 @@ extension CoordinatorCore {
         request.assignment = [:]
         request.received = [:]
         request.roundStarted = Date()
-        request.draftsArrived = nil
-        request.roundBase = request.context.count
-        request.closeAfterSelfDecode = false
         forgetPending(id)
         if request.drafts > 0 && !workers.isEmpty {
             let assignment = DraftAssignment.assign(drafts: request.drafts, speeds: workers.map(\.tokensPerSecond), queued: workers.map(\.queuedBlocks))
@@ -74,7 +71,6 @@ extension CoordinatorCore {
             events.yield(.deadline(request: id, round: round))
             return
         }
-        if request.selfDecodeNext && options.selfDecodeWhileDrafting { startSelfDecode(id) }
         let deadline = options.roundDeadlineMs
         Task {
             try? await Task.sleep(for: .milliseconds(deadline))
@@ -91,7 +87,6 @@ extension CoordinatorCore {
               let indices = request.assignment[worker.id], (request.received[worker.id]?.count ?? 0) < indices.count
         else { return }  // late or unasked-for: ignore
         request.received[worker.id, default: []].append(block)
-        if request.allDraftsArrived { request.draftsArrived = Date() }
         requests[block.requestID] = request
         if request.allDraftsArrived { finishRound(block.requestID) }
     }
@@ -124,19 +119,11 @@ extension CoordinatorCore {
     }
 
     /// Fixes the current round's drafts (those of every worker that delivered all of its own) and
-    /// queues the round for the next batched target pass. While the target decodes a token of its
-    /// own the round stays open; after it, only drafts that begin with that token take part,
-    /// without it.
+    /// queues the round for the next batched target pass.
     func finishRound(_ id: UInt64) {
         guard var request = requests[id], !request.closed else { return }
-        if request.selfDecoding {
-            request.closeAfterSelfDecode = true
-            requests[id] = request
-            return
-        }
         request.closed = true
-        let waited = (request.draftsArrived ?? Date()).timeIntervalSince(request.roundStarted)
-        let selfDecoded = request.context[request.roundBase...]
+        let waited = Date().timeIntervalSince(request.roundStarted)
         var blocks: [(index: Int, block: DraftBlock)] = []
         for (worker, indices) in request.assignment {
             guard let received = request.received[worker], received.count >= indices.count else { continue }
@@ -150,24 +137,16 @@ extension CoordinatorCore {
         var indices: [Int] = []
         let draftedAhead = blocks.filter { $0.block.draftedAhead }.count
         for (index, block) in blocks {
-            // Which drafts take part depends on their first tokens only: given those, the rest of
-            // a draft is a draw from the draft model after the context the target wrote.
-            guard let parsed = parse(block, request), parsed.tokens.count > selfDecoded.count,
-                  parsed.tokens.starts(with: selfDecoded) || options.selfDecodeKeepsMismatchedDrafts else { continue }
-            drafts.append(Array(parsed.tokens.dropFirst(selfDecoded.count)))
-            rows.append(Array(parsed.rows.dropFirst(selfDecoded.count)))
+            guard let parsed = parse(block, request) else { continue }
+            drafts.append(parsed.tokens)
+            rows.append(parsed.rows)
             indices.append(index)
         }
         let (tree, draftRows, kept) = RoundTree.build(drafts: drafts, rows: rows)
         requests[id] = request
-        queue(ClosedRound(id: id, round: request.round, tree: tree, draftRows: draftRows, draftIndices: kept.map { indices[$0] }, waited: waited,
-                          draftedAhead: draftedAhead, blockLength: request.blockLength - selfDecoded.count))
-    }
-
-    /// Queues a round for the next batched target pass.
-    func queue(_ round: ClosedRound) {
         if readyRounds.isEmpty { events.yield(.scoreReadyRounds) }
-        readyRounds.append(round)
+        readyRounds.append(ClosedRound(id: id, round: request.round, tree: tree, draftRows: draftRows, draftIndices: kept.map { indices[$0] },
+                                       waited: waited, draftedAhead: draftedAhead))
     }
 
     /// Starts one target pass over every ready round, on the scoring queue so the actor keeps
@@ -200,11 +179,7 @@ extension CoordinatorCore {
                 scorer.release(request: round.id)  // cancelled during the pass
                 continue
             }
-            if round.selfDecode {
-                selfDecoded(round, targetRows: targetRows, batch: batch.rounds.count, scoreMicros: batch.micros)
-            } else {
-                verify(round, targetRows: targetRows, batch: batch.rounds.count, scoreMicros: batch.micros)
-            }
+            verify(round, targetRows: targetRows, batch: batch.rounds.count, scoreMicros: batch.micros)
         }
         if !readyRounds.isEmpty { scoreReadyRounds() }
     }
@@ -216,30 +191,40 @@ extension CoordinatorCore {
         let draftRows = round.draftRows
         let waited = round.waited
         let verifyStart = Date()
-        let problem = VerificationProblem(tree: tree, draft: draftRows, target: targetRows, blockLength: round.blockLength)
+        let problem = VerificationProblem(tree: tree, draft: draftRows, target: targetRows, blockLength: request.blockLength)
         let outcome = request.verifier.verify(problem, choices: &request.choices)
         let verified = Date()
-        // Acceptance by position is learnt from whole blocks only (a block without its first
-        // token would count its second position as the first).
-        if round.blockLength == request.blockLength {
-            planner.observeRound(drafts: tree.draftCount, block: round.blockLength, accepted: outcome.acceptedLength)
-        }
+        planner.observeRound(drafts: tree.draftCount, block: request.blockLength, accepted: outcome.acceptedLength)
         if !request.assignment.isEmpty {
             planner.observeWait(micros: waited * 1e6, drafts: request.drafts, block: request.blockLength)
         }
         scorer.accept(request: id, nodes: Array(tree.nodePath(to: outcome.acceptedNode).dropFirst()))
 
-        let (emitted, delta, finish) = append(outcome.emittedTokens, to: &request)
+        var emitted = Array(outcome.emittedTokens.prefix(request.maxTokens - request.generated))
+        var finish: FinishReason?
+        if let eos = target.endOfSequence, let at = emitted.firstIndex(of: eos) {
+            emitted = Array(emitted[...at])
+            finish = .endOfSequence
+        }
+        let oldLength = request.context.count
+        request.context += emitted
         request.rounds += 1
+        request.targetPasses += 1
         request.acceptedDraftTokens += UInt64(min(outcome.acceptedLength, emitted.count))
-        // The workers' next drafts come from scratch unless a block was accepted whole (then the
-        // worker that drafted it is already drafting ahead on that guess).
-        request.selfDecodeNext = !request.assignment.isEmpty && (tree.draftCount == 0 || outcome.acceptedLength < round.blockLength)
+        var delta = ""
+        if var decoder = request.text {
+            delta = decoder.append(emitted.filter { $0 != target.endOfSequence })
+            request.text = decoder
+            request.generatedText += delta
+            if finish == nil, request.stop.contains(where: { !$0.isEmpty && request.generatedText.contains($0) }) { finish = .stop }
+        }
+        if finish == nil && request.generated >= request.maxTokens { finish = .length }
+        if finish != nil, var decoder = request.text { delta += decoder.finish() }
 
         var stats = RoundStats()
         stats.round = request.round
         stats.drafts = UInt32(tree.draftCount)
-        stats.blockLength = UInt32(round.blockLength)
+        stats.blockLength = UInt32(request.blockLength)
         stats.accepted = UInt32(outcome.acceptedLength)
         stats.draftIndex = outcome.draftIndex.map { Int32(round.draftIndices[$0]) } ?? -1
         stats.waitMicros = waited * 1e6
@@ -252,65 +237,23 @@ extension CoordinatorCore {
         stats.draftWaitPerTokenMicros = planner.waitPerBlockToken(drafts: request.drafts) ?? 0
         stats.verifyMicros = verified.timeIntervalSince(verifyStart) * 1e6
         record(stats, emitted: emitted.count)
-        send(emitted, delta, stats: [stats], of: request)
-        logger.trace("round", metadata: ["request.id": "\(id)", "round": "\(request.round)", "accepted": "\(outcome.acceptedLength)", "waited.ms": "\(Int(waited * 1000))"])
-        syncWorkers(request, finished: finish != nil)
-        if let finish {
-            end(request, finish)
-            return
-        }
-        requests[id] = request
-        startRound(id)
-    }
-
-    /// Appends a pass's tokens to the request's context, cut at the end of sequence or at
-    /// `maxTokens`; returns what was appended, its text, and why the request ends if it does.
-    func append(_ tokens: [Token], to request: inout GenerationRequest) -> (emitted: [Token], text: String, finish: FinishReason?) {
-        var emitted = Array(tokens.prefix(request.maxTokens - request.generated))
-        var finish: FinishReason?
-        if let eos = target.endOfSequence, let at = emitted.firstIndex(of: eos) {
-            emitted = Array(emitted[...at])
-            finish = .endOfSequence
-        }
-        request.context += emitted
-        request.targetPasses += 1
-        var delta = ""
-        if var decoder = request.text {
-            delta = decoder.append(emitted.filter { $0 != target.endOfSequence })
-            request.text = decoder
-            request.generatedText += delta
-            if finish == nil, request.stop.contains(where: { !$0.isEmpty && request.generatedText.contains($0) }) { finish = .stop }
-        }
-        if finish == nil && request.generated >= request.maxTokens { finish = .length }
-        if finish != nil, var decoder = request.text {
-            delta += decoder.finish()
-            request.text = decoder
-        }
-        return (emitted, delta, finish)
-    }
-
-    /// Streams tokens to the request's client.
-    func send(_ tokens: [Token], _ text: String, stats: [RoundStats], of request: GenerationRequest) {
         var chunk = TokenChunk()
         chunk.requestID = request.clientRequestID
-        chunk.tokens = tokens.map { UInt32($0) }
-        chunk.text = text
-        chunk.rounds = stats
+        chunk.tokens = emitted.map { UInt32($0) }
+        chunk.text = delta
+        chunk.rounds = [stats]
         request.client.send(.tokenChunk(chunk))
-    }
+        logger.trace("round", metadata: ["request.id": "\(id)", "round": "\(request.round)", "accepted": "\(outcome.acceptedLength)", "waited.ms": "\(Int(waited * 1000))"])
 
-    /// Keeps the workers in step at the end of a round: every token from the round's base
-    /// (`Accepted`), or the end of the request (`Cancel`).
-    func syncWorkers(_ request: GenerationRequest, finished: Bool) {
-        let id = request.id
+        // Keep the workers in step.
         var accepted = Accepted()
         accepted.requestID = id
         accepted.round = request.round
-        accepted.tokens = request.context[request.roundBase...].map { UInt32($0) }
+        accepted.tokens = emitted.map { UInt32($0) }
         accepted.newPosition = UInt32(request.context.count)
         for (connectionID, peer) in peers {
-            guard case .worker(var worker) = peer, worker.synced[id] == request.roundBase else { continue }
-            if !finished {
+            guard case .worker(var worker) = peer, worker.synced[id] == oldLength else { continue }
+            if finish == nil {
                 worker.connection.send(.accepted(accepted))
                 worker.synced[id] = request.context.count
             } else {
@@ -319,27 +262,28 @@ extension CoordinatorCore {
             }
             peers[connectionID] = .worker(worker)
         }
-    }
 
-    /// Tells the client the request is done and forgets it.
-    func end(_ request: GenerationRequest, _ finish: FinishReason) {
-        let id = request.id
-        var done = Done()
-        done.requestID = request.clientRequestID
-        done.reason = finish
-        done.promptTokens = UInt32(request.promptLength)
-        done.generatedTokens = UInt32(request.generated)
-        done.rounds = request.rounds
-        done.targetPasses = request.targetPasses
-        done.acceptedDraftTokens = request.acceptedDraftTokens
-        done.elapsedSeconds = Date().timeIntervalSince(request.started)
-        request.client.send(.done(done))
-        forgetPending(id)
-        requests[id] = nil
-        metrics.add(CoordinatorMetrics.requestsFinished, labels: ["reason": finish.metricLabel])
-        metrics.set(CoordinatorMetrics.requestsInFlight, Double(requests.count))
-        logger.debug("request finished", metadata: ["request.id": "\(id)", "reason": "\(finish.metricLabel)", "tokens": "\(request.generated)", "rounds": "\(request.rounds)"])
-        scorer.release(request: id)
+        if let finish {
+            var done = Done()
+            done.requestID = request.clientRequestID
+            done.reason = finish
+            done.promptTokens = UInt32(request.promptLength)
+            done.generatedTokens = UInt32(request.generated)
+            done.rounds = request.rounds
+            done.targetPasses = request.targetPasses
+            done.acceptedDraftTokens = request.acceptedDraftTokens
+            done.elapsedSeconds = Date().timeIntervalSince(request.started)
+            request.client.send(.done(done))
+            forgetPending(id)
+            requests[id] = nil
+            metrics.add(CoordinatorMetrics.requestsFinished, labels: ["reason": finish.metricLabel])
+            metrics.set(CoordinatorMetrics.requestsInFlight, Double(requests.count))
+            logger.debug("request finished", metadata: ["request.id": "\(id)", "reason": "\(finish.metricLabel)", "tokens": "\(request.generated)", "rounds": "\(request.rounds)"])
+            scorer.release(request: id)
+            return
+        }
+        requests[id] = request
+        startRound(id)
     }
 
     /// A delivered block as tokens and the rows they were drawn from, or nil when it is malformed

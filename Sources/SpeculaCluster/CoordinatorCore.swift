@@ -63,10 +63,6 @@ actor CoordinatorCore {
         let waited: TimeInterval
         /// Drafts that were ready when their Speculate arrived.
         let draftedAhead: Int
-        /// The drafts' length after any first token the target decoded itself was taken off.
-        let blockLength: Int
-        /// A root-only tree: the target's own token while drafts are in flight.
-        var selfDecode = false
     }
     var nextRequestID: UInt64 = 1
     /// Draft-model pools ever seen (their gauge drops to 0 when they empty).

@@ -11,12 +11,6 @@ package struct CoordinatorOptions: Sendable {
     /// Upper bounds a request may ask for.
     package var maxDrafts = 16
     package var maxBlockLength = 32
-    /// While a round's drafts are drafted from scratch, the target decodes a token by itself and
-    /// keeps the drafts whose first token matches it (`CoordinatorCore.startSelfDecode`).
-    package var selfDecodeWhileDrafting = true
-    /// Negative control for tests only: keep drafts whose first token is not the target's own
-    /// token too (several drafts then disagree on their rows at shared nodes: not lossless).
-    package var selfDecodeKeepsMismatchedDrafts = false
     /// Entries per shipped draft distribution (0: the whole support).
     package var maxSupport: UInt32 = 64
     /// When set, peers must prove knowledge of this secret in `Hello` (HMAC-SHA256 of their nonce).

@@ -31,21 +31,8 @@ struct GenerationRequest {
     /// Blocks received in the current round, by worker.
     var received: [UInt64: [DraftBlock]] = [:]
     var roundStarted = Date()
-    /// When the current round's last assigned draft arrived.
-    var draftsArrived: Date?
-    /// The context length the current round's drafts start from (what the workers were sent);
-    /// the round's `Accepted` carries every token from there.
-    var roundBase = 0
     /// The current round's draft set is fixed (waiting for or in its target pass).
     var closed = false
-    /// The target is decoding a token of its own while this round's drafts are in flight
-    /// (`CoordinatorCore.startSelfDecode`); the round closes after it.
-    var selfDecoding = false
-    /// The round wanted to close while the target was decoding on its own.
-    var closeAfterSelfDecode = false
-    /// The next round's drafts will be drafted from scratch (the last block was not accepted
-    /// whole, so no worker drafted ahead correctly): the target decodes meanwhile.
-    var selfDecodeNext = false
 
     var rounds: UInt64 = 0
     var targetPasses: UInt64 = 0

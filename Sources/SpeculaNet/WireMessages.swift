@@ -172,8 +172,6 @@ package struct RoundStats: Sendable, Hashable {
     /// The coordinator's estimate of its wait for drafts per block token, in rounds of this
     /// round's number of drafts.
     package var draftWaitPerTokenMicros: Double = 0
-    /// A token the target decoded by itself while the round's drafts were in flight.
-    package var selfDecoded = false
     package init() {}
 }
 

@@ -1848,7 +1848,7 @@ const ProtobufCMessageDescriptor specula__generate__descriptor =
   (ProtobufCMessageInit) specula__generate__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[16] =
+static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[15] =
 {
   {
     "round",
@@ -2030,18 +2030,6 @@ static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[16
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
-  {
-    "self_decoded",
-    16,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_BOOL,
-    0,   /* quantifier_offset */
-    offsetof(Specula__RoundStats, self_decoded),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
 };
 static const unsigned specula__round_stats__field_indices_by_name[] = {
   9,   /* field[9] = acceptance_estimate */
@@ -2056,7 +2044,6 @@ static const unsigned specula__round_stats__field_indices_by_name[] = {
   10,   /* field[10] = pass_cost_fixed_micros */
   11,   /* field[11] = pass_cost_per_token_micros */
   0,   /* field[0] = round */
-  15,   /* field[15] = self_decoded */
   6,   /* field[6] = target_micros */
   5,   /* field[5] = verify_micros */
   7,   /* field[7] = wait_micros */
@@ -2064,7 +2051,7 @@ static const unsigned specula__round_stats__field_indices_by_name[] = {
 static const ProtobufCIntRange specula__round_stats__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 16 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor specula__round_stats__descriptor =
 {
@@ -2074,7 +2061,7 @@ const ProtobufCMessageDescriptor specula__round_stats__descriptor =
   "Specula__RoundStats",
   "specula",
   sizeof(Specula__RoundStats),
-  16,
+  15,
   specula__round_stats__field_descriptors,
   specula__round_stats__field_indices_by_name,
   1,  specula__round_stats__number_ranges,

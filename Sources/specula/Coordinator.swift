@@ -29,9 +29,6 @@ struct Coordinator: AsyncParsableCommand {
     @Option(help: "Shared secret peers must prove in Hello (HMAC-SHA256).") var authSecret: String?
     @Flag(help: "Allow a non-loopback address without --auth-secret.") var insecure = false
     @Option(help: "Heartbeat interval, ms.") var heartbeatMs: UInt64 = 1000
-    @Flag(help: "Let the target idle while a block is drafted from scratch, instead of decoding a token itself meanwhile (for comparisons).")
-    var noSelfDecode = false
-    @Flag(help: .hidden) var selfDecodeKeepsMismatchedDrafts = false
     @OptionGroup var metricsOptions: MetricsOptions
 
     func validate() throws {
@@ -52,8 +49,6 @@ struct Coordinator: AsyncParsableCommand {
         options.defaultDrafts = drafts
         options.defaultBlockLength = block
         options.maxSupport = maxSupport
-        options.selfDecodeWhileDrafting = !noSelfDecode
-        options.selfDecodeKeepsMismatchedDrafts = selfDecodeKeepsMismatchedDrafts
         options.authSecret = authSecret
         options.connection.heartbeatIntervalMs = heartbeatMs
         options.connection.deadPeerTimeoutMs = heartbeatMs * 5

@@ -41,25 +41,6 @@ struct ClusterTests {
         #expect(test.passes(alpha: 1e-4), "\(verifier): chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
     }
 
-    /// While a block is drafted from scratch the target decodes a token itself (rounds report
-    /// `self_decoded`), and only drafts that begin with that token take part: the law holds; with
-    /// the drafts that do not begin with it kept too (a negative control), it does not.
-    @Test(arguments: [false, true])
-    func theTargetDecodesWhileBlocksAreDrafted(keepingMismatchedDrafts: Bool) throws {
-        let toys = try Toys()
-        let cluster = try ClusterHarness()
-        try cluster.startCoordinator(model: toys.files.target, extra: keepingMismatchedDrafts ? ["--self-decode-keeps-mismatched-drafts"] : [])
-        try cluster.startWorker(model: toys.files.draft)
-        try cluster.startWorker(model: toys.files.draft)
-        if !keepingMismatchedDrafts {
-            let rounds = try cluster.generate(["--prompt-tokens", "0,1", "--max-tokens", "100", "--drafts", "2", "--block", "3", "--json"])
-            #expect(rounds.contains(#""self_decoded":true"#), "no round had a token the target decoded itself")
-        }
-        let output = try cluster.generate(Self.generateArguments(verifier: "multidraft-block"))
-        let test = ChiSquare(expected: toys.targetLaw, observedLines: output)
-        #expect(test.passes(alpha: 1e-4) != keepingMismatchedDrafts, "chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
-    }
-
     @Test func adaptiveDraftsAndBlockLengthKeepTheTargetLaw() throws {
         let toys = try Toys()
         let cluster = try ClusterHarness()

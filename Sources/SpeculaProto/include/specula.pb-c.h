@@ -370,14 +370,10 @@ struct  Specula__RoundStats
    * estimated wait for drafts per block token (rounds of this K)
    */
   double draft_wait_per_token_micros;
-  /*
-   * a token the target decoded by itself while drafts were in flight
-   */
-  protobuf_c_boolean self_decoded;
 };
 #define SPECULA__ROUND_STATS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__round_stats__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*
