@@ -11,8 +11,9 @@ struct Demo: AsyncParsableCommand {
         abstract: "Run a local cluster (coordinator + two draft workers) and generate a few sequences.",
         discussion: """
             Starts a coordinator and two draft workers as separate processes on loopback, sends a \
-            few prompts with the default verifier and with the target alone, prints the output and \
-            a table: target passes, tokens per pass, acceptance per draft position. Every process it \
+            few prompts with the target alone, with the default verifier at fixed K and γ, and with \
+            K and γ left to the coordinator, prints the output and a table: target passes, tokens \
+            per pass, tokens per second, acceptance per draft position. Every process it \
             started is stopped at the end, also on Ctrl-C.
 
             By default the models are the Qwen2.5-Coder pair (1.5B target, 0.5B drafts), fetched \
@@ -70,8 +71,14 @@ struct Demo: AsyncParsableCommand {
         defer { client.close() }
 
         var table: [DemoStats] = []
-        for (mode, k) in [("target alone", 0), ("cluster, multidraft-block K=\(drafts) γ=\(block)", drafts)] {
-            var stats = DemoStats(mode: mode, block: block)
+        // Fixed K and γ, then K and γ left to the coordinator (`nil`), which picks them each round
+        // from the measured pass cost, draft wait and acceptance.
+        let modes: [(name: String, drafts: Int, block: Int?)] = [
+            ("target alone", 0, block), ("cluster, multidraft-block K=\(drafts) γ=\(block)", drafts, block),
+            ("cluster, K and γ chosen each round", 0, nil),
+        ]
+        for (mode, k, gamma) in modes {
+            var stats = DemoStats(mode: mode, block: gamma ?? 8)
             for (i, prompt) in prompts.enumerated() {
                 var request = GenerateRequest()
                 switch prompt {
@@ -84,8 +91,8 @@ struct Demo: AsyncParsableCommand {
                 request.sampling = WireSampling(temperature: toy ? 1 : 0)
                 request.seed = UInt64(i)
                 request.numDrafts = UInt32(k)
-                request.noDraft = k == 0
-                request.blockLength = UInt32(block)
+                request.noDraft = k == 0 && gamma != nil
+                request.blockLength = UInt32(gamma ?? 0)
                 let started = Date()
                 var tokens: [UInt32] = []
                 var text = ""
@@ -134,24 +141,29 @@ struct DemoStats {
     var tokens = 0
     var passes = 0
     var seconds = 0.0
+    /// Per draft position: rounds whose block reached it, and rounds that accepted it.
+    var attemptedAt: [Int]
     var acceptedAt: [Int]
-    var draftedRounds = 0
 
     init(mode: String, block: Int) {
         self.mode = mode
         self.block = block
+        attemptedAt = Array(repeating: 0, count: block)
         acceptedAt = Array(repeating: 0, count: block)
     }
 
     mutating func add(_ round: RoundStats) {
         passes += 1
         guard round.drafts > 0 else { return }
-        draftedRounds += 1
-        for position in 0..<min(Int(round.accepted), block) { acceptedAt[position] += 1 }
+        for position in 0..<min(Int(round.blockLength), block) {
+            attemptedAt[position] += 1
+            if Int(round.accepted) > position { acceptedAt[position] += 1 }
+        }
     }
 
     var row: String {
-        let perPosition = draftedRounds == 0 ? "—" : acceptedAt.map { String(format: "%.2f", Double($0) / Double(draftedRounds)) }.joined(separator: " ")
+        let reached = zip(acceptedAt, attemptedAt).filter { $0.1 > 0 }
+        let perPosition = reached.isEmpty ? "—" : reached.map { String(format: "%.2f", Double($0.0) / Double($0.1)) }.joined(separator: " ")
         return mode.padding(toLength: 44, withPad: " ", startingAt: 0)
             + String(format: "%6d  %6d  %11.2f  %8.1f   ", tokens, passes, Double(tokens) / Double(max(passes, 1)), Double(tokens) / max(seconds, 1e-9))
             + perPosition

@@ -222,6 +222,16 @@ struct ClusterTests {
         #expect(test.passes(alpha: 1e-4), "chi-square \(test.statistic)")
     }
 
+    @Test func theToyDemoRunsEveryModeAndPrintsItsTable() throws {
+        let output = try CLI.run(["demo", "--toy"])
+        for mode in ["target alone", "cluster, multidraft-block K=2 γ=4", "cluster, K and γ chosen each round"] {
+            let row = output.split(separator: "\n").first { $0.hasPrefix(mode) }
+            #expect(row != nil, "no table row for \(mode)")
+            // 3 prompts of 32 tokens each, however many passes they took.
+            #expect(row?.split(separator: " ").contains("96") == true, "\(row ?? "")")
+        }
+    }
+
     @Test func badRequestsGetAClearErrorAndANonZeroExit() throws {
         let toys = try Toys()
         let cluster = try ClusterHarness()
