@@ -1,15 +1,15 @@
 import CX86
 
-/// Products of 16 K-quant rows at once (`InterleavedLayout`, a row per lane) with a tile of
+/// Products of 16 quantized rows at once (`InterleavedLayout`, a row per lane) with a tile of
 /// tokens (`InterleavedActivations`).
 ///
-/// Per sub-block (32 weights for Q4_K, 16 for Q6_K), one `vpdpbusd` per four weights and token
-/// (four codes of each of the 16 rows times four activation codes broadcast from memory) leaves
-/// in each lane the exact Σ q·x of its row; the lanes are turned to floats and multiplied by the
-/// rows' scales into the activation group's sums, and the rows' offsets times the token's
-/// `d · Σq` go straight into its totals; at the end of an activation group the group's sums,
-/// times the token's scale `d`, join the totals. Unpacking codes and scales is shared by the tile. No horizontal
-/// sums: the 16 totals are the 16 rows' results.
+/// Per sub-block (32 weights, 16 for Q6_K), one `vpdpbusd` per four weights and token (four codes
+/// of each of the 16 rows times four activation codes broadcast from memory) leaves in each lane
+/// the exact Σ q·x of its row; the lanes are turned to floats and multiplied by the rows' scales
+/// into the activation group's sums, and the rows' offsets times the token's `d · Σq` go straight
+/// into its totals; at the end of an activation group the group's sums, times the token's scale
+/// `d`, join the totals. Unpacking codes and scales is shared by the tile. No horizontal sums: the
+/// 16 totals are the 16 rows' results.
 ///
 /// Batch invariance: a token's lanes take the same operations in the same order in every tile.
 enum InterleavedDot {
@@ -22,8 +22,8 @@ enum InterleavedDot {
         }
 
         enum End {
-            /// The rows' `d · sc` and `−dmin · m` for the sub-block, and where the token's
-            /// `d · Σq` over it is.
+            /// The rows' scales and offsets for the sub-block (Q4_K: `d · sc`, `−dmin · m`), and
+            /// where the token's `d · Σq` over it is.
             case subBlock(scales: __m512, offsets: __m512, sum: Int)
             /// Where the token's scale for the activation group is.
             case activationGroup(scale: Int)

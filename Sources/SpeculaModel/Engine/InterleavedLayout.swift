@@ -1,14 +1,14 @@
 import CX86
 
-/// A K-quant format rewritten 16 rows at a time with a row per 32-bit lane, as `InterleavedDot`
-/// reads it (`InterleavedQ4_K`, `InterleavedQ6_K`).
+/// A quantized weight format rewritten 16 rows at a time with a row per 32-bit lane, as
+/// `InterleavedDot` reads it (`InterleavedQ4_K`, `InterleavedQ6_K`, and the formats of 32-weight
+/// blocks through `BlockInterleavedLayout`). Why: see `InterleavedQ4_K`.
 ///
 /// A group of 16 rows keeps its superblocks (`superblockSpan` weights of each row) in order,
-/// `groupBytes` each. Within a superblock,
-/// sub-block j (`subBlockSpan` weights) yields vectors of 16 rows × 4 unsigned codes, each
-/// matched with word `j · subBlockSpan / 4 + c` of a token's codes; the weight of code q in row r
-/// is `scales_r · q + offsets_r`, the offset being multiplied by the token's `d · Σq` over the
-/// sub-block (`InterleavedActivations`).
+/// `groupBytes` each. Within a superblock, sub-block j (`subBlockSpan` weights) yields vectors of
+/// 16 rows × 4 unsigned codes, each matched with word `j · subBlockSpan / 4 + c` of a token's
+/// codes; the weight of code q in row r is `scales_r · q + offsets_r`, the offset being multiplied
+/// by the token's `d · Σq` over the sub-block (`InterleavedActivations`).
 protocol InterleavedLayout {
     /// Weights of a row in one superblock (256 for the K-quants, 32 for the formats of 32-weight
     /// blocks); an activation group (`QuantizedActivations.groupSize`) is one or more of them.
