@@ -24,9 +24,11 @@ protocol InterleavedLayout {
     static func forEachCodes(_ block: UnsafeRawPointer, subBlock j: Int, _ body: (__m512i, Int) -> Void)
     /// The rows' scales and offsets for sub-block `j`.
     static func scalesAndOffsets(_ block: UnsafeRawPointer, _ factors: Factors, subBlock j: Int) -> (scales: __m512, offsets: __m512)
-    /// Writes rows `16g…16g+15` of the file's matrix at `source` (rows of `superblocks` blocks)
-    /// in this layout at `destination + g · superblocks · groupBytes`.
-    static func repack(group g: Int, superblocks: Int, from source: UnsafeRawPointer, into destination: UnsafeMutableRawPointer)
+    /// Bytes of one row's superblock in the file.
+    static var fileBlockBytes: Int { get }
+    /// Writes row `r`'s superblock from the file, at `block`, into the group's superblock at
+    /// `superblock`.
+    static func repack(row r: Int, from block: UnsafeRawPointer, into superblock: UnsafeMutableRawPointer)
 }
 
 extension InterleavedLayout {
@@ -38,25 +40,21 @@ extension InterleavedLayout {
     static func halves(_ p: UnsafeRawPointer) -> __m512 {
         _mm512_cvtph_ps(_mm256_loadu_si256(p.assumingMemoryBound(to: __m256i_u.self)))
     }
-}
 
-/// A layout of a format of 32-weight blocks with one scale each (Q4_0, Q4_1, Q5_0, Q8_0): a
-/// superblock is one block of each of the 16 rows, one sub-block, nothing shared to decode, and
-/// repacking moves each file block on its own (`repack(row:from:into:)`).
-protocol BlockInterleavedLayout: InterleavedLayout where Factors == Void {
-    /// Bytes of one block in the file.
-    static var fileBlockBytes: Int { get }
-    /// Writes row `r`'s file block at `block` into the superblock at `superblock`.
-    static func repack(row r: Int, from block: UnsafeRawPointer, into superblock: UnsafeMutableRawPointer)
-}
-
-extension BlockInterleavedLayout {
-    static var superblockSpan: Int { 32 }
-    static var subBlockSpan: Int { 32 }
-
+    /// The 16 rows' bytes (sub-block scales, minimums) at `p`.
     @inline(__always)
-    static func factors(_ block: UnsafeRawPointer) {}
+    static func bytes(_ p: UnsafeRawPointer) -> __m128i {
+        _mm_loadu_si128(p.assumingMemoryBound(to: __m128i_u.self))
+    }
 
+    /// Scales and offsets of codes stored with a fixed bias (weight = `scale · (q − bias)`).
+    @inline(__always)
+    static func biased(_ scales: __m512, by bias: Float) -> (scales: __m512, offsets: __m512) {
+        (scales, _mm512_mul_ps(scales, _mm512_set1_ps(-bias)))
+    }
+
+    /// Writes rows `16g…16g+15` of the file's matrix at `source` (rows of `superblocks` file
+    /// blocks) in this layout at `destination + g · superblocks · groupBytes`.
     static func repack(group g: Int, superblocks: Int, from source: UnsafeRawPointer, into destination: UnsafeMutableRawPointer) {
         for s in 0..<superblocks {
             for r in 0..<rowsPerGroup {
@@ -65,4 +63,16 @@ extension BlockInterleavedLayout {
             }
         }
     }
+}
+
+/// A layout of a format of 32-weight blocks with one scale each (Q4_0, Q4_1, Q5_0, Q8_0): a
+/// superblock is one block of each of the 16 rows, one sub-block, nothing shared to decode.
+protocol BlockInterleavedLayout: InterleavedLayout where Factors == Void {}
+
+extension BlockInterleavedLayout {
+    static var superblockSpan: Int { 32 }
+    static var subBlockSpan: Int { 32 }
+
+    @inline(__always)
+    static func factors(_ block: UnsafeRawPointer) {}
 }

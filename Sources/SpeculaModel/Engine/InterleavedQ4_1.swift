@@ -16,8 +16,7 @@ enum InterleavedQ4_1: BlockInterleavedLayout {
 
     @inline(__always)
     static func scalesAndOffsets(_ block: UnsafeRawPointer, _ factors: Void, subBlock j: Int) -> (scales: __m512, offsets: __m512) {
-        (halves(block),
-         halves(block + 32))
+        (halves(block), halves(block + 32))
     }
 
     static func repack(row r: Int, from block: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {

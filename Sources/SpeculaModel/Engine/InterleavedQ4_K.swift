@@ -25,6 +25,7 @@ import CX86
 enum InterleavedQ4_K: InterleavedLayout {
     /// 16 × 144 bytes in the file, plus 64 for spelling out the 6-bit scales as bytes.
     static var groupBytes: Int { 2368 }
+    static var fileBlockBytes: Int { 144 }
     static var superblockSpan: Int { 256 }
     static var subBlockSpan: Int { 32 }
     static let scalesOffset = 64
@@ -49,34 +50,27 @@ enum InterleavedQ4_K: InterleavedLayout {
 
     @inline(__always)
     static func scalesAndOffsets(_ block: UnsafeRawPointer, _ factors: Factors, subBlock j: Int) -> (scales: __m512, offsets: __m512) {
-        let sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((block + scalesOffset + 16 * j).assumingMemoryBound(to: __m128i_u.self))))
-        let m = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((block + minimumsOffset + 16 * j).assumingMemoryBound(to: __m128i_u.self))))
+        let sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes(block + scalesOffset + 16 * j)))
+        let m = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes(block + minimumsOffset + 16 * j)))
         return (_mm512_mul_ps(sc, factors.d), _mm512_mul_ps(m, factors.minusDmin))
     }
 
-    static func repack(group g: Int, superblocks: Int, from source: UnsafeRawPointer, into destination: UnsafeMutableRawPointer) {
-        let rowBytes = superblocks * 144
-        for s in 0..<superblocks {
-            let out = destination + (g * superblocks + s) * groupBytes
-            for r in 0..<rowsPerGroup {
-                let block = source + (g * rowsPerGroup + r) * rowBytes + s * 144
-                out.storeBytes(of: block.loadUnaligned(as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
-                out.storeBytes(of: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self), toByteOffset: 32 + 2 * r, as: UInt16.self)
-                let scales = (block + 4).assumingMemoryBound(to: UInt8.self)
-                for j in 0..<8 {
-                    let (sc, m) = Dequantize.scaleMinK4(j, scales)
-                    out.storeBytes(of: sc, toByteOffset: scalesOffset + 16 * j + r, as: UInt8.self)
-                    out.storeBytes(of: m, toByteOffset: minimumsOffset + 16 * j + r, as: UInt8.self)
-                    // The file keeps sub-blocks 2k and 2k+1 in the low and high nibbles of 32 bytes;
-                    // codes 4p…4p+3 and 4p+16…4p+19 of sub-block j, four at a time.
-                    let shift = UInt32(4 * (j % 2)), nibbles: UInt32 = 0x0F0F_0F0F
-                    for p in 0..<4 {
-                        let at = block + 16 + 32 * (j / 2) + 4 * p
-                        let low = (at.loadUnaligned(as: UInt32.self) >> shift) & nibbles
-                        let high = (at.loadUnaligned(fromByteOffset: 16, as: UInt32.self) >> shift) & nibbles
-                        out.storeBytes(of: low | high << 4, toByteOffset: codesOffset + 256 * j + 64 * p + 4 * r, as: UInt32.self)
-                    }
-                }
+    static func repack(row r: Int, from block: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: block.loadUnaligned(as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
+        out.storeBytes(of: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self), toByteOffset: 32 + 2 * r, as: UInt16.self)
+        let scales = (block + 4).assumingMemoryBound(to: UInt8.self)
+        for j in 0..<8 {
+            let (sc, m) = Dequantize.scaleMinK4(j, scales)
+            out.storeBytes(of: sc, toByteOffset: scalesOffset + 16 * j + r, as: UInt8.self)
+            out.storeBytes(of: m, toByteOffset: minimumsOffset + 16 * j + r, as: UInt8.self)
+            // The file keeps sub-blocks 2k and 2k+1 in the low and high nibbles of 32 bytes;
+            // codes 4p…4p+3 and 4p+16…4p+19 of sub-block j, four at a time.
+            let shift = UInt32(4 * (j % 2)), nibbles: UInt32 = 0x0F0F_0F0F
+            for p in 0..<4 {
+                let at = block + 16 + 32 * (j / 2) + 4 * p
+                let low = (at.loadUnaligned(as: UInt32.self) >> shift) & nibbles
+                let high = (at.loadUnaligned(fromByteOffset: 16, as: UInt32.self) >> shift) & nibbles
+                out.storeBytes(of: low | high << 4, toByteOffset: codesOffset + 256 * j + 64 * p + 4 * r, as: UInt32.self)
             }
         }
     }

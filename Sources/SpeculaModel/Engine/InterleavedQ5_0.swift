@@ -38,8 +38,7 @@ enum InterleavedQ5_0: BlockInterleavedLayout {
 
     @inline(__always)
     static func scalesAndOffsets(_ block: UnsafeRawPointer, _ factors: Void, subBlock j: Int) -> (scales: __m512, offsets: __m512) {
-        let d = halves(block)
-        return (d, _mm512_mul_ps(d, _mm512_set1_ps(-16)))
+        biased(halves(block), by: 16)
     }
 
     static func repack(row r: Int, from block: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {

@@ -14,6 +14,7 @@ import CX86
 /// Weight `i` of sub-block `j` of row r is `d_r · sc_rj · (q − 32)`, as in the file.
 enum InterleavedQ6_K: InterleavedLayout {
     static var groupBytes: Int { 3360 }
+    static var fileBlockBytes: Int { 210 }
     static var superblockSpan: Int { 256 }
     static var subBlockSpan: Int { 16 }
     static let scalesOffset = 32
@@ -39,34 +40,25 @@ enum InterleavedQ6_K: InterleavedLayout {
 
     @inline(__always)
     static func scalesAndOffsets(_ block: UnsafeRawPointer, _ d: __m512, subBlock j: Int) -> (scales: __m512, offsets: __m512) {
-        let sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((block + scalesOffset + 16 * j).assumingMemoryBound(to: __m128i_u.self))))
-        let scales = _mm512_mul_ps(sc, d)
-        return (scales, _mm512_mul_ps(scales, _mm512_set1_ps(-32)))
+        biased(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes(block + scalesOffset + 16 * j))), d), by: 32)
     }
 
-    static func repack(group g: Int, superblocks: Int, from source: UnsafeRawPointer, into destination: UnsafeMutableRawPointer) {
-        let rowBytes = superblocks * 210
-        for s in 0..<superblocks {
-            let out = destination + (g * superblocks + s) * groupBytes
-            for r in 0..<rowsPerGroup {
-                let block = source + (g * rowsPerGroup + r) * rowBytes + s * 210
-                out.storeBytes(of: block.loadUnaligned(fromByteOffset: 208, as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
-                for j in 0..<16 {
-                    out.storeBytes(of: block.load(fromByteOffset: 192 + j, as: UInt8.self), toByteOffset: scalesOffset + 16 * j + r, as: UInt8.self)
-                    // Codes 16j + 4c … 16j + 4c + 3 of the file (see `Q6_KBlock`), four at a time.
-                    var low = SIMD4<UInt32>(), high = SIMD4<UInt32>()
-                    for c in 0..<4 {
-                        let i = 16 * j + 4 * c, half = i / 128, quarter = (i % 128) / 32, l = i % 32
-                        let nibbles = block.loadUnaligned(fromByteOffset: 64 * half + 32 * (quarter % 2) + l, as: UInt32.self)
-                        low[c] = (nibbles >> UInt32(quarter < 2 ? 0 : 4)) & 0x0F0F_0F0F
-                        high[c] = (block.loadUnaligned(fromByteOffset: 128 + 32 * half + l, as: UInt32.self) >> UInt32(2 * quarter)) & 0x0303_0303
-                    }
-                    let codes = codesOffset + 192 * j + 4 * r
-                    out.storeBytes(of: low[0] | low[2] << 4, toByteOffset: codes, as: UInt32.self)
-                    out.storeBytes(of: low[1] | low[3] << 4, toByteOffset: codes + 64, as: UInt32.self)
-                    out.storeBytes(of: high[0] | high[1] << 2 | high[2] << 4 | high[3] << 6, toByteOffset: codes + 128, as: UInt32.self)
-                }
+    static func repack(row r: Int, from block: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: block.loadUnaligned(fromByteOffset: 208, as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
+        for j in 0..<16 {
+            out.storeBytes(of: block.load(fromByteOffset: 192 + j, as: UInt8.self), toByteOffset: scalesOffset + 16 * j + r, as: UInt8.self)
+            // Codes 16j + 4c … 16j + 4c + 3 of the file (see `Q6_KBlock`), four at a time.
+            var low = SIMD4<UInt32>(), high = SIMD4<UInt32>()
+            for c in 0..<4 {
+                let i = 16 * j + 4 * c, half = i / 128, quarter = (i % 128) / 32, l = i % 32
+                let nibbles = block.loadUnaligned(fromByteOffset: 64 * half + 32 * (quarter % 2) + l, as: UInt32.self)
+                low[c] = (nibbles >> UInt32(quarter < 2 ? 0 : 4)) & 0x0F0F_0F0F
+                high[c] = (block.loadUnaligned(fromByteOffset: 128 + 32 * half + l, as: UInt32.self) >> UInt32(2 * quarter)) & 0x0303_0303
             }
+            let codes = codesOffset + 192 * j + 4 * r
+            out.storeBytes(of: low[0] | low[2] << 4, toByteOffset: codes, as: UInt32.self)
+            out.storeBytes(of: low[1] | low[3] << 4, toByteOffset: codes + 64, as: UInt32.self)
+            out.storeBytes(of: high[0] | high[1] << 2 | high[2] << 4 | high[3] << 6, toByteOffset: codes + 128, as: UInt32.self)
         }
     }
 }

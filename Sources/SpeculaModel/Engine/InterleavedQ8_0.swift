@@ -21,8 +21,7 @@ enum InterleavedQ8_0: BlockInterleavedLayout {
 
     @inline(__always)
     static func scalesAndOffsets(_ block: UnsafeRawPointer, _ factors: Void, subBlock j: Int) -> (scales: __m512, offsets: __m512) {
-        let d = halves(block)
-        return (d, _mm512_mul_ps(d, _mm512_set1_ps(-128)))
+        biased(halves(block), by: 128)
     }
 
     static func repack(row r: Int, from block: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
