@@ -15,8 +15,12 @@ package struct WeightMatrix: @unchecked Sendable {
     let rows: Int
     let cols: Int
     let rowBytes: Int
-    /// The rows again in a layout with a row per lane, for the int8 path (`interleavedForInt8`).
-    private var interleaved: WeightBytes?
+    /// The int8 product on the rows repacked with a row per lane (`interleavedForInt8`), bound to
+    /// the repacked bytes and specialized for their layout.
+    private var interleavedProduct: InterleavedProduct?
+
+    /// `y = W·x` for a batch: (matrix, x, batch, pool, y).
+    private typealias InterleavedProduct = @Sendable (WeightMatrix, UnsafePointer<Float>, Int, ComputePool, UnsafeMutablePointer<Float>) -> Void
 
     init(file: GGUFFile, name: String, rows: Int, cols: Int) throws(GGUFError) {
         let info = try file.tensor(name)
@@ -49,7 +53,7 @@ package struct WeightMatrix: @unchecked Sendable {
     /// their pages are released (read again only if used): the repacked copy is what the int8
     /// products read, as many bytes as the file's (3 % more for Q4_K).
     package func interleavedForInt8(pool: ComputePool) -> WeightMatrix {
-        guard interleaved == nil, rows % 16 == 0, cols % 64 == 0 else { return self }
+        guard interleavedProduct == nil, rows % 16 == 0, cols % 64 == 0 else { return self }
         // Each layout named as a type, not through an existential: the kernels must be specialized.
         switch type {
         case .q4_K: return interleaved(InterleavedQ4_K.self, pool: pool)
@@ -68,7 +72,7 @@ package struct WeightMatrix: @unchecked Sendable {
         let bytes = WeightBytes(byteCount: groups * superblocks * L.groupBytes) { bytes in
             pool.run(chunks: groups) { g in L.repack(group: g, superblocks: superblocks, from: source, into: bytes) }
         }
-        copy.interleaved = bytes
+        copy.interleavedProduct = { matrix, x, batch, pool, y in matrix.multiplyInterleaved(L.self, bytes, x, batch: batch, pool: pool, into: y) }
         (owner as? GGUFFile)?.releasePages(data, byteCount: rows * rowBytes)
         return copy
     }
@@ -89,17 +93,7 @@ package struct WeightMatrix: @unchecked Sendable {
             output.withUnsafeMutableBufferPointer { y in
                 let xBase = x.baseAddress!, yBase = y.baseAddress!
                 guard precision == .int8, cols % 64 == 0 else { return multiplyFloat(xBase, batch: batch, pool: pool, into: yBase) }
-                if let interleaved {
-                    switch type {
-                    case .q4_K: return multiplyInterleaved(InterleavedQ4_K.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
-                    case .q6_K: return multiplyInterleaved(InterleavedQ6_K.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
-                    case .q4_0: return multiplyInterleaved(InterleavedQ4_0.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
-                    case .q4_1: return multiplyInterleaved(InterleavedQ4_1.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
-                    case .q5_0: return multiplyInterleaved(InterleavedQ5_0.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
-                    case .q8_0: return multiplyInterleaved(InterleavedQ8_0.self, interleaved, xBase, batch: batch, pool: pool, into: yBase)
-                    default: preconditionFailure("\(type) has no repacked layout")
-                    }
-                }
+                if let interleavedProduct { return interleavedProduct(self, xBase, batch, pool, yBase) }
                 switch type {
                 case .q4_0: multiplyInteger(Q4_0Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
                 case .q4_1: multiplyInteger(Q4_1Chunk.self, xBase, batch: batch, pool: pool, into: yBase)
