@@ -25,8 +25,6 @@ package struct TransformerConfig: Sendable, Equatable {
 
     package var kvSize: Int { kvHeads * headSize }
 
-    /// KV-cache bytes per committed token (keys and values of every layer, `Float`).
-
     init(file: GGUFFile) throws(GGUFError) {
         let arch = try file.string("general.architecture")
         guard arch == "llama" || arch == "qwen2" else { throw .unsupportedArchitecture(arch, path: file.path) }
