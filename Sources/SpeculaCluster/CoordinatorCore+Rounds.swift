@@ -25,16 +25,17 @@ extension CoordinatorCore {
             let announced = speeds.isEmpty ? 0 : speeds.map { 1e6 / $0 }.reduce(0, +) / Double(speeds.count)
             // Greedy drafts are all the same draft: more than one buys nothing.
             let maxDrafts = request.sampling.isGreedy ? 1 : min(4, options.maxDrafts)
-            let choice = planner.choose(maxDrafts: maxDrafts, maxBlock: min(8, options.maxBlockLength),
-                                        workers: workers.count, announcedMicrosPerToken: announced)
+            let choice = planner.choose(maxDrafts: maxDrafts, maxBlock: min(8, options.maxBlockLength), announcedMicrosPerToken: announced)
             (request.drafts, request.blockLength) = (choice.drafts, choice.block)
         }
+        let previous = workers.firstIndex { request.assignment[$0.connection.id] != nil }
         request.assignment = [:]
         request.received = [:]
         request.roundStarted = Date()
         forgetPending(id)
         if request.drafts > 0 && !workers.isEmpty {
-            let assignment = DraftAssignment.assign(drafts: request.drafts, speeds: workers.map(\.tokensPerSecond), queued: workers.map(\.queuedBlocks))
+            let assignment = DraftAssignment.assign(drafts: request.drafts, speeds: workers.map(\.tokensPerSecond), queued: workers.map(\.queuedBlocks),
+                                                    limits: workers.map(\.maxDrafts), previous: previous)
             for (index, w) in assignment.enumerated() {
                 request.assignment[workers[w].connection.id, default: []].append(index)
             }

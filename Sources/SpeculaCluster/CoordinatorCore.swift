@@ -32,6 +32,8 @@ actor CoordinatorCore {
         let fingerprint: String
         /// Announced drafting speed (tokens/s; 0 = unknown).
         let tokensPerSecond: Double
+        /// Announced limit on drafts per round (0 = none).
+        let maxDrafts: Int
         /// How many context tokens this worker holds, per request.
         var synced: [UInt64: Int] = [:]
         /// Draft blocks asked of this worker and not yet arrived, per request: its queue, which
@@ -152,7 +154,9 @@ actor CoordinatorCore {
             guard hello.tokenizerFingerprint == target.tokenizerFingerprint, Int(hello.vocabSize) == target.vocabularySize else {
                 return deny(.incompatible, "tokenizer mismatch: worker has \(hello.tokenizerFingerprint) (\(hello.vocabSize) tokens), target has \(target.tokenizerFingerprint) (\(target.vocabularySize) tokens)")
             }
-            peers[connection.id] = .worker(WorkerState(connection: connection, nodeID: hello.nodeID, fingerprint: hello.modelFingerprint, tokensPerSecond: hello.capabilities?.draftTokensPerSecond ?? 0))
+            let capabilities = hello.capabilities
+            peers[connection.id] = .worker(WorkerState(connection: connection, nodeID: hello.nodeID, fingerprint: hello.modelFingerprint,
+                                                       tokensPerSecond: capabilities?.draftTokensPerSecond ?? 0, maxDrafts: Int(capabilities?.maxDrafts ?? 0)))
             logger.info("worker joined", metadata: ["worker": "\(hello.nodeID)", "peer": "\(connection.peer)", "draft.fingerprint": "\(hello.modelFingerprint)"])
             updateWorkerGauge()
         case .client:

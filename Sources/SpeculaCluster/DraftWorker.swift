@@ -199,9 +199,8 @@ package final class DraftWorker: @unchecked Sendable {
             .blocks(for: request, context: context, streams: streams, length: length, sampling: sampling, maxSupport: maxSupport)
         let reuse = guessed != nil
         let started = ContinuousClock.now
-        let blocks = guessed ?? streams.map { stream in
-            drafter.block(after: context, length: length, sampling: sampling, maxSupport: maxSupport, stream: RandomStream(seed: request.seed, stream: stream))
-        }
+        let blocks = guessed ?? drafter.blocks(after: context, length: length, sampling: sampling, maxSupport: maxSupport,
+                                               streams: streams.map { RandomStream(seed: request.seed, stream: $0) })
         if !reuse { options.metrics.observe(WorkerMetrics.draftSeconds, (ContinuousClock.now - started) / .seconds(1)) }
         options.metrics.add(WorkerMetrics.blocks, Double(blocks.count), labels: ["drafted_ahead": reuse ? "true" : "false"])
         options.metrics.add(WorkerMetrics.tokens, Double(blocks.reduce(0) { $0 + $1.tokens.count }))
@@ -236,14 +235,10 @@ package final class DraftWorker: @unchecked Sendable {
         let disproved = { [self] in
             latest.withLock { newest in newest[id].map { $0.round > round && !$0.names(guess) } ?? true }
         }
-        var blocks: [(tokens: [Token], rows: [WireSparseDistribution])] = []
-        for stream in streams {
-            let block = drafter.block(after: guess, length: length, sampling: sampling, maxSupport: maxSupport,
-                                      stream: RandomStream(seed: request.seed, stream: stream), until: disproved)
-            // A block cut short (not by the end-of-sequence token) is not what drafting would give.
-            guard block.tokens.count == length || block.tokens.last == model.endOfSequence else { return }
-            blocks.append(block)
-        }
+        let blocks = drafter.blocks(after: guess, length: length, sampling: sampling, maxSupport: maxSupport,
+                                    streams: streams.map { RandomStream(seed: request.seed, stream: $0) }, until: disproved)
+        // A block cut short (not by the end-of-sequence token) is not what drafting would give.
+        guard blocks.allSatisfy({ $0.tokens.count == length || $0.tokens.last == model.endOfSequence }) else { return }
         ahead[id] = AheadDrafts(context: guess, streamIDs: streams, seed: request.seed, length: length, sampling: sampling, maxSupport: maxSupport, blocks: blocks)
     }
 }

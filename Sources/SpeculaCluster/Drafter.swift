@@ -11,36 +11,40 @@ package struct Drafter: Sendable {
 
     package init(model: ClusterModel) { self.model = model }
 
-    /// Up to `length` tokens after `context` (fewer if the end-of-sequence token is drawn, or if
-    /// `shouldStop` says so before a token) and the shipped row behind each. A block is a prefix
-    /// of any longer block drafted from the same context and stream.
-    package func block(after context: [Token], length: Int, sampling: SamplingParameters, maxSupport: Int, stream: RandomStream,
-                       until shouldStop: () -> Bool = { false }) -> (tokens: [Token], rows: [WireSparseDistribution]) {
-        var choices = StreamChoices(stream)
-        var tokens: [Token] = []
-        var rows: [WireSparseDistribution] = []
-        var prefix = context
-        while tokens.count < length, !shouldStop() {
-            model.simulatePass(tokens: 1)
-            let row = model.model.distribution(after: prefix, sampling: sampling)
-            var wire = SparseShipping.ship(row, maxSupport: maxSupport)
-            let token = choices.draw(from: SparseShipping.distribution(wire, vocabularySize: model.vocabularySize)!)
-            if shipsWrongDistribution { wire.probabilities = wire.probabilities.map { _ in 1 } }
-            tokens.append(token)
-            rows.append(wire)
-            prefix.append(token)
-            if token == model.endOfSequence { break }
+    /// One block per stream after `context`, drafted in lockstep: each step asks the model for
+    /// the next row of every unfinished block at once (one batched pass for an engine), and each
+    /// block draws its token from its own row on its own stream. A block has up to `length` tokens
+    /// (fewer if the end-of-sequence token is drawn, or if `shouldStop` says so before a step),
+    /// each with the shipped row behind it. A block depends only on the context, its stream and
+    /// the model, never on the other blocks, and is a prefix of any longer block drafted from the
+    /// same context and stream.
+    package func blocks(after context: [Token], length: Int, sampling: SamplingParameters, maxSupport: Int, streams: [RandomStream],
+                        until shouldStop: () -> Bool = { false }) -> [(tokens: [Token], rows: [WireSparseDistribution])] {
+        var choices = streams.map(StreamChoices.init)
+        var blocks = streams.map { _ in (tokens: [Token](), rows: [WireSparseDistribution]()) }
+        var open = Array(streams.indices)
+        while let first = open.first, blocks[first].tokens.count < length, !shouldStop() {
+            model.simulatePass(tokens: open.count)
+            let rows = model.model.distributions(after: open.map { context + blocks[$0].tokens }, sampling: sampling)
+            for (j, row) in zip(open, rows) {
+                var wire = SparseShipping.ship(row, maxSupport: maxSupport)
+                let token = choices[j].draw(from: SparseShipping.distribution(wire, vocabularySize: model.vocabularySize)!)
+                if shipsWrongDistribution { wire.probabilities = wire.probabilities.map { _ in 1 } }
+                blocks[j].tokens.append(token)
+                blocks[j].rows.append(wire)
+            }
+            open.removeAll { blocks[$0].tokens.last == model.endOfSequence }
         }
-        return (tokens, rows)
+        return blocks
     }
 
     /// Draft tokens per second on this machine: one untimed warm-up block, then 8 timed tokens.
     package func measureTokensPerSecond() -> Double {
         let context = [0, 1, 2, 3].map { $0 % model.vocabularySize }
-        _ = block(after: context, length: 2, sampling: SamplingParameters(), maxSupport: 64, stream: RandomStream(seed: 1))
+        _ = blocks(after: context, length: 2, sampling: SamplingParameters(), maxSupport: 64, streams: [RandomStream(seed: 1)])
         let start = ContinuousClock.now
-        let drafted = block(after: context + [4 % model.vocabularySize], length: 8, sampling: SamplingParameters(), maxSupport: 64, stream: RandomStream(seed: 2))
+        let drafted = blocks(after: context + [4 % model.vocabularySize], length: 8, sampling: SamplingParameters(), maxSupport: 64, streams: [RandomStream(seed: 2)])
         let seconds = (ContinuousClock.now - start) / .seconds(1)
-        return Double(drafted.tokens.count) / max(seconds, 1e-6)
+        return Double(drafted[0].tokens.count) / max(seconds, 1e-6)
     }
 }

@@ -73,9 +73,9 @@ package final class LocalGenerator {
             var rows: [[SparseDistribution]] = []
             if let drafter, settings.drafts > 0 {
                 let k = settings.verifier.usesMultipleDrafts ? settings.drafts : 1
-                for j in 0..<k {
-                    let block = drafter.block(after: context, length: settings.blockLength, sampling: settings.sampling, maxSupport: settings.maxSupport,
-                                              stream: RandomStream(seed: settings.seed, stream: round << 20 | UInt64(j)))
+                let blocks = drafter.blocks(after: context, length: settings.blockLength, sampling: settings.sampling, maxSupport: settings.maxSupport,
+                                            streams: (0..<k).map { RandomStream(seed: settings.seed, stream: round << 20 | UInt64($0)) })
+                for block in blocks {
                     drafts.append(block.tokens)
                     rows.append(block.rows.map { SparseShipping.distribution($0, vocabularySize: target.vocabularySize)! })
                 }

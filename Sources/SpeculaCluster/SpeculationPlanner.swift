@@ -7,8 +7,9 @@ import Foundation
 /// Cost: a least-squares line `cost(B) = fixed + perToken·B` over observed target passes (B =
 /// tokens in the pass), plus the wait for drafts: `w_K · γ`, where `w_K` is an exponentially
 /// weighted wait per block token observed in rounds of K drafts (kept per K, because whether K
-/// drafts take one draft's time or K times it depends on whether the workers share hardware;
-/// for a K not yet tried, the workers' announced speed spread over the pool). Slow drafts (a CPU
+/// drafts take about one draft's time, as when one worker drafts them in lockstep, or K times it
+/// depends on the draft model and hardware; for a K not yet tried, the workers' announced speed
+/// times `DraftAssignment.batchCost(K)`). Slow drafts (a CPU
 /// worker beside a CPU target) thus get short blocks and few drafts, fast ones long blocks.
 /// Acceptance: an exponentially weighted single-draft per-token acceptance rate β; K independent
 /// drafts accept position i with probability ≈ 1 − (1 − β^i)^K, so a round is expected to emit
@@ -72,14 +73,13 @@ package struct SpeculationPlanner {
     }
 
     /// The (K, γ) with the best expected tokens per microsecond, K ≤ `maxDrafts`, γ ≤ `maxBlock`,
-    /// for drafts spread over `workers` workers that announced `announcedMicrosPerToken` each.
-    package func choose(maxDrafts: Int, maxBlock: Int, workers: Int = 1, announcedMicrosPerToken: Double = 0) -> (drafts: Int, block: Int) {
+    /// for drafts by workers that announced `announcedMicrosPerToken`.
+    package func choose(maxDrafts: Int, maxBlock: Int, announcedMicrosPerToken: Double = 0) -> (drafts: Int, block: Int) {
         let cost = passCost
-        let workers = max(1, workers)
         var best = (drafts: 1, block: 1)
         var bestRate = -1.0
         for k in 1...max(1, maxDrafts) {
-            let wait = waitPerBlockToken[k] ?? announcedMicrosPerToken * Double((k + workers - 1) / workers)
+            let wait = waitPerBlockToken[k] ?? announcedMicrosPerToken * DraftAssignment.batchCost(k)
             for g in 1...max(1, maxBlock) {
                 let micros = cost.fixed + cost.perToken * Double(1 + k * g) + wait * Double(g)
                 let rate = expectedTokens(drafts: k, block: g) / micros

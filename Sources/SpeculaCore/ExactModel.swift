@@ -12,6 +12,9 @@ package protocol ExactModel: Sendable {
     func distribution(after context: [Token]) -> DenseDistribution
     /// p(·|context) after `sampling` (default: the transform applied to the raw row).
     func distribution(after context: [Token], sampling: SamplingParameters) -> DenseDistribution
+    /// p(·|context) after `sampling` for each of `contexts`: one drafting step of several drafts.
+    /// An engine evaluates them in one batched pass (default: one row at a time).
+    func distributions(after contexts: [[Token]], sampling: SamplingParameters) -> [DenseDistribution]
 }
 
 extension ExactModel {
@@ -19,5 +22,9 @@ extension ExactModel {
     /// override it to transform them directly instead of round-tripping through probabilities.
     package func distribution(after context: [Token], sampling: SamplingParameters) -> DenseDistribution {
         sampling.distribution(probabilities: distribution(after: context).probabilities)
+    }
+
+    package func distributions(after contexts: [[Token]], sampling: SamplingParameters) -> [DenseDistribution] {
+        contexts.map { distribution(after: $0, sampling: sampling) }
     }
 }

@@ -1,32 +1,40 @@
 import SpeculaCluster
 import Testing
 
-/// Drafts are split among workers by measured speed.
+/// A round's drafts go to the worker that would finish them soonest, together.
 struct DraftAssignmentTests {
-    @Test func equalSpeedsSplitEvenly() {
-        #expect(DraftAssignment.assign(drafts: 4, speeds: [50, 50]) == [0, 1, 0, 1])
-        #expect(DraftAssignment.assign(drafts: 3, speeds: [0, 0, 0]) == [0, 1, 2])
+    @Test func aRoundGoesWholeToOneWorker() {
+        #expect(DraftAssignment.assign(drafts: 4, speeds: [50, 50]) == [0, 0, 0, 0])
+        #expect(DraftAssignment.assign(drafts: 3, speeds: [0, 0, 0]) == [0, 0, 0])
     }
 
-    @Test func aFasterWorkerGetsMoreDrafts() {
-        let assignment = DraftAssignment.assign(drafts: 4, speeds: [100, 10])
-        #expect(assignment.filter { $0 == 0 }.count == 4, "\(assignment)")
-        let mixed = DraftAssignment.assign(drafts: 6, speeds: [30, 10])
-        #expect(mixed.filter { $0 == 0 }.count == 4 || mixed.filter { $0 == 0 }.count == 5, "\(mixed)")
+    @Test func theFastestWorkerGetsTheRound() {
+        #expect(DraftAssignment.assign(drafts: 4, speeds: [10, 100]) == [1, 1, 1, 1])
+        // Unknown speeds count as the slowest known.
+        #expect(DraftAssignment.assign(drafts: 2, speeds: [0, 20]) == [0, 0])
+        #expect(DraftAssignment.assign(drafts: 2, speeds: [0, 10, 40]) == [2, 2])
     }
 
-    @Test func unknownSpeedsCountAsTheSlowestKnown() {
-        #expect(DraftAssignment.assign(drafts: 2, speeds: [0, 20]) == [0, 1])
-        let a = DraftAssignment.assign(drafts: 6, speeds: [0, 10, 40])
-        #expect(a.filter { $0 == 2 }.count == 4 && a.filter { $0 == 0 }.count == 1, "\(a)")
+    @Test func busyWorkersAreAvoided() {
+        // The fast worker already has blocks queued from other requests: the round goes elsewhere.
+        #expect(DraftAssignment.assign(drafts: 2, speeds: [50, 50, 50], queued: [4, 0, 0]) == [1, 1])
+        #expect(DraftAssignment.assign(drafts: 2, speeds: [100, 50], queued: [2, 0]) == [1, 1])
+        #expect(DraftAssignment.assign(drafts: 2, speeds: [100, 50], queued: [0, 0]) == [0, 0])
     }
 
-    @Test func busyWorkersGetFewerDrafts() {
-        // The fast worker already has 4 blocks queued from other requests: new drafts go elsewhere
-        // until the queues even out.
-        #expect(DraftAssignment.assign(drafts: 2, speeds: [50, 50, 50], queued: [4, 0, 0]) == [1, 2])
-        let many = DraftAssignment.assign(drafts: 8, speeds: [50, 50], queued: [6, 0])
-        #expect(many.filter { $0 == 1 }.count == 7, "\(many)")
+    @Test func onATieThePreviousRoundsWorkerKeepsTheRequest() {
+        #expect(DraftAssignment.assign(drafts: 2, speeds: [50, 50, 50], previous: 2) == [2, 2])
+        #expect(DraftAssignment.assign(drafts: 2, speeds: [50, 50, 50], queued: [0, 0, 3], previous: 2) == [0, 0])
+    }
+
+    @Test func limitsSplitARoundAcrossWorkers() {
+        #expect(DraftAssignment.assign(drafts: 5, speeds: [50, 50], limits: [2, 0]) == [0, 0, 1, 1, 1])
+        #expect(DraftAssignment.assign(drafts: 5, speeds: [50, 50], limits: [2, 2]) == [0, 0, 1, 1])
+    }
+
+    @Test func batchingCostsLessThanSeparateDrafts() {
+        #expect(DraftAssignment.batchCost(1) == 1)
+        #expect(DraftAssignment.batchCost(4) < 2)
     }
 
     @Test func noWorkersNoAssignment() {

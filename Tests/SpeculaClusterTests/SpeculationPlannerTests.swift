@@ -48,23 +48,23 @@ struct SpeculationPlannerTests {
             slow.observeWait(micros: 4 * 60_000, drafts: 1, block: 4)  // 60 ms per draft token
         }
         #expect(abs(slow.waitPerBlockToken(drafts: 1)! - 60_000) < 1e-6)
-        let a = fast.choose(maxDrafts: 4, maxBlock: 8, workers: 2, announcedMicrosPerToken: 1_000)
-        let b = slow.choose(maxDrafts: 4, maxBlock: 8, workers: 2, announcedMicrosPerToken: 60_000)
+        let a = fast.choose(maxDrafts: 4, maxBlock: 8, announcedMicrosPerToken: 1_000)
+        let b = slow.choose(maxDrafts: 4, maxBlock: 8, announcedMicrosPerToken: 60_000)
         #expect(a.block > b.block, "fast \(a), slow \(b)")
         // Before any wait is observed, the workers' announced speed stands in.
         let fresh = SpeculationPlanner()
-        #expect(fresh.choose(maxDrafts: 4, maxBlock: 8, workers: 1, announcedMicrosPerToken: 1e6).block
-                < fresh.choose(maxDrafts: 4, maxBlock: 8, workers: 1, announcedMicrosPerToken: 0).block)
+        #expect(fresh.choose(maxDrafts: 4, maxBlock: 8, announcedMicrosPerToken: 1e6).block
+                < fresh.choose(maxDrafts: 4, maxBlock: 8, announcedMicrosPerToken: 0).block)
     }
 
     @Test func draftsThatShareHardwareAreLearnedPerDraftCount() {
-        // Two workers on one core: two drafts take twice one draft's time, which the announced
-        // speeds (spread over two workers) do not show; once observed, K = 1 wins.
+        // Drafts that do not batch (a compute-bound draft model): two drafts take twice one
+        // draft's time, which the batching prior does not expect; once observed, K = 1 wins.
         var planner = SpeculationPlanner()
         for tokens in [1, 5, 9] { planner.observePass(tokens: tokens, micros: 100_000 + 20_000 * Double(tokens)) }
         for _ in 0..<10 { planner.observeRound(drafts: 1, block: 4, accepted: 4) }
         planner.observeWait(micros: 2 * 90_000, drafts: 2, block: 2)
         planner.observeWait(micros: 4 * 45_000, drafts: 1, block: 4)
-        #expect(planner.choose(maxDrafts: 4, maxBlock: 8, workers: 2, announcedMicrosPerToken: 45_000).drafts == 1)
+        #expect(planner.choose(maxDrafts: 4, maxBlock: 8, announcedMicrosPerToken: 45_000).drafts == 1)
     }
 }

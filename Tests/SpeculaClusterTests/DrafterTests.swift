@@ -1,0 +1,47 @@
+import Foundation
+import SpeculaCluster
+import SpeculaCore
+import SpeculaModel
+import SpeculaNet
+import Testing
+
+/// Drafting several blocks in lockstep (one batched engine pass per step) on the real SmolLM2
+/// file (fetched by `make test`).
+struct DrafterTests {
+    static func smolLM2() throws -> ClusterModel {
+        let path = ModelStore().path(of: ModelCatalog.smolLM2).path
+        try #require(FileManager.default.fileExists(atPath: path), "run `specula models fetch smollm2` (make test does)")
+        return try ClusterModel.load(path)
+    }
+
+    /// Each block of a lockstep draft is the block its stream gives alone (tokens and shipped
+    /// rows), drafted by a fresh model so that no cached sequence is shared between the two.
+    @Test func blocksDraftedTogetherAreTheBlocksDraftedAlone() throws {
+        let context = [1, 504, 3158, 314, 99]
+        let streams = (0..<3).map { RandomStream(seed: 7, stream: UInt64($0)) }
+        let sampling = SamplingParameters(temperature: 1.3)
+        let together = Drafter(model: try Self.smolLM2()).blocks(after: context, length: 5, sampling: sampling, maxSupport: 64, streams: streams)
+        let alone = Drafter(model: try Self.smolLM2())
+        #expect(together.count == 3)
+        for (stream, block) in zip(streams, together) {
+            let single = alone.blocks(after: context, length: 5, sampling: sampling, maxSupport: 64, streams: [stream])[0]
+            #expect(block.tokens.count == 5)
+            #expect(block.tokens == single.tokens)
+            #expect(block.rows == single.rows)
+        }
+        #expect(Set(together.map(\.tokens)).count > 1, "three streams at temperature 1.3 should not all draw the same block")
+    }
+
+    /// The batched rows of contexts in every state of the cache (new, one token past a cached
+    /// sequence, cached, repeated) are bitwise the rows asked for one at a time.
+    @Test func batchedRowsAreTheRowsAskedOneAtATime() throws {
+        let model = try Self.smolLM2(), fresh = try Self.smolLM2()
+        let batched = try #require(model.model as? EngineSequenceModel), single = try #require(fresh.model as? EngineSequenceModel)
+        _ = batched.logits(after: [1, 504, 3158])
+        let contexts = [[1, 504, 3158], [1, 504, 3158, 314], [7, 8, 9, 10], [1, 504, 3158, 314], [42]]
+        let rows = batched.logits(after: contexts)
+        for (context, row) in zip(contexts, rows) {
+            #expect(row == single.logits(after: context), "context \(context)")
+        }
+    }
+}
