@@ -44,4 +44,17 @@ struct DrafterTests {
             #expect(row == single.logits(after: context), "context \(context)")
         }
     }
+
+    /// Drafting keeps the context and one sequence per draft cached, not one per drafted token,
+    /// so the contexts of many requests stay cached between their rounds.
+    @Test func draftingCachesOneSequencePerDraftNotPerToken() throws {
+        let model = try Self.smolLM2()
+        let engine = try #require(model.model as? EngineSequenceModel)
+        let contexts = (0..<6).map { [1, 504, 3158, 10 + $0] }
+        for context in contexts {
+            _ = Drafter(model: model).blocks(after: context, length: 6, sampling: SamplingParameters(temperature: 1.3), maxSupport: 64,
+                                            streams: (0..<3).map { RandomStream(seed: 5, stream: UInt64($0)) })
+        }
+        #expect(engine.cachedSequences <= contexts.count * 4, "\(engine.cachedSequences) sequences for \(contexts.count) contexts of 3 drafts")
+    }
 }

@@ -6,6 +6,11 @@ package import SpeculaCore
 /// token costs one decode step, and extending several by a token costs one batched pass
 /// (`logits(after:)` over contexts). This is how a draft worker drafts its blocks, a step at a time.
 ///
+/// A step's sequences supersede the step sequences they extend (a draft needs only its newest), so
+/// a request being drafted holds its context (up to its last token or two) and one sequence per
+/// draft, not one per drafted token: a worker serving many requests keeps every request's context
+/// cached between rounds instead of evicting it and reading the whole context again.
+///
 /// Thread-safe; one cache shared by all callers (a worker's requests), least recently used evicted.
 package final class EngineSequenceModel: ExactModel, Sendable {
     package let engine: TransformerModel
@@ -17,6 +22,8 @@ package final class EngineSequenceModel: ExactModel, Sendable {
         var cache: KVCache
         var logits: [Float]
         var used: UInt64
+        /// Made by a batched step (`logits(after:)` over contexts): superseded by the next step.
+        var isStep = false
     }
 
     private let clock = Atomic<UInt64>(0)
@@ -25,6 +32,9 @@ package final class EngineSequenceModel: ExactModel, Sendable {
         self.engine = engine
         self.capacity = capacity
     }
+
+    /// Sequences cached now.
+    package var cachedSequences: Int { states.withLock { $0.count } }
 
     package var vocabularySize: Int { engine.vocabularySize }
     package var contextWindow: Int? { nil }
@@ -79,9 +89,11 @@ package final class EngineSequenceModel: ExactModel, Sendable {
         for (step, result) in zip(steps, results) {
             var cache = step.base?.cache ?? engine.makeCache()
             engine.commit(result, nodes: [0], to: &cache)
-            store(Entry(tokens: step.context, cache: cache, logits: result.logits[0], used: 0))
+            store(Entry(tokens: step.context, cache: cache, logits: result.logits[0], used: 0, isStep: true))
             done[step.context] = result.logits[0]
         }
+        let superseded = Set(steps.compactMap { $0.base?.isStep == true ? $0.base!.tokens : nil })
+        if !superseded.isEmpty { states.withLock { $0.removeAll { $0.isStep && superseded.contains($0.tokens) } } }
         return contexts.map { done[$0]! }
     }
 
