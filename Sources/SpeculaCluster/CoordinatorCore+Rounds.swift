@@ -174,7 +174,10 @@ extension CoordinatorCore {
     /// Verifies each round of a finished target pass, then starts the next pass if rounds wait.
     func scored(_ batch: ScoredBatch) {
         scoring = false
-        planner.observePass(tokens: batch.rounds.reduce(0) { $0 + $1.tree.count }, micros: batch.micros)
+        // A request's first pass also reads its prompt: not a pass of its tree's size.
+        if !batch.rounds.contains(where: { requests[$0.id]?.rounds == 0 }) {
+            planner.observePass(tokens: batch.rounds.reduce(0) { $0 + $1.tree.count }, micros: batch.micros)
+        }
         for (round, targetRows) in zip(batch.rounds, batch.rows) {
             if requests[round.id] == nil {
                 scorer.release(request: round.id)  // cancelled during the pass
@@ -196,8 +199,13 @@ extension CoordinatorCore {
         let outcome = request.verifier.verify(problem, choices: &request.choices)
         let verified = Date()
         planner.observeRound(drafts: tree.draftCount, block: request.blockLength, accepted: outcome.acceptedLength)
-        if !request.assignment.isEmpty {
-            planner.observeWait(micros: waited * 1e6, drafts: request.drafts, block: request.blockLength)
+        // A request's first round also reads its prompt, in the workers and in the target: its
+        // wait and time say nothing of the rounds after it.
+        if request.rounds > 0 {
+            if !request.assignment.isEmpty {
+                planner.observeWait(micros: waited * 1e6, drafts: request.drafts, block: request.blockLength)
+            }
+            planner.observeThroughput(drafts: tree.draftCount, tokens: outcome.acceptedLength + 1, micros: waited * 1e6 + scoreMicros)
         }
         scorer.accept(request: id, nodes: Array(tree.nodePath(to: outcome.acceptedNode).dropFirst()))
 

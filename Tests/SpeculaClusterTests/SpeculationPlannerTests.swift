@@ -67,4 +67,37 @@ struct SpeculationPlannerTests {
         planner.observeWait(micros: 4 * 45_000, drafts: 1, block: 4)
         #expect(planner.choose(maxDrafts: 4, maxBlock: 8, announcedMicrosPerToken: 45_000).drafts == 1)
     }
+
+    @Test func draftsThatFailTogetherAreLearned() {
+        var planner = SpeculationPlanner()
+        for tokens in [1, 5, 9] { planner.observePass(tokens: tokens, micros: 50_000 + 1_000 * Double(tokens)) }
+        for _ in 0..<30 { planner.observeRound(drafts: 1, block: 4, accepted: 2) }
+        for k in 1...4 { planner.observeWait(micros: 4 * 5_000, drafts: k, block: 4) }
+        #expect(planner.choose(maxDrafts: 4, maxBlock: 8).drafts == 1, "one draft is observed first")
+        for _ in 0..<4 { planner.observeThroughput(drafts: 1, tokens: 3, micros: 120_000) }
+        // One draft was observed: two are the next candidate, expected (as if independent) to
+        // accept far more; three wait until two have been observed.
+        #expect(planner.expectedTokens(drafts: 2, block: 4) > planner.expectedTokens(drafts: 1, block: 4) + 0.5)
+        #expect(planner.choose(maxDrafts: 4, maxBlock: 8).drafts == 2)
+        // Two drafts that accept and deliver no more than one: one draft again, and no more tries.
+        for _ in 0..<40 { planner.observeRound(drafts: 2, block: 4, accepted: 2) }
+        for _ in 0..<4 { planner.observeThroughput(drafts: 2, tokens: 3, micros: 150_000) }
+        #expect(abs(planner.expectedTokens(drafts: 2, block: 4) - planner.expectedTokens(drafts: 1, block: 4)) < 0.1)
+        #expect(planner.choose(maxDrafts: 4, maxBlock: 8).drafts == 1)
+    }
+
+    @Test func observedThroughputSettlesTheNumberOfDrafts() {
+        var planner = SpeculationPlanner()
+        for tokens in [1, 5, 9] { planner.observePass(tokens: tokens, micros: 10_000) }  // GPU-like
+        for _ in 0..<30 { planner.observeRound(drafts: 1, block: 4, accepted: 2) }
+        for k in 1...2 { planner.observeWait(micros: 4 * 1_000, drafts: k, block: 4) }
+        for _ in 0..<30 { planner.observeRound(drafts: 2, block: 4, accepted: 3) }
+        for _ in 0..<4 { planner.observeThroughput(drafts: 1, tokens: 3, micros: 20_000) }
+        // By the model two drafts win; the rounds say one draft delivered more tokens per second.
+        #expect(planner.choose(maxDrafts: 2, maxBlock: 8).drafts == 2)
+        for _ in 0..<3 { planner.observeThroughput(drafts: 2, tokens: 4, micros: 40_000) }
+        #expect(planner.choose(maxDrafts: 2, maxBlock: 8).drafts == 2, "three rounds are not yet trusted")
+        planner.observeThroughput(drafts: 2, tokens: 4, micros: 40_000)
+        #expect(planner.choose(maxDrafts: 2, maxBlock: 8).drafts == 1)
+    }
 }
