@@ -9,8 +9,8 @@ import Foundation
 /// weighted wait per block token observed in rounds of K drafts (kept per K, because whether K
 /// drafts take about one draft's time, as when one worker drafts them in lockstep, or K times it
 /// depends on the draft model and hardware; for a K not yet tried, the workers' announced speed
-/// times `DraftAssignment.batchCost(K)`). Slow drafts (a CPU
-/// worker beside a CPU target) thus get short blocks and few drafts, fast ones long blocks.
+/// times `DraftAssignment.batchCost(K)`). Slow drafts (a CPU worker beside a CPU target) thus get
+/// short blocks and few drafts, fast ones long blocks.
 /// Acceptance: an exponentially weighted per-token acceptance rate a_K per number of drafts K, so
 /// a round is expected to emit E = 1 + Σ_{i≤γ} a_K^i tokens. For a K not yet tried, the
 /// single-draft rate β stands in as if the K drafts were independent (position i accepted with
@@ -104,9 +104,8 @@ package struct SpeculationPlanner {
         let cost = passCost
         var best = (drafts: 1, block: 1)
         var bestRate = -1.0
-        let trusted = { (k: Int) in self.observedRate[k].flatMap { $0.rounds >= self.roundsToTrust ? $0.rate : nil } }
         var candidates = 1
-        while candidates < maxDrafts, let rate = trusted(candidates), candidates == 1 || rate > trusted(candidates - 1) ?? 0 {
+        while candidates < maxDrafts, let rate = trustedRate(candidates), candidates == 1 || rate > trustedRate(candidates - 1) ?? 0 {
             candidates += 1
         }
         for k in 1...candidates {
@@ -117,10 +116,14 @@ package struct SpeculationPlanner {
                 let rate = expectedTokens(drafts: k, block: g) / micros
                 if rate > modelled + 1e-12 { (block, modelled) = (g, rate) }
             }
-            let observed = observedRate[k]
-            let rate = observed.map { $0.rounds >= roundsToTrust ? $0.rate : modelled } ?? modelled
+            let rate = trustedRate(k) ?? modelled
             if rate > bestRate + 1e-12 { (best, bestRate) = ((k, block), rate) }
         }
         return best
+    }
+
+    /// The observed tokens per microsecond of rounds of `drafts` drafts, once enough were seen.
+    private func trustedRate(_ drafts: Int) -> Double? {
+        observedRate[drafts].flatMap { $0.rounds >= roundsToTrust ? $0.rate : nil }
     }
 }
