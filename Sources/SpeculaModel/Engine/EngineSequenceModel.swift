@@ -92,7 +92,7 @@ package final class EngineSequenceModel: ExactModel, Sendable {
             store(Entry(tokens: step.context, cache: cache, logits: result.logits[0], used: 0, isStep: true))
             done[step.context] = result.logits[0]
         }
-        let superseded = Set(steps.compactMap { $0.base?.isStep == true ? $0.base!.tokens : nil })
+        let superseded = Set(steps.compactMap { step in step.base.flatMap { $0.isStep ? $0.tokens : nil } })
         if !superseded.isEmpty { states.withLock { $0.removeAll { $0.isStep && superseded.contains($0.tokens) } } }
         return contexts.map { done[$0]! }
     }
