@@ -35,7 +35,12 @@ package struct ClusterModel: Sendable {
 
     /// Loads `--model SPEC`: a GGUF file or a cached model's name (`specula models list`), a
     /// toy n-gram JSON file, or a synthetic-model spec (`synthetic:vocab=…`, see `SyntheticModel`).
-    package static func load(_ spec: String, threads: Int = 2) throws -> ClusterModel {
+    /// `outputAsQ4_0` (GGUF models only; for drafts) holds the output matrix requantized to Q4_0
+    /// and is part of the fingerprint: it changes the draft law.
+    package static func load(_ spec: String, threads: Int = 2, outputAsQ4_0: Bool = false) throws -> ClusterModel {
+        if outputAsQ4_0, spec.hasPrefix("synthetic:") || !ModelStore().resolve(spec).hasSuffix(".gguf") {
+            throw ClusterModelError.unsupported(spec, "requantizing the output matrix applies to GGUF models only")
+        }
         if spec.hasPrefix("synthetic:") {
             let model = try SyntheticModel(spec: spec)
             let identity = "synthetic:vocab=\(model.vocabularySize),seed=\(model.seed),window=\(model.window),peak=\(model.peak)"
@@ -57,10 +62,10 @@ package struct ClusterModel: Sendable {
         guard path.hasSuffix(".gguf") else {
             throw ClusterModelError.unsupported(spec, "expected a GGUF file, a model name from `specula models list`, a toy n-gram .json file or synthetic:…")
         }
-        let engine = try TransformerModel(path: path, threads: threads)
+        let engine = try TransformerModel(path: path, threads: threads, outputAsQ4_0: outputAsQ4_0)
         let tokenizer = try Tokenizer(file: engine.file)
         return ClusterModel(
-            model: EngineSequenceModel(engine: engine), fingerprint: try weightsFingerprint(path),
+            model: EngineSequenceModel(engine: engine), fingerprint: try weightsFingerprint(path) + (outputAsQ4_0 ? "+output-q4_0" : ""),
             tokenizerFingerprint: tokenizer.fingerprint, endOfSequence: tokenizer.eos, source: path, tokenizer: tokenizer, engine: engine)
     }
 

@@ -57,4 +57,19 @@ struct DrafterTests {
         }
         #expect(engine.cachedSequences <= contexts.count * 4, "\(engine.cachedSequences) sequences for \(contexts.count) contexts of 3 drafts")
     }
+
+    /// A draft holding its output matrix as Q4_0 is another draft model (its own pool), close to
+    /// the file's; only GGUF models can be requantized.
+    @Test func aDraftWithItsOutputInQ4_0IsItsOwnModel() throws {
+        let path = ModelStore().path(of: ModelCatalog.smolLM2).path
+        let full = try Self.smolLM2(), requantized = try ClusterModel.load(path, outputAsQ4_0: true)
+        #expect(requantized.fingerprint == full.fingerprint + "+output-q4_0")
+        #expect(requantized.tokenizerFingerprint == full.tokenizerFingerprint)
+        let a = full.model.distribution(after: [1, 504, 3158, 314]), b = requantized.model.distribution(after: [1, 504, 3158, 314])
+        #expect(a.probabilities != b.probabilities)
+        #expect(a.argmax == b.argmax)
+        // SmolLM2's tied 576-wide output rows lose more than the Qwen 0.5B's (0.15 here).
+        #expect(zip(a.probabilities, b.probabilities).reduce(0) { $0 + abs($1.0 - $1.1) } / 2 < 0.25, "total variation")
+        #expect(throws: ClusterModelError.self) { try ClusterModel.load("synthetic:vocab=8", outputAsQ4_0: true) }
+    }
 }

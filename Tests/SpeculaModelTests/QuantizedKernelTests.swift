@@ -87,4 +87,34 @@ struct QuantizedKernelTests {
             }
         }
     }
+
+    /// Requantizing to Q4_0 (drafts' output matrices) moves every weight by at most half a step of
+    /// its block — except weights beyond code 15 on the side opposite the block's extreme, clamped
+    /// to 7 steps as ggml's quantizer clamps them — and keeps each block's extreme weight (up to
+    /// the f16 rounding of the scale).
+    @Test func requantizingToQ4_0MovesWeightsByAtMostHalfAStep() {
+        var random = RandomStream(seed: 41)
+        let rows = 48, cols = 128
+        let original = Self.randomMatrix(.q8_0, blockElements: 32, blockBytes: 34, scales: [(0, 0.001)], rows: rows, cols: cols, random: &random)
+        let requantized = original.requantizedAsQ4_0(pool: ComputePool(threads: 2))
+        var before = [Float](repeating: 0, count: cols), after = [Float](repeating: 0, count: cols)
+        var worst: Float = 0
+        for r in 0..<rows {
+            original.row(r, into: &before)
+            requantized.row(r, into: &after)
+            for b in 0..<cols / 32 {
+                let block = b * 32..<(b + 1) * 32
+                let extreme = before[block].max { abs($0) < abs($1) }!, step = abs(extreme) / 8
+                for i in block {
+                    let allowed = max(0.5, abs(before[i]) / step - 7)
+                    worst = max(worst, abs(after[i] - before[i]) / step - allowed + 0.5)
+                }
+                let at = before[block].firstIndex(of: extreme)!
+                #expect(abs(after[at] - extreme) <= abs(extreme) * 1e-3, "row \(r) block \(b)")
+            }
+        }
+        // The scale is an f16: up to 8 steps of its rounding (2^-11 relative) on top.
+        #expect(worst <= 0.5 + 8.0 / 2048, "a weight moved \(worst) steps more than allowed + 0.5")
+        #expect(worst > 0.3, "random weights should use most of the half step")
+    }
 }

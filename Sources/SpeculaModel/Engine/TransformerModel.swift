@@ -29,7 +29,9 @@ package final class TransformerModel: Sendable {
     }
 
     /// Loads `path`; throws `GGUFError` naming the file and problem for anything unsupported.
-    package init(path: String, threads: Int = 2, precision: ActivationPrecision = .int8) throws(GGUFError) {
+    /// With `outputAsQ4_0` (drafts only: it changes the model) the output matrix is held
+    /// requantized to Q4_0 (`WeightMatrix.requantizedAsQ4_0`).
+    package init(path: String, threads: Int = 2, precision: ActivationPrecision = .int8, outputAsQ4_0: Bool = false) throws(GGUFError) {
         let file = try GGUFFile(path: path)
         let c = try TransformerConfig(file: file)
         self.file = file
@@ -52,7 +54,13 @@ package final class TransformerModel: Sendable {
             return precision == .int8 ? matrix.interleavedForInt8(pool: pool) : matrix
         }
         embeddings = try WeightMatrix(file: file, name: "token_embd.weight", rows: c.vocabulary, cols: c.embedding)
-        output = try matrix(file.tensors["output.weight"] != nil ? "output.weight" : "token_embd.weight", rows: c.vocabulary, cols: c.embedding)
+        let outputName = file.tensors["output.weight"] != nil ? "output.weight" : "token_embd.weight"
+        if outputAsQ4_0 {
+            let requantized = try WeightMatrix(file: file, name: outputName, rows: c.vocabulary, cols: c.embedding).requantizedAsQ4_0(pool: pool)
+            output = precision == .int8 ? requantized.interleavedForInt8(pool: pool) : requantized
+        } else {
+            output = try matrix(outputName, rows: c.vocabulary, cols: c.embedding)
+        }
         outputNorm = try vector("output_norm.weight", c.embedding)
         var layers: [Layer] = []
         for i in 0..<c.layers {
