@@ -38,7 +38,8 @@ package struct ClusterModel: Sendable {
     /// `outputAsQ4_0` (GGUF models only; for drafts) holds the output matrix requantized to Q4_0
     /// and is part of the fingerprint: it changes the draft law.
     package static func load(_ spec: String, threads: Int = 2, outputAsQ4_0: Bool = false) throws -> ClusterModel {
-        if outputAsQ4_0, spec.hasPrefix("synthetic:") || !ModelStore().resolve(spec).hasSuffix(".gguf") {
+        let path = ModelStore().resolve(spec)
+        if outputAsQ4_0, spec.hasPrefix("synthetic:") || !path.hasSuffix(".gguf") {
             throw ClusterModelError.unsupported(spec, "requantizing the output matrix applies to GGUF models only")
         }
         if spec.hasPrefix("synthetic:") {
@@ -48,7 +49,6 @@ package struct ClusterModel: Sendable {
                 model: model, fingerprint: identity + (model.agreement.map { ",agreement=\($0),draft-seed=\(model.draftSeed)" } ?? ""),
                 tokenizerFingerprint: "synthetic-vocab-\(model.vocabularySize)", endOfSequence: nil, source: spec, tokenizer: nil, engine: nil)
         }
-        let path = ModelStore().resolve(spec)
         if path.hasSuffix(".json") {
             let data: Data
             do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {

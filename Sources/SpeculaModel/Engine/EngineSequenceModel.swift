@@ -85,9 +85,10 @@ package final class EngineSequenceModel: ExactModel, Sendable {
             }
             steps.append((context, base))
         }
-        let results = engine.evaluate(steps.map { .chain([$0.context.last!]) }, caches: steps.map { $0.base?.cache ?? engine.makeCache() })
-        for (step, result) in zip(steps, results) {
-            var cache = step.base?.cache ?? engine.makeCache()
+        let caches = steps.map { $0.base?.cache ?? engine.makeCache() }
+        let results = engine.evaluate(steps.map { .chain([$0.context.last!]) }, caches: caches)
+        for (i, (step, result)) in zip(steps, results).enumerated() {
+            var cache = caches[i]
             engine.commit(result, nodes: [0], to: &cache)
             store(Entry(tokens: step.context, cache: cache, logits: result.logits[0], used: 0, isStep: true))
             done[step.context] = result.logits[0]

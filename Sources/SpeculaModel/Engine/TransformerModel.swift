@@ -49,18 +49,14 @@ package final class TransformerModel: Sendable {
             file.tensors[name] == nil ? nil : try vector(name, count)
         }
         let pool = pool
-        func matrix(_ name: String, rows: Int, cols: Int) throws(GGUFError) -> WeightMatrix {
-            let matrix = try WeightMatrix(file: file, name: name, rows: rows, cols: cols)
+        func matrix(_ name: String, rows: Int, cols: Int, asQ4_0: Bool = false) throws(GGUFError) -> WeightMatrix {
+            let read = try WeightMatrix(file: file, name: name, rows: rows, cols: cols)
+            let matrix = asQ4_0 ? read.requantizedAsQ4_0(pool: pool) : read
             return precision == .int8 ? matrix.interleavedForInt8(pool: pool) : matrix
         }
         embeddings = try WeightMatrix(file: file, name: "token_embd.weight", rows: c.vocabulary, cols: c.embedding)
-        let outputName = file.tensors["output.weight"] != nil ? "output.weight" : "token_embd.weight"
-        if outputAsQ4_0 {
-            let requantized = try WeightMatrix(file: file, name: outputName, rows: c.vocabulary, cols: c.embedding).requantizedAsQ4_0(pool: pool)
-            output = precision == .int8 ? requantized.interleavedForInt8(pool: pool) : requantized
-        } else {
-            output = try matrix(outputName, rows: c.vocabulary, cols: c.embedding)
-        }
+        output = try matrix(file.tensors["output.weight"] != nil ? "output.weight" : "token_embd.weight", rows: c.vocabulary, cols: c.embedding,
+                            asQ4_0: outputAsQ4_0)
         outputNorm = try vector("output_norm.weight", c.embedding)
         var layers: [Layer] = []
         for i in 0..<c.layers {
