@@ -35,12 +35,12 @@ package struct ClusterModel: Sendable {
 
     /// Loads `--model SPEC`: a GGUF file or a cached model's name (`specula models list`), a
     /// toy n-gram JSON file, or a synthetic-model spec (`synthetic:vocab=…`, see `SyntheticModel`).
-    /// `outputAsQ4_0` (GGUF models only; for drafts) holds the output matrix requantized to Q4_0
-    /// and is part of the fingerprint: it changes the draft law.
-    package static func load(_ spec: String, threads: Int = 2, outputAsQ4_0: Bool = false) throws -> ClusterModel {
+    /// `outputHead` other than `.file` (GGUF models only; for drafts) computes the logits a cheaper
+    /// way (`OutputHead`) and is part of the fingerprint: it changes the draft law.
+    package static func load(_ spec: String, threads: Int = 2, outputHead: OutputHead = .file) throws -> ClusterModel {
         let path = ModelStore().resolve(spec)
-        if outputAsQ4_0, spec.hasPrefix("synthetic:") || !path.hasSuffix(".gguf") {
-            throw ClusterModelError.unsupported(spec, "requantizing the output matrix applies to GGUF models only")
+        if outputHead != .file, spec.hasPrefix("synthetic:") || !path.hasSuffix(".gguf") {
+            throw ClusterModelError.unsupported(spec, "a draft output head (--output-q4, --output-candidates) applies to GGUF models only")
         }
         if spec.hasPrefix("synthetic:") {
             let model = try SyntheticModel(spec: spec)
@@ -62,10 +62,10 @@ package struct ClusterModel: Sendable {
         guard path.hasSuffix(".gguf") else {
             throw ClusterModelError.unsupported(spec, "expected a GGUF file, a model name from `specula models list`, a toy n-gram .json file or synthetic:…")
         }
-        let engine = try TransformerModel(path: path, threads: threads, outputAsQ4_0: outputAsQ4_0)
+        let engine = try TransformerModel(path: path, threads: threads, outputHead: outputHead)
         let tokenizer = try Tokenizer(file: engine.file)
         return ClusterModel(
-            model: EngineSequenceModel(engine: engine), fingerprint: try weightsFingerprint(path) + (outputAsQ4_0 ? "+output-q4_0" : ""),
+            model: EngineSequenceModel(engine: engine), fingerprint: try weightsFingerprint(path) + outputHead.fingerprintSuffix,
             tokenizerFingerprint: tokenizer.fingerprint, endOfSequence: tokenizer.eos, source: path, tokenizer: tokenizer, engine: engine)
     }
 

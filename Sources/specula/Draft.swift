@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpeculaCluster
+import SpeculaModel
 import SpeculaNet
 
 /// `specula draft`: a draft worker.
@@ -18,15 +19,7 @@ struct Draft: AsyncParsableCommand {
     @Option(help: "Draft model: a GGUF file, a name from `specula models list`, or a toy n-gram JSON file.")
     var model: String
     @Option(help: "Compute threads for the draft model.") var threads: Int = 1
-    @Flag(help: ArgumentHelp(
-        "Hold the output matrix requantized to Q4_0 (GGUF models).",
-        discussion: """
-            A small model's output matrix is its largest tensor: for the Qwen 0.5B (Q8_0) \
-            drafting then runs 11-17% faster on one core, for ~2% fewer accepted tokens. The \
-            output stays exactly the target's: the verifier sees the distribution the draft \
-            sampled from. Such workers form a pool of their own.
-            """))
-    var outputQ4 = false
+    @Option(help: ArgumentHelp("The draft's output head (GGUF models).", discussion: OutputHead.help)) var outputHead: OutputHead = .file
     @Option(help: "Coordinator address, HOST:PORT.") var coordinator: String = "127.0.0.1:7070"
     @Option(help: "Name of this worker in the coordinator's logs (NAME-i with --count).") var name: String = "worker"
     @Option(help: "Workers in this process, each its own connection and drafting queue (load tests: many simulated workers in few processes).")
@@ -43,7 +36,7 @@ struct Draft: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.makeLogger("specula.draft")
-        let draftModel = try ClusterModel.load(model, threads: threads, outputAsQ4_0: outputQ4)
+        let draftModel = try ClusterModel.load(model, threads: threads, outputHead: outputHead)
         let address = try HostPort(coordinator, flag: "--coordinator")
         let loop = try EventLoop()
         let refusal = RefusalFlag()

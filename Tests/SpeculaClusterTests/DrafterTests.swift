@@ -62,7 +62,7 @@ struct DrafterTests {
     /// the file's; only GGUF models can be requantized.
     @Test func aDraftWithItsOutputInQ4_0IsItsOwnModel() throws {
         let path = ModelStore().path(of: ModelCatalog.smolLM2).path
-        let full = try Self.smolLM2(), requantized = try ClusterModel.load(path, outputAsQ4_0: true)
+        let full = try Self.smolLM2(), requantized = try ClusterModel.load(path, outputHead: .requantizedQ4_0)
         #expect(requantized.fingerprint == full.fingerprint + "+output-q4_0")
         #expect(requantized.tokenizerFingerprint == full.tokenizerFingerprint)
         let a = full.model.distribution(after: [1, 504, 3158, 314]), b = requantized.model.distribution(after: [1, 504, 3158, 314])
@@ -70,6 +70,22 @@ struct DrafterTests {
         #expect(a.argmax == b.argmax)
         // SmolLM2's tied 576-wide output rows lose more than the Qwen 0.5B's (0.15 here).
         #expect(zip(a.probabilities, b.probabilities).reduce(0) { $0 + abs($1.0 - $1.1) } / 2 < 0.25, "total variation")
-        #expect(throws: ClusterModelError.self) { try ClusterModel.load("synthetic:vocab=8", outputAsQ4_0: true) }
+        #expect(throws: ClusterModelError.self) { try ClusterModel.load("synthetic:vocab=8", outputHead: .requantizedQ4_0) }
+    }
+
+    /// A draft on sketched candidates is another draft model too: its own pool, its drafts and
+    /// shipped rows confined to the candidates.
+    @Test func aDraftOnCandidatesIsItsOwnModelAndShipsOnlyCandidates() throws {
+        let path = ModelStore().path(of: ModelCatalog.smolLM2).path
+        let full = try Self.smolLM2(), sketched = try ClusterModel.load(path, outputHead: .candidates(32))
+        #expect(sketched.fingerprint == full.fingerprint + "+output-candidates-32")
+        let context = [1, 504, 3158, 314]
+        let probabilities = sketched.model.distribution(after: context).probabilities
+        let support = Set(probabilities.indices.filter { probabilities[$0] > 0 })
+        #expect(support.count <= 32)
+        let block = Drafter(model: sketched).blocks(after: context, length: 1, sampling: SamplingParameters(temperature: 1), maxSupport: 0,
+                                                          streams: [RandomStream(seed: 3, stream: 0)])[0]
+        #expect(Set(block.rows[0].tokenIDs.map(Int.init)) == support && support.contains(block.tokens[0]))
+        #expect(throws: ClusterModelError.self) { try ClusterModel.load("synthetic:vocab=8", outputHead: .candidates(32)) }
     }
 }

@@ -15,10 +15,16 @@ package final class TransformerModel: Sendable {
     private let pool: ComputePool
     package let precision: ActivationPrecision
     private let embeddings: WeightMatrix
-    private let output: WeightMatrix
+    private let output: Output
     private let outputNorm: [Float]
     private let layers: [Layer]
     private let attention: TreeAttention
+
+    /// The output head as computed: a matrix product over every row, or the sketched candidates.
+    private enum Output: Sendable {
+        case matrix(WeightMatrix)
+        case candidates(CandidateOutput)
+    }
 
     private struct Layer: Sendable {
         let attentionNorm: [Float]
@@ -29,9 +35,9 @@ package final class TransformerModel: Sendable {
     }
 
     /// Loads `path`; throws `GGUFError` naming the file and problem for anything unsupported.
-    /// With `outputAsQ4_0` (drafts only: it changes the model) the output matrix is held
-    /// requantized to Q4_0 (`WeightMatrix.requantizedAsQ4_0`).
-    package init(path: String, threads: Int = 2, precision: ActivationPrecision = .int8, outputAsQ4_0: Bool = false) throws(GGUFError) {
+    /// `outputHead` other than `.file` (drafts only: it changes the model) computes the logits a
+    /// cheaper way (`OutputHead`).
+    package init(path: String, threads: Int = 2, precision: ActivationPrecision = .int8, outputHead: OutputHead = .file) throws(GGUFError) {
         let file = try GGUFFile(path: path)
         let c = try TransformerConfig(file: file)
         self.file = file
@@ -55,8 +61,14 @@ package final class TransformerModel: Sendable {
             return precision == .int8 ? matrix.interleavedForInt8(pool: pool) : matrix
         }
         embeddings = try WeightMatrix(file: file, name: "token_embd.weight", rows: c.vocabulary, cols: c.embedding)
-        output = try matrix(file.tensors["output.weight"] != nil ? "output.weight" : "token_embd.weight", rows: c.vocabulary, cols: c.embedding,
-                            asQ4_0: outputAsQ4_0)
+        let outputName = file.tensors["output.weight"] != nil ? "output.weight" : "token_embd.weight"
+        switch outputHead {
+        case .file: output = .matrix(try matrix(outputName, rows: c.vocabulary, cols: c.embedding))
+        case .requantizedQ4_0: output = .matrix(try matrix(outputName, rows: c.vocabulary, cols: c.embedding, asQ4_0: true))
+        case .candidates(let count):
+            let rows = try WeightMatrix(file: file, name: outputName, rows: c.vocabulary, cols: c.embedding)
+            output = .candidates(CandidateOutput(matrix: rows, count: count, pool: pool))
+        }
         outputNorm = try vector("output_norm.weight", c.embedding)
         var layers: [Layer] = []
         for i in 0..<c.layers {
@@ -167,7 +179,10 @@ package final class TransformerModel: Sendable {
         var rows = [Float](repeating: 0, count: wanted.count * c.embedding)
         for (i, t) in wanted.enumerated() { rows[i * c.embedding..<(i + 1) * c.embedding] = normed[t * c.embedding..<(t + 1) * c.embedding] }
         var logits = [Float](repeating: 0, count: wanted.count * c.vocabulary)
-        multiply(output, rows, tokens: wanted.count, into: &logits)
+        switch output {
+        case .matrix(let matrix): multiply(matrix, rows, tokens: wanted.count, into: &logits)
+        case .candidates(let head): head.logits(rows, tokens: wanted.count, pool: pool, into: &logits)
+        }
         for s in results.indices { results[s].logits = Array(repeating: [], count: trees[s].tokens.count) }
         for (i, t) in wanted.enumerated() {
             results[owner[t].sequence].logits[owner[t].node] = Array(logits[i * c.vocabulary..<(i + 1) * c.vocabulary])

@@ -22,7 +22,7 @@ package struct WeightMatrix: @unchecked Sendable {
     /// `y = W·x` for a batch: (matrix, x, batch, pool, y).
     private typealias InterleavedProduct = @Sendable (WeightMatrix, UnsafePointer<Float>, Int, ComputePool, UnsafeMutablePointer<Float>) -> Void
 
-    init(file: GGUFFile, name: String, rows: Int, cols: Int) throws(GGUFError) {
+    package init(file: GGUFFile, name: String, rows: Int, cols: Int) throws(GGUFError) {
         let info = try file.tensor(name)
         guard info.dimensions.count >= 1, info.dimensions[0] == cols, info.elementCount == rows * cols else {
             throw .shapeMismatch(tensor: name, expected: [cols, rows], found: info.dimensions, path: file.path)

@@ -1,0 +1,231 @@
+import CX86
+
+/// A draft's output head that computes exact logits for a few candidate tokens only: the `count`
+/// rows a one-bit sketch of the output matrix ranks highest for the hidden state. Every other
+/// token gets a logit of −∞, so the draft's distribution lives on those candidates.
+///
+/// Why: a worker ships only its `maxSupport` (64) likeliest tokens per position (design.md,
+/// "Sparse distributions"), yet the full output matrix — the Qwen 0.5B's 151,936 × 896 weights,
+/// the largest tensor of a small model — is read for every drafted token, a quarter of a worker's
+/// time. The sketch holds one sign bit per weight and a scale per row (17 MB instead of 145 MB
+/// in Q8_0): score(r) = scale_r · Σ_c sign(W[r, c]) · x_c. The candidates' logits are then
+/// exact (the file's rows dequantized, dot products in floats).
+///
+/// How well the sketch ranks depends on the model (`CandidateOutputTests`, 33–35 positions of a
+/// code and prose prompt, 256 candidates): for the Qwen 0.5B the full head's argmax was a
+/// candidate at 32 of 33 positions, 53 of its top 64 on average, 94 % of its probability at
+/// temperature 1; for SmolLM2 the argmax at 25 of 35 only — a poor draft head there.
+///
+/// For drafts only (`TransformerModel`'s `outputHead`): it changes the model. Lossless all the
+/// same — a worker samples from exactly the distribution it ships.
+///
+/// Batch invariance: a token's candidates and logits depend on its hidden state alone, with one
+/// fixed summation order. Thread-safety: immutable after `init`.
+package struct CandidateOutput: Sendable {
+    /// The file's output matrix (rows read back for the exact logits).
+    package let matrix: WeightMatrix
+    /// Candidates per token.
+    package let count: Int
+    /// Sign bits, row-major, 64 columns per `UInt64` (bit j of word g: column 64g + j is
+    /// positive), the last word of a row padded with zeros.
+    private let signs: WeightBytes
+    /// Mean |weight| of each row.
+    private let scales: [Float]
+    /// 128 × the number of positive weights of each row (the activation codes' offset, below).
+    private let offsets: [Int32]
+    private let wordsPerRow: Int
+
+    /// Builds the sketch of `matrix` on `pool`'s threads.
+    package init(matrix: WeightMatrix, count: Int, pool: ComputePool) {
+        precondition(count > 0)
+        let rows = matrix.rows, cols = matrix.cols, words = (cols + 63) / 64, rowsPerChunk = 1024
+        var scales = [Float](repeating: 0, count: rows)
+        var offsets = [Int32](repeating: 0, count: rows)
+        signs = scales.withUnsafeMutableBufferPointer { scaleBuffer in
+            offsets.withUnsafeMutableBufferPointer { offsetBuffer in
+                let scaleBase = scaleBuffer.baseAddress!, offsetBase = offsetBuffer.baseAddress!
+                return WeightBytes(byteCount: rows * words * 8) { out in
+                    let bits = out.assumingMemoryBound(to: UInt64.self)
+                    pool.run(chunks: (rows + rowsPerChunk - 1) / rowsPerChunk) { chunk in
+                        var weights = [Float](repeating: 0, count: cols)
+                        for r in chunk * rowsPerChunk..<min(rows, (chunk + 1) * rowsPerChunk) {
+                            weights.withUnsafeMutableBufferPointer { matrix.row(r, into: $0.baseAddress!) }
+                            var positive = 0, magnitude: Float = 0
+                            for g in 0..<words {
+                                var word: UInt64 = 0
+                                for j in 0..<min(64, cols - 64 * g) where weights[64 * g + j] > 0 { word |= 1 << j }
+                                bits[r * words + g] = word
+                                positive += word.nonzeroBitCount
+                            }
+                            for w in weights { magnitude += abs(w) }
+                            scaleBase[r] = magnitude / Float(cols)
+                            offsetBase[r] = Int32(128 * positive)
+                        }
+                    }
+                }
+            }
+        }
+        self.matrix = matrix
+        self.count = min(count, rows)
+        self.scales = scales
+        self.offsets = offsets
+        self.wordsPerRow = words
+    }
+
+    /// Logits `[token][rows]` for `tokens` hidden states `x` (`[token][cols]`): exact for each
+    /// token's candidates, −∞ elsewhere.
+    package func logits(_ x: [Float], tokens: Int, pool: ComputePool, into logits: inout [Float]) {
+        let rows = matrix.rows, cols = matrix.cols
+        precondition(x.count >= tokens * cols && logits.count >= tokens * rows)
+        x.withUnsafeBufferPointer { xs in
+            logits.withUnsafeMutableBufferPointer { out in
+                out.update(repeating: -.infinity)
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+                defer { row.deallocate() }
+                for t in 0..<tokens {
+                    let hidden = xs.baseAddress! + t * cols
+                    let best = sketchScores(hidden, pool: pool).withUnsafeBufferPointer { Self.largest(count, of: $0) }
+                    for r in best {
+                        matrix.row(r, into: row)
+                        out[t * rows + r] = Kernels.dot(row, hidden, cols)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The sketch's score of every row for one hidden state `x` (`cols` floats), on `pool`'s
+    /// threads: scale_r · Σ_c sign(W[r, c]) · x_c, with x rounded to 8 bits.
+    package func sketchScores(_ x: UnsafePointer<Float>, pool: ComputePool) -> [Float] {
+        let rows = matrix.rows
+        let codes = ActivationCodes(x, count: matrix.cols, words: wordsPerRow)
+        defer { codes.deallocate() }
+        return [Float](unsafeUninitializedCapacity: rows) { scores, initialized in
+            let base = scores.baseAddress!
+            let chunks = pool.threads == 1 ? 1 : pool.threads * 4, steps = rows / Self.rowsPerStep
+            pool.run(chunks: chunks) { c in
+                let end = c == chunks - 1 ? rows : Self.rowsPerStep * (steps * (c + 1) / chunks)
+                sketchScores(codes, rows: Self.rowsPerStep * (steps * c / chunks)..<end, into: base)
+            }
+            initialized = rows
+        }
+    }
+
+    /// A hidden state rounded to 8-bit codes for the sketch: `x_c ≈ d · q_c`, stored as the
+    /// unsigned bytes `q_c + 128` (for `vpdpbusd`), padded with 128 (q = 0) to whole words.
+    private struct ActivationCodes {
+        let bytes: UnsafeMutablePointer<UInt8>
+        let scale: Float
+        /// Σ_c q_c.
+        let total: Int32
+
+        init(_ x: UnsafePointer<Float>, count: Int, words: Int) {
+            bytes = .allocate(capacity: words * 64)
+            bytes.initialize(repeating: 128, count: words * 64)
+            var largest: Float = 0
+            for c in 0..<count { largest = max(largest, abs(x[c])) }
+            scale = largest / 127
+            let inverse: Float = largest == 0 ? 0 : 127 / largest
+            var total: Int32 = 0
+            for c in 0..<count {
+                let q = Int32((x[c] * inverse).rounded())
+                bytes[c] = UInt8(q + 128)
+                total += q
+            }
+            self.total = total
+        }
+
+        func deallocate() { bytes.deallocate() }
+    }
+
+    private static let rowsPerStep = 4
+
+    /// score(r) = scale_r · d · (2 · Σ_{c positive} q_c − Σ_c q_c) for r in `range`. Per 64
+    /// columns and row, the sign bits become bytes of −1 or 0 (`vpmovm2b`) and one `vpdpbusd`
+    /// adds −(q_c + 128) for the positive columns; the row's `offsets` entry takes the 128s back.
+    private func sketchScores(_ codes: ActivationCodes, rows range: Range<Int>, into scores: UnsafeMutablePointer<Float>) {
+        let words = wordsPerRow, x = UnsafeRawPointer(codes.bytes)
+        let bits = UnsafePointer<UInt64>(signs.pointer.assumingMemoryBound(to: UInt64.self))
+        func store(_ r: Int, _ lanes: __m512i) {
+            let positive = -_mm512_reduce_add_epi32(lanes) - offsets[r]
+            scores[r] = scales[r] * codes.scale * Float(2 * positive - codes.total)
+        }
+        var r = range.lowerBound
+        while r + Self.rowsPerStep <= range.upperBound {
+            let b = bits + r * words
+            var a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0
+            for g in 0..<words {
+                let v = _mm512_loadu_si512(x + 64 * g)
+                a0 = _mm512_dpbusd_epi32(a0, v, _mm512_movm_epi8(b[g]))
+                a1 = _mm512_dpbusd_epi32(a1, v, _mm512_movm_epi8(b[words + g]))
+                a2 = _mm512_dpbusd_epi32(a2, v, _mm512_movm_epi8(b[2 * words + g]))
+                a3 = _mm512_dpbusd_epi32(a3, v, _mm512_movm_epi8(b[3 * words + g]))
+            }
+            store(r, a0); store(r + 1, a1); store(r + 2, a2); store(r + 3, a3)
+            r += Self.rowsPerStep
+        }
+        while r < range.upperBound {
+            var lanes = _mm512_setzero_si512()
+            for g in 0..<words { lanes = _mm512_dpbusd_epi32(lanes, _mm512_loadu_si512(x + 64 * g), _mm512_movm_epi8(bits[r * words + g])) }
+            store(r, lanes)
+            r += 1
+        }
+    }
+
+    /// The indices of the `k` largest scores (ties: the smaller index), with a bounded min-heap.
+    package static func largest(_ k: Int, of scores: UnsafeBufferPointer<Float>) -> [Int] {
+        var heap = MinHeap(capacity: k)
+        for (i, s) in scores.enumerated() { heap.offer(score: s, index: i) }
+        return heap.indices
+    }
+}
+
+/// The `capacity` largest (score, then smaller index) entries seen; the root is the one to evict.
+private struct MinHeap {
+    private var scores: [Float] = []
+    private(set) var indices: [Int] = []
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        scores.reserveCapacity(capacity)
+        indices.reserveCapacity(capacity)
+    }
+
+    /// Ranks entry a below entry b.
+    private func below(_ a: Int, _ b: Int) -> Bool {
+        scores[a] != scores[b] ? scores[a] < scores[b] : indices[a] > indices[b]
+    }
+
+    mutating func offer(score: Float, index: Int) {
+        if scores.count < capacity {
+            scores.append(score)
+            indices.append(index)
+            var i = scores.count - 1
+            while i > 0, below(i, (i - 1) / 2) {
+                swap(i, (i - 1) / 2)
+                i = (i - 1) / 2
+            }
+            return
+        }
+        // Equal scores keep the earlier (smaller) index: indices arrive in increasing order.
+        guard score > scores[0] else { return }
+        scores[0] = score
+        indices[0] = index
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < scores.count, below(l, m) { m = l }
+            if r < scores.count, below(r, m) { m = r }
+            if m == i { return }
+            swap(i, m)
+            i = m
+        }
+    }
+
+    private mutating func swap(_ a: Int, _ b: Int) {
+        scores.swapAt(a, b)
+        indices.swapAt(a, b)
+    }
+}
