@@ -138,44 +138,52 @@ package struct CandidateOutput: Sendable {
         func deallocate() { bytes.deallocate() }
     }
 
+    /// Rows per step of the sketch's kernel (chunks of the rows split on multiples of it).
     private static let rowsPerStep = 4
 
-    /// score(r) = scale_r · d · (2 · Σ_{c positive} q_c − Σ_c q_c) for r in `range`. Per 64
-    /// columns and row, the sign bits become bytes of −1 or 0 (`vpmovm2b`) and one `vpdpbusd`
-    /// adds −(q_c + 128) for the positive columns; the row's `offsets` entry takes the 128s back.
+    /// score(r) = scale_r · d · (2 · Σ_{c positive} q_c − Σ_c q_c) for r in `range`, four rows
+    /// at a time. Per 64 columns and row, the row's sign bits select the positive columns' bytes
+    /// q_c + 128 (a masked move) and one `vpdpbusd` by ones adds them up; the row's `offsets`
+    /// entry takes the 128s back out.
     private func sketchScores(_ codes: ActivationCodes, rows range: Range<Int>, into scores: UnsafeMutablePointer<Float>) {
-        let words = wordsPerRow, x = UnsafeRawPointer(codes.bytes)
+        let words = wordsPerRow, x = UnsafeRawPointer(codes.bytes), ones = _mm512_set1_epi8(1)
         let bits = UnsafePointer<UInt64>(signs.pointer.assumingMemoryBound(to: UInt64.self))
         func store(_ r: Int, _ lanes: __m512i) {
-            let positive = -_mm512_reduce_add_epi32(lanes) - offsets[r]
-            scores[r] = scales[r] * codes.scale * Float(2 * positive - codes.total)
+            let positive = _mm512_reduce_add_epi32(lanes) &- offsets[r]
+            scores[r] = scales[r] * codes.scale * Float(2 &* positive &- codes.total)
         }
         var r = range.lowerBound
-        while r + Self.rowsPerStep <= range.upperBound {
-            let b = bits + r * words
+        while r &+ 4 <= range.upperBound {
+            let b0 = bits + r &* words, b1 = b0 + words, b2 = b1 + words, b3 = b2 + words
             var a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0
             for g in 0..<words {
-                let v = _mm512_loadu_si512(x + 64 * g)
-                a0 = _mm512_dpbusd_epi32(a0, v, _mm512_movm_epi8(b[g]))
-                a1 = _mm512_dpbusd_epi32(a1, v, _mm512_movm_epi8(b[words + g]))
-                a2 = _mm512_dpbusd_epi32(a2, v, _mm512_movm_epi8(b[2 * words + g]))
-                a3 = _mm512_dpbusd_epi32(a3, v, _mm512_movm_epi8(b[3 * words + g]))
+                let v = _mm512_loadu_si512(x + 64 &* g)
+                a0 = _mm512_dpbusd_epi32(a0, _mm512_maskz_mov_epi8(b0[g], v), ones)
+                a1 = _mm512_dpbusd_epi32(a1, _mm512_maskz_mov_epi8(b1[g], v), ones)
+                a2 = _mm512_dpbusd_epi32(a2, _mm512_maskz_mov_epi8(b2[g], v), ones)
+                a3 = _mm512_dpbusd_epi32(a3, _mm512_maskz_mov_epi8(b3[g], v), ones)
             }
-            store(r, a0); store(r + 1, a1); store(r + 2, a2); store(r + 3, a3)
-            r += Self.rowsPerStep
+            store(r, a0); store(r &+ 1, a1); store(r &+ 2, a2); store(r &+ 3, a3)
+            r &+= 4
         }
         while r < range.upperBound {
+            let b0 = bits + r &* words
             var lanes = _mm512_setzero_si512()
-            for g in 0..<words { lanes = _mm512_dpbusd_epi32(lanes, _mm512_loadu_si512(x + 64 * g), _mm512_movm_epi8(bits[r * words + g])) }
+            for g in 0..<words { lanes = _mm512_dpbusd_epi32(lanes, _mm512_maskz_mov_epi8(b0[g], _mm512_loadu_si512(x + 64 &* g)), ones) }
             store(r, lanes)
-            r += 1
+            r &+= 1
         }
     }
 
     /// The indices of the `k` largest scores (ties: the smaller index), with a bounded min-heap.
     package static func largest(_ k: Int, of scores: UnsafeBufferPointer<Float>) -> [Int] {
         var heap = MinHeap(capacity: k)
-        for (i, s) in scores.enumerated() { heap.offer(score: s, index: i) }
+        // Most scores fall below the k-th largest so far: one comparison each.
+        var threshold = -Float.infinity
+        for i in scores.indices where scores[i] >= threshold {
+            heap.offer(score: scores[i], index: i)
+            if heap.isFull { threshold = heap.smallestScore }
+        }
         return heap.indices
     }
 }
@@ -196,6 +204,10 @@ private struct MinHeap {
     private func below(_ a: Int, _ b: Int) -> Bool {
         scores[a] != scores[b] ? scores[a] < scores[b] : indices[a] > indices[b]
     }
+
+    var isFull: Bool { scores.count == capacity }
+    /// The score of the entry to evict next (the heap must not be empty).
+    var smallestScore: Float { scores[0] }
 
     mutating func offer(score: Float, index: Int) {
         if scores.count < capacity {
