@@ -19,6 +19,8 @@ package enum EngineBenchmark {
         package var threads: Int
         /// `int8` or `float` (`ActivationPrecision`).
         package var activations: String
+        /// The output head (`OutputHead`; "file" for the file's own).
+        package var outputHead: String
         package var loadSeconds: Double
         package var decodeTokensPerSecond: Double
         package var decodeTokens: Int
@@ -33,9 +35,9 @@ package enum EngineBenchmark {
         package var host: String
     }
 
-    package static func run(path: String, threads: Int, precision: ActivationPrecision = .int8, contextTokens: Int = 32, decodeTokens: Int, batchSizes: [Int], repetitions: Int, progress: (String) -> Void) throws -> Report {
+    package static func run(path: String, threads: Int, precision: ActivationPrecision = .int8, outputHead: OutputHead = .file, contextTokens: Int = 32, decodeTokens: Int, batchSizes: [Int], repetitions: Int, progress: (String) -> Void) throws -> Report {
         let start = Date()
-        let engine = try TransformerModel(path: path, threads: threads, precision: precision)
+        let engine = try TransformerModel(path: path, threads: threads, precision: precision, outputHead: outputHead)
         let loadSeconds = Date().timeIntervalSince(start)
         guard contextTokens + decodeTokens + 1 + (batchSizes.max() ?? 0) <= engine.config.contextLength else {
             throw BenchmarkError.tooLong("context \(contextTokens) + \(decodeTokens) decoded (+ 1 untimed) + the largest pass exceed the model's context length \(engine.config.contextLength)")
@@ -73,7 +75,7 @@ package enum EngineBenchmark {
         // Relative to a timed one-token pass, or to a decode step when no size 1 was asked for.
         let one = rows.first { $0.tokens == 1 }?.meanMilliseconds ?? 1000 / decodeRate
         for i in rows.indices { rows[i].relativeCost = rows[i].meanMilliseconds / one }
-        return Report(model: path, architecture: engine.config.architecture, threads: threads, activations: precision.rawValue, loadSeconds: loadSeconds,
+        return Report(model: path, architecture: engine.config.architecture, threads: threads, activations: precision.rawValue, outputHead: outputHead.name, loadSeconds: loadSeconds,
                       decodeTokensPerSecond: decodeRate, decodeTokens: decodeTokens, contextTokens: context.count, passes: rows,
                       residentMegabytes: residentMegabytes(), kvCacheBytesPerToken: engine.kvBytesPerToken,
                       contextLength: engine.config.contextLength,

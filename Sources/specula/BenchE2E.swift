@@ -67,7 +67,7 @@ struct BenchE2E: AsyncParsableCommand {
         defer { children.terminateAll() }
         let address = "\(coordinator.address.host):\(coordinator.address.port)"
         for name in ["bench-a", "bench-b"] {
-            let output = ["--output-head", draftOutputHead.defaultValueDescription]
+            let output = ["--output-head", draftOutputHead.name]
             children.add(try ChildProcess.start(arguments: ["draft", "--model", draft, "--coordinator", address, "--name", name, "--threads", "1", "--log-level", "warning"] + output, cpu: 1))
         }
         try await Task.sleep(for: .seconds(5))

@@ -3,24 +3,9 @@ import SpeculaModel
 
 /// `--output-head file|q4_0|candidates[:N]` (workers) and `--draft-output-head` (local runs).
 extension OutputHead: ExpressibleByArgument {
-    public init?(argument: String) {
-        switch argument {
-        case "file": self = .file
-        case "q4_0": self = .requantizedQ4_0
-        case "candidates": self = .candidates(OutputHead.defaultCandidates)
-        default:
-            guard argument.hasPrefix("candidates:"), let count = Int(argument.dropFirst("candidates:".count)), count > 0 else { return nil }
-            self = .candidates(count)
-        }
-    }
+    public init?(argument: String) { self.init(name: argument) }
 
-    public var defaultValueDescription: String {
-        switch self {
-        case .file: "file"
-        case .requantizedQ4_0: "q4_0"
-        case .candidates(let count): count == OutputHead.defaultCandidates ? "candidates" : "candidates:\(count)"
-        }
-    }
+    public var defaultValueDescription: String { name }
 
     public static var allValueStrings: [String] { ["file", "q4_0", "candidates", "candidates:N"] }
 
