@@ -69,6 +69,15 @@ package struct ClusterModel: Sendable {
             tokenizerFingerprint: tokenizer.fingerprint, endOfSequence: tokenizer.eos, source: path, tokenizer: tokenizer, engine: engine)
     }
 
+    /// Loads a draft model: as `load`, with `outputHead`, or when nil the drafts' default — the
+    /// sketched candidates (`OutputHead.candidates`) for a GGUF file, whose output matrix is a
+    /// small model's largest tensor (the Qwen 0.5B drafts 19–26 % faster on one core), and the
+    /// model as it is otherwise.
+    package static func loadDraft(_ spec: String, threads: Int = 2, outputHead: OutputHead? = nil) throws -> ClusterModel {
+        let isGGUF = !spec.hasPrefix("synthetic:") && ModelStore().resolve(spec).hasSuffix(".gguf")
+        return try load(spec, threads: threads, outputHead: outputHead ?? (isGGUF ? .candidates(OutputHead.defaultCandidates) : .file))
+    }
+
     /// SHA-256 over the file size, its first 4 MiB (header, metadata, tensor table) and 64 KiB at
     /// 64 evenly spaced offsets: distinguishes different weights without hashing gigabytes at
     /// every start.

@@ -40,7 +40,7 @@ struct Generate: AsyncParsableCommand {
     @Flag(help: "Run target and drafts in this process (no network), for comparisons.") var local = false
     @Option(help: "Target model for --local (GGUF file, cached name, toy JSON or synthetic spec).") var target: String?
     @Option(help: "Draft model for --local.") var draftModel: String?
-    @Option(help: "With --local: the draft's output head (as `specula draft --output-head`).") var draftOutputHead: OutputHead = .file
+    @Option(help: "With --local: the draft's output head (as `specula draft --output-head`).") var draftOutputHead: OutputHead?
     @Option(help: "Compute threads for --local.") var threads: Int = 2
 
     func validate() throws {
@@ -127,7 +127,7 @@ struct Generate: AsyncParsableCommand {
     /// `--local`: the same rounds in this process.
     private func runLocal() throws {
         let targetModel = try ClusterModel.load(target!, threads: threads)
-        let draft = noDraft ? nil : try ClusterModel.load(draftModel!, threads: threads, outputHead: draftOutputHead)
+        let draft = noDraft ? nil : try ClusterModel.loadDraft(draftModel!, threads: threads, outputHead: draftOutputHead)
         if let draft, draft.tokenizerFingerprint != targetModel.tokenizerFingerprint {
             throw ValidationError("--draft-model has tokenizer \(draft.tokenizerFingerprint), --target has \(targetModel.tokenizerFingerprint).")
         }
