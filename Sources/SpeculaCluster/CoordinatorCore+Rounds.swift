@@ -25,7 +25,8 @@ extension CoordinatorCore {
             let announced = speeds.isEmpty ? 0 : speeds.map { 1e6 / $0 }.reduce(0, +) / Double(speeds.count)
             // Greedy drafts are all the same draft: more than one buys nothing.
             let maxDrafts = request.sampling.isGreedy ? 1 : min(4, options.maxDrafts)
-            let choice = planner.choose(maxDrafts: maxDrafts, maxBlock: min(8, options.maxBlockLength), announcedMicrosPerToken: announced)
+            let choice = planners[request.planningRegime, default: SpeculationPlanner()]
+                .choose(maxDrafts: maxDrafts, maxBlock: min(8, options.maxBlockLength), passCost: passCost.line, announcedMicrosPerToken: announced)
             (request.drafts, request.blockLength) = (choice.drafts, choice.block)
         }
         let previous = workers.firstIndex { request.assignment[$0.connection.id] != nil }
@@ -176,7 +177,7 @@ extension CoordinatorCore {
         scoring = false
         // A request's first pass also reads its prompt: not a pass of its tree's size.
         if !batch.rounds.contains(where: { requests[$0.id]?.rounds == 0 }) {
-            planner.observePass(tokens: batch.rounds.reduce(0) { $0 + $1.tree.count }, micros: batch.micros)
+            passCost.observe(tokens: batch.rounds.reduce(0) { $0 + $1.tree.count }, micros: batch.micros)
         }
         for (round, targetRows) in zip(batch.rounds, batch.rows) {
             if requests[round.id] == nil {
@@ -198,6 +199,7 @@ extension CoordinatorCore {
         let problem = VerificationProblem(tree: tree, draft: draftRows, target: targetRows, blockLength: request.blockLength)
         let outcome = request.verifier.verify(problem, choices: &request.choices)
         let verified = Date()
+        var planner = planners[request.planningRegime] ?? SpeculationPlanner()
         planner.observeRound(drafts: tree.draftCount, block: request.blockLength, accepted: outcome.acceptedLength)
         // A request's first round also reads its prompt, in the workers and in the target: its
         // wait and time say nothing of the rounds after it.
@@ -207,6 +209,7 @@ extension CoordinatorCore {
             }
             planner.observeThroughput(drafts: tree.draftCount, tokens: outcome.acceptedLength + 1, micros: waited * 1e6 + scoreMicros)
         }
+        planners[request.planningRegime] = planner
         scorer.accept(request: id, nodes: Array(tree.nodePath(to: outcome.acceptedNode).dropFirst()))
 
         var emitted = Array(outcome.emittedTokens.prefix(request.maxTokens - request.generated))
@@ -242,7 +245,7 @@ extension CoordinatorCore {
         stats.adaptive = request.adaptive
         stats.draftedAhead = UInt32(round.draftedAhead)
         stats.acceptanceEstimate = planner.acceptance
-        (stats.passCostFixedMicros, stats.passCostPerTokenMicros) = planner.passCost
+        (stats.passCostFixedMicros, stats.passCostPerTokenMicros) = passCost.line
         stats.draftWaitPerTokenMicros = planner.waitPerBlockToken(drafts: request.drafts) ?? 0
         stats.verifyMicros = verified.timeIntervalSince(verifyStart) * 1e6
         record(stats, emitted: emitted.count)

@@ -51,8 +51,11 @@ actor CoordinatorCore {
     var scoring = false
     /// Where target passes run: off the actor, off the cooperative thread pool.
     let scoringQueue = DispatchQueue(label: "specula.coordinator.scoring")
-    /// Chooses K and γ for requests that leave them open.
-    var planner = SpeculationPlanner()
+    /// Chooses K and γ for requests that leave them open, one planner per verifier and
+    /// temperature (`GenerationRequest.planningRegime`).
+    var planners: [GenerationRequest.PlanningRegime: SpeculationPlanner] = [:]
+    /// The target pass cost, for every planner.
+    var passCost = PassCostLine()
 
     /// A round whose drafts are fixed: its tree and the draft rows at the tree's internal nodes.
     struct ClosedRound: Sendable {

@@ -40,6 +40,17 @@ struct GenerationRequest {
 
     var generated: Int { context.count - promptLength }
 
+    /// What the planner's estimates depend on besides the models and hardware: the verifier and
+    /// the temperature (in tenths; greedy requests are their own regime).
+    struct PlanningRegime: Hashable {
+        let verifier: String
+        let temperatureTenths: Int
+    }
+
+    var planningRegime: PlanningRegime {
+        PlanningRegime(verifier: verifier.name, temperatureTenths: sampling.isGreedy ? -1 : Int((sampling.temperature * 10).rounded()))
+    }
+
     /// True when every worker still assigned has delivered all its drafts.
     var allDraftsArrived: Bool {
         assignment.allSatisfy { worker, indices in (received[worker]?.count ?? 0) >= indices.count }

@@ -2,10 +2,10 @@ import Foundation
 
 /// Chooses K (drafts) and γ (block length) for a round to maximise expected tokens per second,
 /// from the target's measured pass cost, the measured wait for drafts, and a running estimate of
-/// draft acceptance.
+/// draft acceptance. The coordinator keeps one planner per verifier and temperature (acceptance
+/// and the rounds' rates depend on both) and one pass-cost line for all.
 ///
-/// Cost: a least-squares line `cost(B) = fixed + perToken·B` over observed target passes (B =
-/// tokens in the pass), plus the wait for drafts: `w_K · γ`, where `w_K` is an exponentially
+/// Cost: the target pass (`PassCostLine`, B = tokens in the pass), plus the wait for drafts: `w_K · γ`, where `w_K` is an exponentially
 /// weighted wait per block token observed in rounds of K drafts (kept per K, because whether K
 /// drafts take about one draft's time, as when one worker drafts them in lockstep, or K times it
 /// depends on the draft model and hardware; for a K not yet tried, the workers' announced speed
@@ -22,7 +22,6 @@ import Foundation
 /// ones needed. γ is the model's best for the chosen K.
 /// The choice depends only on past rounds, so every round still draws from the target's exact law.
 package struct SpeculationPlanner {
-    private var n = 0.0, sumX = 0.0, sumY = 0.0, sumXX = 0.0, sumXY = 0.0
     /// Single-draft per-token acceptance estimate.
     package private(set) var acceptance = 0.6
     /// Per-token acceptance observed in rounds of K drafts, by K.
@@ -36,20 +35,6 @@ package struct SpeculationPlanner {
     private let smoothing = 0.1
 
     package init() {}
-
-    /// Cost line of a target pass, microseconds: (fixed, per token).
-    package var passCost: (fixed: Double, perToken: Double) {
-        guard n >= 2 else { return (1, 0.1) }  // no data yet: assume a GPU-like flat cost
-        let denominator = n * sumXX - sumX * sumX
-        guard denominator > 0 else { return (sumY / n, 0) }
-        let slope = max(0, (n * sumXY - sumX * sumY) / denominator)
-        return (max(1, (sumY - slope * sumX) / n), slope)
-    }
-
-    package mutating func observePass(tokens: Int, micros: Double) {
-        let x = Double(tokens)
-        n += 1; sumX += x; sumY += micros; sumXX += x * x; sumXY += x * micros
-    }
 
     /// A round with `drafts` drafts of `block` tokens accepted `accepted` positions.
     package mutating func observeRound(drafts: Int, block: Int, accepted: Int) {
@@ -97,11 +82,12 @@ package struct SpeculationPlanner {
     }
 
     /// The (K, γ) with the best expected tokens per microsecond, K ≤ `maxDrafts`, γ ≤ `maxBlock`,
-    /// for drafts by workers that announced `announcedMicrosPerToken`. K grows one at a time: a K
+    /// for a target pass costing `passCost` and drafts by workers that announced
+    /// `announcedMicrosPerToken`. K grows one at a time: a K
     /// is a candidate once K − 1 has been observed for a few rounds and delivered more than K − 2,
     /// so a K that brought nothing stops the search.
-    package func choose(maxDrafts: Int, maxBlock: Int, announcedMicrosPerToken: Double = 0) -> (drafts: Int, block: Int) {
-        let cost = passCost
+    package func choose(maxDrafts: Int, maxBlock: Int, passCost cost: (fixed: Double, perToken: Double),
+                        announcedMicrosPerToken: Double = 0) -> (drafts: Int, block: Int) {
         var best = (drafts: 1, block: 1)
         var bestRate = -1.0
         var candidates = 1

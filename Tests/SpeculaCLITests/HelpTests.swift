@@ -48,4 +48,16 @@ struct HelpTests {
         #expect(result.status != 0)
         #expect(result.stderr.contains("/nonexistent/model.gguf"), "stderr: \(result.stderr)")
     }
+
+    @Test func draftOutputHeadsAreValidated() throws {
+        for bad in ["candidates:0", "candidates:x", "q8"] {
+            let result = try CLI.runAllowingFailure(["draft", "--model", "synthetic:vocab=8", "--output-head", bad])
+            #expect(result.status == 64, "\(bad): \(result.stderr)")
+            #expect(result.stderr.contains("--output-head"), "\(bad): \(result.stderr)")
+        }
+        // A head for a model without an output matrix: refused before connecting anywhere.
+        let result = try CLI.runAllowingFailure(["draft", "--model", "synthetic:vocab=8", "--output-head", "candidates", "--coordinator", "127.0.0.1:1"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("applies to GGUF models only"), "stderr: \(result.stderr)")
+    }
 }
