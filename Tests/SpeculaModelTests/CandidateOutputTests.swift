@@ -84,3 +84,17 @@ struct CandidateOutputTests {
         #expect(top(9) == Set(scores.indices))
     }
 }
+
+extension CandidateOutputTests {
+    @Test func aNonFiniteHiddenStateDoesNotTrap() throws {
+        let matrix = try WeightMatrix(file: try GGUFFile(path: try Self.path()), name: "token_embd.weight", rows: 49152, cols: 576)
+        let pool = ComputePool(threads: 1)
+        let head = CandidateOutput(matrix: matrix, count: 4, pool: pool)
+        var x = [Float](repeating: 0.5, count: 576)
+        x[3] = .nan
+        x[7] = .infinity
+        var logits = [Float](repeating: 0, count: 49152)
+        head.logits(x, tokens: 1, pool: pool, into: &logits)
+        #expect(logits.filter { $0 != -.infinity }.count == 4)
+    }
+}

@@ -123,12 +123,14 @@ package struct CandidateOutput: Sendable {
             bytes = .allocate(capacity: words * 64)
             bytes.initialize(repeating: 128, count: words * 64)
             var largest: Float = 0
-            for c in 0..<count { largest = max(largest, abs(x[c])) }
+            for c in 0..<count where x[c].isFinite { largest = max(largest, abs(x[c])) }
             scale = largest / 127
             let inverse: Float = largest == 0 ? 0 : 127 / largest
             var total: Int32 = 0
             for c in 0..<count {
-                let q = Int32((x[c] * inverse).rounded())
+                // A non-finite activation (a broken model) scores as 0 rather than trapping.
+                let v = x[c] * inverse
+                let q = v.isFinite ? Int32(min(127, max(-127, v.rounded()))) : 0
                 bytes[c] = UInt8(q + 128)
                 total += q
             }
