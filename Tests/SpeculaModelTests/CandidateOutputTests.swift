@@ -48,7 +48,7 @@ struct CandidateOutputTests {
         let pool = ComputePool(threads: 2)
         let head = CandidateOutput(matrix: matrix, count: 8, pool: pool)
         let x = (0..<cols).map { Float(sin(Double($0) * 0.37) * (1 + Double($0 % 7))) }
-        let scores = x.withUnsafeBufferPointer { head.sketchScores($0.baseAddress!, pool: pool) }
+        let scores = x.withUnsafeBufferPointer { head.sketchScores($0.baseAddress!, tokens: 1, pool: pool) }
         let step = x.map(abs).max()! / 127
         var weights = [Float](repeating: 0, count: cols)
         for r in stride(from: 0, to: rows, by: 97) {
@@ -96,5 +96,22 @@ extension CandidateOutputTests {
         var logits = [Float](repeating: 0, count: 49152)
         head.logits(x, tokens: 1, pool: pool, into: &logits)
         #expect(logits.filter { $0 != -.infinity }.count == 4)
+    }
+}
+
+extension CandidateOutputTests {
+    @Test func tokensScoredTogetherGetTheScoresOfTokensScoredAlone() throws {
+        let matrix = try WeightMatrix(file: try GGUFFile(path: try Self.path()), name: "token_embd.weight", rows: 49152, cols: 576)
+        let pool = ComputePool(threads: 2)
+        let head = CandidateOutput(matrix: matrix, count: 8, pool: pool)
+        let x: [Float] = (0..<(3 * 576)).map { i in
+            let wave: Double = cos(Double(i) * 0.11)
+            return Float(wave * Double(1 + i % 5))
+        }
+        let together = x.withUnsafeBufferPointer { head.sketchScores($0.baseAddress!, tokens: 3, pool: pool) }
+        for t in 0..<3 {
+            let alone = x.withUnsafeBufferPointer { head.sketchScores($0.baseAddress! + t * 576, tokens: 1, pool: pool) }
+            #expect(Array(together[t * 49152..<(t + 1) * 49152]) == alone, "token \(t)")
+        }
     }
 }

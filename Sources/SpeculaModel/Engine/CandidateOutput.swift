@@ -82,9 +82,10 @@ package struct CandidateOutput: Sendable {
                 out.update(repeating: -.infinity)
                 let row = UnsafeMutablePointer<Float>.allocate(capacity: cols)
                 defer { row.deallocate() }
+                let scores = sketchScores(xs.baseAddress!, tokens: tokens, pool: pool)
                 for t in 0..<tokens {
                     let hidden = xs.baseAddress! + t * cols
-                    let best = sketchScores(hidden, pool: pool).withUnsafeBufferPointer { Self.largest(count, of: $0) }
+                    let best = scores[t * rows..<(t + 1) * rows].withUnsafeBufferPointer { Self.largest(count, of: $0) }
                     for r in best {
                         matrix.row(r, into: row)
                         out[t * rows + r] = Kernels.dot(row, hidden, cols)
@@ -94,20 +95,26 @@ package struct CandidateOutput: Sendable {
         }
     }
 
-    /// The sketch's score of every row for one hidden state `x` (`cols` floats), on `pool`'s
-    /// threads: scale_r · Σ_c sign(W[r, c]) · x_c, with x rounded to 8 bits.
-    package func sketchScores(_ x: UnsafePointer<Float>, pool: ComputePool) -> [Float] {
-        let rows = matrix.rows
-        let codes = ActivationCodes(x, count: matrix.cols, words: wordsPerRow)
-        defer { codes.deallocate() }
-        return [Float](unsafeUninitializedCapacity: rows) { scores, initialized in
+    /// The sketch's score of every row for `tokens` hidden states `x` (`[token][cols]`), as
+    /// `[token][rows]`, on `pool`'s threads: scale_r · Σ_c sign(W[r, c]) · x_c, with x rounded to
+    /// 8 bits. Tokens go through the sign bits two at a time, each row's bits expanded once for both.
+    package func sketchScores(_ x: UnsafePointer<Float>, tokens: Int, pool: ComputePool) -> [Float] {
+        let rows = matrix.rows, cols = matrix.cols
+        let codes = (0..<tokens).map { ActivationCodes(x + $0 * cols, count: cols, words: wordsPerRow) }
+        defer { codes.forEach { $0.deallocate() } }
+        return [Float](unsafeUninitializedCapacity: tokens * rows) { scores, initialized in
             let base = scores.baseAddress!
             let chunks = pool.threads == 1 ? 1 : pool.threads * 4, steps = rows / Self.rowsPerStep
             pool.run(chunks: chunks) { c in
-                let end = c == chunks - 1 ? rows : Self.rowsPerStep * (steps * (c + 1) / chunks)
-                sketchScores(codes, rows: Self.rowsPerStep * (steps * c / chunks)..<end, into: base)
+                let range = Self.rowsPerStep * (steps * c / chunks)..<(c == chunks - 1 ? rows : Self.rowsPerStep * (steps * (c + 1) / chunks))
+                var t = 0
+                while t + 2 <= tokens {
+                    sketchScores(codes[t], codes[t + 1], rows: range, into: base + t * rows, base + (t + 1) * rows)
+                    t += 2
+                }
+                if t < tokens { sketchScores(codes[t], rows: range, into: base + t * rows) }
             }
-            initialized = rows
+            initialized = tokens * rows
         }
     }
 
@@ -174,6 +181,40 @@ package struct CandidateOutput: Sendable {
             for g in 0..<words { lanes = _mm512_dpbusd_epi32(lanes, _mm512_maskz_mov_epi8(b0[g], _mm512_loadu_si512(x + 64 &* g)), ones) }
             store(r, lanes)
             r &+= 1
+        }
+    }
+
+    /// The same scores for two tokens at once: per 64 columns and row the sign bits become bytes
+    /// of −1 or 0 once (`vpmovm2b`), and one `vpdpbusd` per token adds −(q_c + 128) for the
+    /// positive columns — the same integer sums as one token at a time, so the same scores.
+    private func sketchScores(_ first: ActivationCodes, _ second: ActivationCodes, rows range: Range<Int>,
+                              into scoresOfFirst: UnsafeMutablePointer<Float>, _ scoresOfSecond: UnsafeMutablePointer<Float>) {
+        let words = wordsPerRow, x = UnsafeRawPointer(first.bytes), y = UnsafeRawPointer(second.bytes)
+        let bits = UnsafePointer<UInt64>(signs.pointer.assumingMemoryBound(to: UInt64.self))
+        func store(_ r: Int, _ lanes: __m512i, _ codes: ActivationCodes, _ scores: UnsafeMutablePointer<Float>) {
+            let positive = 0 &- _mm512_reduce_add_epi32(lanes) &- offsets[r]
+            scores[r] = scales[r] * codes.scale * Float(2 &* positive &- codes.total)
+        }
+        var r = range.lowerBound
+        while r < range.upperBound {
+            let rowsNow = min(2, range.upperBound &- r)
+            let b0 = bits + r &* words, b1 = rowsNow == 2 ? b0 + words : b0
+            var a0 = _mm512_setzero_si512(), a1 = a0, c0 = a0, c1 = a0
+            for g in 0..<words {
+                let v = _mm512_loadu_si512(x + 64 &* g), w = _mm512_loadu_si512(y + 64 &* g)
+                let m0 = _mm512_movm_epi8(b0[g]), m1 = _mm512_movm_epi8(b1[g])
+                a0 = _mm512_dpbusd_epi32(a0, v, m0)
+                c0 = _mm512_dpbusd_epi32(c0, w, m0)
+                a1 = _mm512_dpbusd_epi32(a1, v, m1)
+                c1 = _mm512_dpbusd_epi32(c1, w, m1)
+            }
+            store(r, a0, first, scoresOfFirst)
+            store(r, c0, second, scoresOfSecond)
+            if rowsNow == 2 {
+                store(r &+ 1, a1, first, scoresOfFirst)
+                store(r &+ 1, c1, second, scoresOfSecond)
+            }
+            r &+= rowsNow
         }
     }
 
