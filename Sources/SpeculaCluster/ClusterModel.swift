@@ -38,9 +38,27 @@ package struct ClusterModel: Sendable {
     /// `outputHead` other than `.file` (GGUF models only; for drafts) computes the logits a cheaper
     /// way (`OutputHead`) and is part of the fingerprint: it changes the draft law.
     package static func load(_ spec: String, threads: Int = 2, outputHead: OutputHead = .file) throws -> ClusterModel {
+        try load(spec, resolved: ModelStore().resolve(spec), threads: threads, outputHead: outputHead)
+    }
+
+    /// Loads a draft model: as `load`, with `outputHead`, or when nil the drafts' default — the
+    /// sketched candidates (`OutputHead.candidates`) for a GGUF file, whose output matrix is a
+    /// small model's largest tensor (the Qwen 0.5B drafts 19–26 % faster on one core), and the
+    /// model as it is otherwise.
+    package static func loadDraft(_ spec: String, threads: Int = 2, outputHead: OutputHead? = nil) throws -> ClusterModel {
         let path = ModelStore().resolve(spec)
-        if outputHead != .file, spec.hasPrefix("synthetic:") || !path.hasSuffix(".gguf") {
-            throw ClusterModelError.unsupported(spec, "a draft output head (--output-q4, --output-candidates) applies to GGUF models only")
+        let head = outputHead ?? (isGGUF(spec, at: path) ? .candidates(OutputHead.defaultCandidates) : .file)
+        return try load(spec, resolved: path, threads: threads, outputHead: head)
+    }
+
+    /// Whether `spec`, resolved to `path`, names a GGUF file (not a synthetic model or a toy).
+    private static func isGGUF(_ spec: String, at path: String) -> Bool {
+        !spec.hasPrefix("synthetic:") && path.hasSuffix(".gguf")
+    }
+
+    private static func load(_ spec: String, resolved path: String, threads: Int, outputHead: OutputHead) throws -> ClusterModel {
+        if outputHead != .file, !isGGUF(spec, at: path) {
+            throw ClusterModelError.unsupported(spec, "a draft output head (--output-head) applies to GGUF models only")
         }
         if spec.hasPrefix("synthetic:") {
             let model = try SyntheticModel(spec: spec)
@@ -67,15 +85,6 @@ package struct ClusterModel: Sendable {
         return ClusterModel(
             model: EngineSequenceModel(engine: engine), fingerprint: try weightsFingerprint(path) + outputHead.fingerprintSuffix,
             tokenizerFingerprint: tokenizer.fingerprint, endOfSequence: tokenizer.eos, source: path, tokenizer: tokenizer, engine: engine)
-    }
-
-    /// Loads a draft model: as `load`, with `outputHead`, or when nil the drafts' default — the
-    /// sketched candidates (`OutputHead.candidates`) for a GGUF file, whose output matrix is a
-    /// small model's largest tensor (the Qwen 0.5B drafts 19–26 % faster on one core), and the
-    /// model as it is otherwise.
-    package static func loadDraft(_ spec: String, threads: Int = 2, outputHead: OutputHead? = nil) throws -> ClusterModel {
-        let isGGUF = !spec.hasPrefix("synthetic:") && ModelStore().resolve(spec).hasSuffix(".gguf")
-        return try load(spec, threads: threads, outputHead: outputHead ?? (isGGUF ? .candidates(OutputHead.defaultCandidates) : .file))
     }
 
     /// SHA-256 over the file size, its first 4 MiB (header, metadata, tensor table) and 64 KiB at

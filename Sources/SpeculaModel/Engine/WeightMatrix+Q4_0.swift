@@ -3,7 +3,7 @@ extension WeightMatrix {
     /// codes `q`, weight `d · (q − 8)`, with `d` = (the weight of largest magnitude) / −8 as
     /// ggml's reference quantizer picks it, so that weight lands on code 0 exactly.
     ///
-    /// For drafts only (`TransformerModel`'s `outputAsQ4_0`): it changes the model. The output
+    /// For drafts only (`OutputHead.requantizedQ4_0`): it changes the model. The output
     /// matrix of a small model is its largest tensor — the Qwen 0.5B's, in Q8_0, is 28 % of a
     /// draft worker's time — and at 4.5 bits instead of 8.5 a draft bound by memory bandwidth
     /// runs 11–17 % faster, proposing nearly the same tokens.
