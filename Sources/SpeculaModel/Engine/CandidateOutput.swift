@@ -157,10 +157,7 @@ package struct CandidateOutput: Sendable {
     private func sketchScores(_ codes: ActivationCodes, rows range: Range<Int>, into scores: UnsafeMutablePointer<Float>) {
         let words = wordsPerRow, x = UnsafeRawPointer(codes.bytes), ones = _mm512_set1_epi8(1)
         let bits = UnsafePointer<UInt64>(signs.pointer.assumingMemoryBound(to: UInt64.self))
-        func store(_ r: Int, _ lanes: __m512i) {
-            let positive = _mm512_reduce_add_epi32(lanes) &- offsets[r]
-            scores[r] = scales[r] * codes.scale * Float(2 &* positive &- codes.total)
-        }
+        func store(_ r: Int, _ lanes: __m512i) { scores[r] = score(row: r, offsetSum: _mm512_reduce_add_epi32(lanes), codes) }
         var r = range.lowerBound
         while r &+ 4 <= range.upperBound {
             let b0 = bits + r &* words, b1 = b0 + words, b2 = b1 + words, b3 = b2 + words
@@ -192,8 +189,7 @@ package struct CandidateOutput: Sendable {
         let words = wordsPerRow, x = UnsafeRawPointer(first.bytes), y = UnsafeRawPointer(second.bytes)
         let bits = UnsafePointer<UInt64>(signs.pointer.assumingMemoryBound(to: UInt64.self))
         func store(_ r: Int, _ lanes: __m512i, _ codes: ActivationCodes, _ scores: UnsafeMutablePointer<Float>) {
-            let positive = 0 &- _mm512_reduce_add_epi32(lanes) &- offsets[r]
-            scores[r] = scales[r] * codes.scale * Float(2 &* positive &- codes.total)
+            scores[r] = score(row: r, offsetSum: 0 &- _mm512_reduce_add_epi32(lanes), codes)
         }
         var r = range.lowerBound
         while r < range.upperBound {
@@ -216,6 +212,13 @@ package struct CandidateOutput: Sendable {
             }
             r &+= rowsNow
         }
+    }
+
+    /// Row r's score from Σ_{c positive} (q_c + 128), the sum both kernels accumulate.
+    @inline(__always)
+    private func score(row r: Int, offsetSum: Int32, _ codes: ActivationCodes) -> Float {
+        let positive = offsetSum &- offsets[r]
+        return scales[r] * codes.scale * Float(2 &* positive &- codes.total)
     }
 
     /// The indices of the `k` largest scores (ties: the smaller index), with a bounded min-heap.
