@@ -62,17 +62,7 @@ struct CandidateOutputTests {
     }
 
     @Test func treeNodesGetBitwiseTheLogitsOfSequentialDecoding() throws {
-        let engine = try TransformerModel(path: try Self.path(), threads: 2, outputHead: .candidates(256))
-        var cache = engine.makeCache()
-        _ = engine.decode([1, 504, 3158], cache: &cache)
-        let tree = TokenTree(tokens: [9, 10, 11, 12, 13], parents: [-1, 0, 1, 0, -1])
-        let result = engine.evaluate([tree], caches: [cache])[0]
-        for (branch, nodes) in [([9, 10, 11], [0, 1, 2]), ([9, 12], [0, 3]), ([13], [4])] {
-            var sequential = cache
-            for (token, node) in zip(branch, nodes) {
-                #expect(engine.decode([token], cache: &sequential) == result.logits[node], "node \(node) differs from sequential decoding")
-            }
-        }
+        EngineInvarianceTests.expectTreeNodesMatchSequentialDecoding(try TransformerModel(path: try Self.path(), threads: 2, outputHead: .candidates(256)))
     }
 
     @Test func largestKeepsTheTopScoresWithTiesToTheSmallerIndex() {

@@ -12,7 +12,11 @@ struct EngineInvarianceTests {
     }
 
     @Test func treeNodesGetBitwiseTheLogitsOfSequentialDecoding() throws {
-        let engine = try Self.engine()
+        Self.expectTreeNodesMatchSequentialDecoding(try Self.engine())
+    }
+
+    /// A tree pass gives each node bitwise the logits of decoding its branch token by token.
+    static func expectTreeNodesMatchSequentialDecoding(_ engine: TransformerModel) {
         var cache = engine.makeCache()
         _ = engine.decode([1, 504, 3158], cache: &cache)
         // Two branches sharing a first token, plus a second root: [9, 10, 11], [9, 12], [13].
