@@ -5,12 +5,13 @@ import Foundation
 /// draft acceptance. The coordinator keeps one planner per verifier and temperature (acceptance
 /// and the rounds' rates depend on both) and one pass-cost line for all.
 ///
-/// Cost: the target pass (`PassCostLine`, B = tokens in the pass), plus the wait for drafts: `w_K · γ`, where `w_K` is an exponentially
-/// weighted wait per block token observed in rounds of K drafts (kept per K, because whether K
-/// drafts take about one draft's time, as when one worker drafts them in lockstep, or K times it
-/// depends on the draft model and hardware; for a K not yet tried, the workers' announced speed
-/// times `DraftAssignment.batchCost(K)`). Slow drafts (a CPU worker beside a CPU target) thus get
-/// short blocks and few drafts, fast ones long blocks.
+/// Cost: the target pass (`PassCostLine`, B = tokens in the pass), plus the wait for drafts:
+/// `w_K · γ`, where `w_K` is an exponentially weighted wait per block token observed in rounds
+/// of K drafts (kept per K, because whether K drafts take about one draft's time, as when one
+/// worker drafts them in lockstep, or K times it depends on the draft model and hardware; for a
+/// K not yet tried, the workers' announced speed times `DraftAssignment.batchCost(K)`). Slow
+/// drafts (a CPU worker beside a CPU target) thus get short blocks and few drafts, fast ones long
+/// blocks.
 /// Acceptance: an exponentially weighted per-token acceptance rate a_K per number of drafts K, so
 /// a round is expected to emit E = 1 + Σ_{i≤γ} a_K^i tokens. For a K not yet tried, the
 /// single-draft rate β stands in as if the K drafts were independent (position i accepted with
@@ -83,9 +84,9 @@ package struct SpeculationPlanner {
 
     /// The (K, γ) with the best expected tokens per microsecond, K ≤ `maxDrafts`, γ ≤ `maxBlock`,
     /// for a target pass costing `passCost` and drafts by workers that announced
-    /// `announcedMicrosPerToken`. K grows one at a time: a K
-    /// is a candidate once K − 1 has been observed for a few rounds and delivered more than K − 2,
-    /// so a K that brought nothing stops the search.
+    /// `announcedMicrosPerToken`. K grows one at a time: a K is a candidate once K − 1 has been
+    /// observed for a few rounds and delivered more than K − 2, so a K that brought nothing stops
+    /// the search.
     package func choose(maxDrafts: Int, maxBlock: Int, passCost cost: (fixed: Double, perToken: Double),
                         announcedMicrosPerToken: Double = 0) -> (drafts: Int, block: Int) {
         var best = (drafts: 1, block: 1)
