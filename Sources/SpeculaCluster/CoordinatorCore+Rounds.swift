@@ -73,6 +73,7 @@ extension CoordinatorCore {
             events.yield(.deadline(request: id, round: round))
             return
         }
+        decodeWhileDraftingIfIdle(id)
         let deadline = options.roundDeadlineMs
         Task {
             try? await Task.sleep(for: .milliseconds(deadline))
@@ -95,8 +96,9 @@ extension CoordinatorCore {
 
     /// One verified round in the metrics.
     func record(_ stats: RoundStats, emitted: Int) {
-        metrics.add(CoordinatorMetrics.rounds)
         metrics.add(CoordinatorMetrics.tokens, Double(emitted))
+        if stats.decodedWhileDrafting { return metrics.add(CoordinatorMetrics.decodedWhileDrafting) }
+        metrics.add(CoordinatorMetrics.rounds)
         metrics.add(CoordinatorMetrics.acceptedDraftTokens, Double(stats.accepted))
         metrics.observe(CoordinatorMetrics.verifierSeconds, stats.verifyMicros / 1e6)
         metrics.observe(CoordinatorMetrics.draftWaitSeconds, stats.waitMicros / 1e6)
@@ -121,11 +123,11 @@ extension CoordinatorCore {
     }
 
     /// Fixes the current round's drafts (those of every worker that delivered all of its own) and
-    /// queues the round for the next batched target pass.
+    /// queues the round for the next batched target pass, or keeps them until the target's pass
+    /// for the round's first token (decoding while drafting) is done.
     func finishRound(_ id: UInt64) {
         guard var request = requests[id], !request.closed else { return }
         request.closed = true
-        let waited = Date().timeIntervalSince(request.roundStarted)
         var blocks: [(index: Int, block: DraftBlock)] = []
         for (worker, indices) in request.assignment {
             guard let received = request.received[worker], received.count >= indices.count else { continue }
@@ -134,21 +136,55 @@ extension CoordinatorCore {
             }
         }
         blocks.sort { $0.index < $1.index }
+        let fixed = GenerationRequest.FixedDrafts(blocks: blocks, at: Date())
+        if case .decoding = request.whileDrafting {
+            request.whileDrafting = .decoding(fixed: fixed)
+            requests[id] = request
+            return
+        }
+        requests[id] = request
+        queueRound(id, fixed)
+    }
+
+    /// Merges a round's fixed drafts into its tree and queues it for the next target pass. After
+    /// the target decoded the round's first token itself, only the drafts that begin with that
+    /// token take part, from their second token on.
+    func queueRound(_ id: UInt64, _ fixed: GenerationRequest.FixedDrafts) {
+        guard let request = requests[id] else { return }
+        var ownToken: Token?
+        // The target's idle time in this round: waiting for the drafts, less its own pass.
+        var waited = fixed.at.timeIntervalSince(request.roundStarted)
+        if case .decoded(let token, let decodedAt) = request.whileDrafting {
+            ownToken = token
+            waited = max(0, fixed.at.timeIntervalSince(decodedAt))
+        }
         var drafts: [[Token]] = []
         var rows: [[SparseDistribution]] = []
         var indices: [Int] = []
-        let draftedAhead = blocks.filter { $0.block.draftedAhead }.count
-        for (index, block) in blocks {
-            guard let parsed = parse(block, request) else { continue }
+        for (index, block) in fixed.blocks {
+            guard var parsed = parse(block, request) else { continue }
+            if let ownToken {
+                // Given its first token, the rest of a block is a draft for the longer context.
+                guard parsed.tokens.count > 1, parsed.tokens[0] == ownToken else { continue }
+                parsed.tokens.removeFirst()
+                if options.misalignsRowsAfterOwnToken { parsed.rows.removeLast() } else { parsed.rows.removeFirst() }
+            }
             drafts.append(parsed.tokens)
             rows.append(parsed.rows)
             indices.append(index)
         }
         let (tree, draftRows, kept) = RoundTree.build(drafts: drafts, rows: rows)
-        requests[id] = request
+        let draftedAhead = fixed.blocks.filter { $0.block.draftedAhead }.count
+        var round = ClosedRound(id: id, round: request.round, tree: tree, draftRows: draftRows, draftIndices: kept.map { indices[$0] },
+                                waited: waited, draftedAhead: draftedAhead)
+        round.afterOwnToken = ownToken != nil
+        enqueue(round)
+    }
+
+    /// Adds a round to the next batched target pass.
+    func enqueue(_ round: ClosedRound) {
         if readyRounds.isEmpty { events.yield(.scoreReadyRounds) }
-        readyRounds.append(ClosedRound(id: id, round: request.round, tree: tree, draftRows: draftRows, draftIndices: kept.map { indices[$0] },
-                                       waited: waited, draftedAhead: draftedAhead))
+        readyRounds.append(round)
     }
 
     /// Starts one target pass over every ready round, on the scoring queue so the actor keeps
@@ -192,27 +228,59 @@ extension CoordinatorCore {
     func verify(_ round: ClosedRound, targetRows: [DenseDistribution], batch: Int, scoreMicros: Double) {
         let id = round.id
         guard var request = requests[id] else { return }
+        if round.decodesWhileDrafting { return decodedWhileDrafting(round, targetRows: targetRows, batch: batch, scoreMicros: scoreMicros) }
         let tree = round.tree
-        let draftRows = round.draftRows
-        let waited = round.waited
+        // The drafts' first token was the target's own when it decoded while they were drafted.
+        let blockLength = request.blockLength - (round.afterOwnToken ? 1 : 0)
         let verifyStart = Date()
-        let problem = VerificationProblem(tree: tree, draft: draftRows, target: targetRows, blockLength: request.blockLength)
+        let problem = VerificationProblem(tree: tree, draft: round.draftRows, target: targetRows, blockLength: blockLength)
         let outcome = request.verifier.verify(problem, choices: &request.choices)
         let verified = Date()
         var planner = planners[request.planningRegime] ?? SpeculationPlanner()
-        planner.observeRound(drafts: tree.draftCount, block: request.blockLength, accepted: outcome.acceptedLength)
+        planner.observeRound(drafts: tree.draftCount, block: blockLength, accepted: outcome.acceptedLength)
         // A request's first round also reads its prompt, in the workers and in the target: its
-        // wait and time say nothing of the rounds after it.
+        // wait and time say nothing of the rounds after it. A round whose first token the target
+        // decoded itself waited for that pass too, not only for its drafts.
         if request.rounds > 0 {
-            if !request.assignment.isEmpty {
-                planner.observeWait(micros: waited * 1e6, drafts: request.drafts, block: request.blockLength)
+            if !request.assignment.isEmpty && !round.afterOwnToken {
+                planner.observeWait(micros: round.waited * 1e6, drafts: request.drafts, block: request.blockLength)
             }
-            planner.observeThroughput(drafts: tree.draftCount, tokens: outcome.acceptedLength + 1, micros: waited * 1e6 + scoreMicros)
+            let micros = round.afterOwnToken ? Date().timeIntervalSince(request.roundStarted) * 1e6 : round.waited * 1e6 + scoreMicros
+            planner.observeThroughput(drafts: tree.draftCount, tokens: outcome.acceptedLength + 1 + (round.afterOwnToken ? 1 : 0), micros: micros)
         }
         planners[request.planningRegime] = planner
         scorer.accept(request: id, nodes: Array(tree.nodePath(to: outcome.acceptedNode).dropFirst()))
+        let depth = tree.leaves.map { tree[$0].depth }.max() ?? 0
+        request.lastRoundAcceptedWhole = depth > 0 && outcome.acceptedLength == depth
 
-        var emitted = Array(outcome.emittedTokens.prefix(request.maxTokens - request.generated))
+        var stats = RoundStats()
+        stats.round = request.round
+        stats.drafts = UInt32(tree.draftCount)
+        stats.blockLength = UInt32(request.blockLength)
+        stats.accepted = UInt32(outcome.acceptedLength)
+        stats.draftIndex = outcome.draftIndex.map { Int32(round.draftIndices[$0]) } ?? -1
+        stats.waitMicros = round.waited * 1e6
+        stats.targetMicros = scoreMicros
+        stats.batchSize = UInt32(batch)
+        stats.adaptive = request.adaptive
+        stats.draftedAhead = UInt32(round.draftedAhead)
+        stats.acceptanceEstimate = planner.acceptance
+        (stats.passCostFixedMicros, stats.passCostPerTokenMicros) = passCost.line
+        stats.draftWaitPerTokenMicros = planner.waitPerBlockToken(drafts: request.drafts) ?? 0
+        stats.verifyMicros = verified.timeIntervalSince(verifyStart) * 1e6
+        request.rounds += 1
+        request.whileDrafting = .idle
+        guard emit(outcome.emittedTokens, acceptedDraftTokens: outcome.acceptedLength, stats: stats, request: &request) else { return }
+        requests[id] = request
+        startRound(id)
+    }
+
+    /// Appends a target pass's tokens to the request, streams them to its client with the pass's
+    /// stats, and keeps the workers in step; finishes the request when the tokens end it (length,
+    /// end of sequence, stop string). Returns false when the request is finished and gone.
+    func emit(_ tokens: [Token], acceptedDraftTokens: Int, stats: RoundStats, request: inout GenerationRequest) -> Bool {
+        let id = request.id
+        var emitted = Array(tokens.prefix(request.maxTokens - request.generated))
         var finish: FinishReason?
         if let eos = target.endOfSequence, let at = emitted.firstIndex(of: eos) {
             emitted = Array(emitted[...at])
@@ -220,9 +288,8 @@ extension CoordinatorCore {
         }
         let oldLength = request.context.count
         request.context += emitted
-        request.rounds += 1
         request.targetPasses += 1
-        request.acceptedDraftTokens += UInt64(min(outcome.acceptedLength, emitted.count))
+        request.acceptedDraftTokens += UInt64(min(acceptedDraftTokens, emitted.count))
         var delta = ""
         if var decoder = request.text {
             delta = decoder.append(emitted.filter { $0 != target.endOfSequence })
@@ -233,21 +300,6 @@ extension CoordinatorCore {
         if finish == nil && request.generated >= request.maxTokens { finish = .length }
         if finish != nil, var decoder = request.text { delta += decoder.finish() }
 
-        var stats = RoundStats()
-        stats.round = request.round
-        stats.drafts = UInt32(tree.draftCount)
-        stats.blockLength = UInt32(request.blockLength)
-        stats.accepted = UInt32(outcome.acceptedLength)
-        stats.draftIndex = outcome.draftIndex.map { Int32(round.draftIndices[$0]) } ?? -1
-        stats.waitMicros = waited * 1e6
-        stats.targetMicros = scoreMicros
-        stats.batchSize = UInt32(batch)
-        stats.adaptive = request.adaptive
-        stats.draftedAhead = UInt32(round.draftedAhead)
-        stats.acceptanceEstimate = planner.acceptance
-        (stats.passCostFixedMicros, stats.passCostPerTokenMicros) = passCost.line
-        stats.draftWaitPerTokenMicros = planner.waitPerBlockToken(drafts: request.drafts) ?? 0
-        stats.verifyMicros = verified.timeIntervalSince(verifyStart) * 1e6
         record(stats, emitted: emitted.count)
         var chunk = TokenChunk()
         chunk.requestID = request.clientRequestID
@@ -255,7 +307,8 @@ extension CoordinatorCore {
         chunk.text = delta
         chunk.rounds = [stats]
         request.client.send(.tokenChunk(chunk))
-        logger.trace("round", metadata: ["request.id": "\(id)", "round": "\(request.round)", "accepted": "\(outcome.acceptedLength)", "waited.ms": "\(Int(waited * 1000))"])
+        logger.trace("round", metadata: ["request.id": "\(id)", "round": "\(request.round)", "accepted": "\(stats.accepted)", "waited.ms": "\(Int(stats.waitMicros / 1000))",
+                                          "decoded.while.drafting": "\(stats.decodedWhileDrafting)"])
 
         // Keep the workers in step.
         var accepted = Accepted()
@@ -275,27 +328,24 @@ extension CoordinatorCore {
             peers[connectionID] = .worker(worker)
         }
 
-        if let finish {
-            var done = Done()
-            done.requestID = request.clientRequestID
-            done.reason = finish
-            done.promptTokens = UInt32(request.promptLength)
-            done.generatedTokens = UInt32(request.generated)
-            done.rounds = request.rounds
-            done.targetPasses = request.targetPasses
-            done.acceptedDraftTokens = request.acceptedDraftTokens
-            done.elapsedSeconds = Date().timeIntervalSince(request.started)
-            request.client.send(.done(done))
-            forgetPending(id)
-            requests[id] = nil
-            metrics.add(CoordinatorMetrics.requestsFinished, labels: ["reason": finish.metricLabel])
-            metrics.set(CoordinatorMetrics.requestsInFlight, Double(requests.count))
-            logger.debug("request finished", metadata: ["request.id": "\(id)", "reason": "\(finish.metricLabel)", "tokens": "\(request.generated)", "rounds": "\(request.rounds)"])
-            scorer.release(request: id)
-            return
-        }
-        requests[id] = request
-        startRound(id)
+        guard let finish else { return true }
+        var done = Done()
+        done.requestID = request.clientRequestID
+        done.reason = finish
+        done.promptTokens = UInt32(request.promptLength)
+        done.generatedTokens = UInt32(request.generated)
+        done.rounds = request.rounds
+        done.targetPasses = request.targetPasses
+        done.acceptedDraftTokens = request.acceptedDraftTokens
+        done.elapsedSeconds = Date().timeIntervalSince(request.started)
+        request.client.send(.done(done))
+        forgetPending(id)
+        requests[id] = nil
+        metrics.add(CoordinatorMetrics.requestsFinished, labels: ["reason": finish.metricLabel])
+        metrics.set(CoordinatorMetrics.requestsInFlight, Double(requests.count))
+        logger.debug("request finished", metadata: ["request.id": "\(id)", "reason": "\(finish.metricLabel)", "tokens": "\(request.generated)", "rounds": "\(request.rounds)"])
+        scorer.release(request: id)
+        return false
     }
 
     /// A delivered block as tokens and the rows they were drawn from, or nil when it is malformed

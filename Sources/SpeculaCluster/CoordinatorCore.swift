@@ -68,6 +68,10 @@ actor CoordinatorCore {
         let waited: TimeInterval
         /// Drafts that were ready when their Speculate arrived.
         let draftedAhead: Int
+        /// A pass of the target alone for the round's first token, while its drafts are drafted.
+        var decodesWhileDrafting = false
+        /// The target decoded the round's first token itself: the drafts serve from their second.
+        var afterOwnToken = false
     }
     var nextRequestID: UInt64 = 1
     /// Draft-model pools ever seen (their gauge drops to 0 when they empty).

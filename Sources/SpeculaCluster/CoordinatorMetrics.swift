@@ -7,6 +7,7 @@ package enum CoordinatorMetrics {
     static let requestErrors = "specula_request_errors_total"
     static let requestsInFlight = "specula_requests_in_flight"
     static let rounds = "specula_rounds_total"
+    static let decodedWhileDrafting = "specula_decoded_while_drafting_total"
     static let tokens = "specula_generated_tokens_total"
     static let acceptedDraftTokens = "specula_accepted_draft_tokens_total"
     static let acceptedAtPosition = "specula_accepted_tokens_at_position_total"
@@ -25,6 +26,7 @@ package enum CoordinatorMetrics {
         registry.declare(requestErrors, .counter, help: "Requests refused or failed, by kind.")
         registry.declare(requestsInFlight, .gauge, help: "Requests being generated.")
         registry.declare(rounds, .counter, help: "Verification rounds.")
+        registry.declare(decodedWhileDrafting, .counter, help: "Tokens the target decoded alone while a round's drafts were being made.")
         registry.declare(tokens, .counter, help: "Tokens generated (sent to clients).")
         registry.declare(acceptedDraftTokens, .counter, help: "Draft tokens accepted by the verifier.")
         registry.declare(acceptedAtPosition, .counter, help: "Rounds that accepted the draft token at this block position.")

@@ -33,6 +33,27 @@ struct GenerationRequest {
     var roundStarted = Date()
     /// The current round's draft set is fixed (waiting for or in its target pass).
     var closed = false
+    /// The target's own first token of the current round (decoded while its drafts were being
+    /// made), and the drafts fixed while that pass was still running.
+    var whileDrafting = DecodeWhileDrafting.idle
+    /// The last round's tree was accepted whole: its workers may have drafted this round ahead.
+    var lastRoundAcceptedWhole = false
+
+    /// Where a round's decoding-while-drafting stands.
+    enum DecodeWhileDrafting {
+        case idle
+        /// The target's pass is running; `fixed` holds the round's drafts once they are fixed.
+        case decoding(fixed: FixedDrafts?)
+        /// The target decoded `token` (already emitted) at `at`; the drafts serve from their
+        /// second token.
+        case decoded(Token, at: Date)
+    }
+
+    /// A round's drafts as fixed at its close, in draft-index order.
+    struct FixedDrafts {
+        let blocks: [(index: Int, block: DraftBlock)]
+        let at: Date
+    }
 
     var rounds: UInt64 = 0
     var targetPasses: UInt64 = 0

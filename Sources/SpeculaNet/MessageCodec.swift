@@ -189,6 +189,7 @@ package enum MessageCodec {
                 s.pointee.adaptive = r.adaptive ? 1 : 0
                 s.pointee.drafted_ahead = r.draftedAhead
                 s.pointee.draft_wait_per_token_micros = r.draftWaitPerTokenMicros
+                s.pointee.decoded_while_drafting = r.decodedWhileDrafting ? 1 : 0
                 return s
             })
             envelope.pointee.body_case = SPECULA__ENVELOPE__BODY_TOKEN_CHUNK
@@ -348,6 +349,7 @@ package enum MessageCodec {
                 s.adaptive = r.adaptive != 0
                 s.draftedAhead = r.drafted_ahead
                 s.draftWaitPerTokenMicros = r.draft_wait_per_token_micros
+                s.decodedWhileDrafting = r.decoded_while_drafting != 0
                 v.rounds.append(s)
             }
             return .success(.tokenChunk(v))

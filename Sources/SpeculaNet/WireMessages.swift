@@ -172,6 +172,9 @@ package struct RoundStats: Sendable, Hashable {
     /// The coordinator's estimate of its wait for drafts per block token, in rounds of this
     /// round's number of drafts.
     package var draftWaitPerTokenMicros: Double = 0
+    /// A pass of the target alone, made while this round's drafts were being drafted (the target
+    /// would have idled): one token, no drafts. The round's verification follows as its own stats.
+    package var decodedWhileDrafting = false
     package init() {}
 }
 

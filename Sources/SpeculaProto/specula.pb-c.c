@@ -1848,7 +1848,7 @@ const ProtobufCMessageDescriptor specula__generate__descriptor =
   (ProtobufCMessageInit) specula__generate__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[15] =
+static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[16] =
 {
   {
     "round",
@@ -2030,6 +2030,18 @@ static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[15
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "decoded_while_drafting",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Specula__RoundStats, decoded_while_drafting),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned specula__round_stats__field_indices_by_name[] = {
   9,   /* field[9] = acceptance_estimate */
@@ -2037,6 +2049,7 @@ static const unsigned specula__round_stats__field_indices_by_name[] = {
   12,   /* field[12] = adaptive */
   8,   /* field[8] = batch_size */
   2,   /* field[2] = block_length */
+  15,   /* field[15] = decoded_while_drafting */
   4,   /* field[4] = draft_index */
   14,   /* field[14] = draft_wait_per_token_micros */
   13,   /* field[13] = drafted_ahead */
@@ -2051,7 +2064,7 @@ static const unsigned specula__round_stats__field_indices_by_name[] = {
 static const ProtobufCIntRange specula__round_stats__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor specula__round_stats__descriptor =
 {
@@ -2061,7 +2074,7 @@ const ProtobufCMessageDescriptor specula__round_stats__descriptor =
   "Specula__RoundStats",
   "specula",
   sizeof(Specula__RoundStats),
-  15,
+  16,
   specula__round_stats__field_descriptors,
   specula__round_stats__field_indices_by_name,
   1,  specula__round_stats__number_ranges,

@@ -30,6 +30,8 @@ struct BenchE2E: AsyncParsableCommand {
     @Option(help: "The draft's output head (as `specula draft --output-head`).") var draftOutputHead: OutputHead?
     @Flag(help: "γ = 4 and K = 2 only.") var quick = false
     @Flag(help: "Also run the grid through a cluster (coordinator on CPU 0, two workers on CPU 1).") var cluster = false
+    @Flag(inversion: .prefixedNo, help: "Let the cluster's coordinator decode while drafts are made from scratch (as `specula coordinator`).")
+    var decodeWhileDrafting = true
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
@@ -62,7 +64,8 @@ struct BenchE2E: AsyncParsableCommand {
 
     /// Starts the pinned cluster, runs the grid through it, stops it.
     func clusterRows(temperatures: [Double], progress: (String) -> Void) async throws -> [EndToEndBenchmark.Row] {
-        let coordinator = try ChildProcess.startListening(arguments: ["coordinator", "--model", target, "--port", "0", "--threads", "1", "--log-level", "warning"], cpu: 0)
+        let coordinator = try ChildProcess.startListening(arguments: ["coordinator", "--model", target, "--port", "0", "--threads", "1", "--log-level", "warning"]
+                                                              + (decodeWhileDrafting ? [] : ["--no-decode-while-drafting"]), cpu: 0)
         let children = ChildProcessGroup([coordinator.process])
         defer { children.terminateAll() }
         let address = "\(coordinator.address.host):\(coordinator.address.port)"

@@ -26,6 +26,11 @@ struct Coordinator: AsyncParsableCommand {
     @Option(help: "Drafts per round when a request does not say (K).") var drafts: Int = 2
     @Option(help: "Block length when a request does not say (γ).") var block: Int = 4
     @Option(help: "Entries per shipped draft distribution (0: whole support).") var maxSupport: UInt32 = 64
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp(
+        "While a round's drafts are made from scratch, decode its first token with the target.",
+        discussion: "The drafts that begin with that token then serve from their second token on (the output law is unchanged)."))
+    var decodeWhileDrafting = true
+    @Flag(help: .hidden) var misalignDraftRowsForTesting = false
     @Option(help: "Shared secret peers must prove in Hello (HMAC-SHA256).") var authSecret: String?
     @Flag(help: "Allow a non-loopback address without --auth-secret.") var insecure = false
     @Option(help: "Heartbeat interval, ms.") var heartbeatMs: UInt64 = 1000
@@ -49,6 +54,8 @@ struct Coordinator: AsyncParsableCommand {
         options.defaultDrafts = drafts
         options.defaultBlockLength = block
         options.maxSupport = maxSupport
+        options.decodeWhileDrafting = decodeWhileDrafting
+        options.misalignsRowsAfterOwnToken = misalignDraftRowsForTesting
         options.authSecret = authSecret
         options.connection.heartbeatIntervalMs = heartbeatMs
         options.connection.deadPeerTimeoutMs = heartbeatMs * 5

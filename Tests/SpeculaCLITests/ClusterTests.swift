@@ -64,6 +64,35 @@ struct ClusterTests {
         #expect(!test.passes(alpha: 1e-4), "the lying workers went unnoticed: chi-square \(test.statistic)")
     }
 
+    /// Law test with the coordinator decoding while drafting (requests one at a time, so the
+    /// target is idle when a round starts): the output law must stay the target's, and the
+    /// coordinator must have decoded many tokens that way — or, with the deliberately wrong
+    /// variant that pairs each remaining draft token with the row before its own, the law must
+    /// break.
+    func decodeWhileDrafting(verifier: String, drafts: Int, wrong: Bool) throws -> (test: ChiSquare, decoded: Double) {
+        let toys = try Toys()
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target, extra: ["--metrics-port", "0"] + (wrong ? ["--misalign-draft-rows-for-testing"] : []))
+        try cluster.startWorker(model: toys.files.draft)
+        try cluster.startWorker(model: toys.files.draft)
+        let output = try cluster.generate(Self.generateArguments(verifier: verifier, drafts: drafts, block: 2) + ["--concurrency", "4"])
+        let metrics = try MetricsTests.get(try #require(cluster.metricsURL), path: "/metrics").body
+        return (ChiSquare(expected: toys.targetLaw, observedLines: output), MetricsTests.value(metrics, "specula_decoded_while_drafting_total") ?? 0)
+    }
+
+    @Test(arguments: [("multidraft-block", 2), ("block", 1)])
+    func decodingWhileDraftingKeepsTheTargetLaw(verifier: String, drafts: Int) throws {
+        let (test, decoded) = try decodeWhileDrafting(verifier: verifier, drafts: drafts, wrong: false)
+        #expect(decoded >= 2000, "only \(decoded) tokens decoded while drafting")
+        #expect(test.passes(alpha: 1e-4), "\(verifier): chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
+    }
+
+    @Test func draftRowsMisalignedAfterTheTargetsOwnTokenAreCaught() throws {
+        let (test, decoded) = try decodeWhileDrafting(verifier: "multidraft-block", drafts: 2, wrong: true)
+        #expect(decoded >= 2000, "only \(decoded) tokens decoded while drafting")
+        #expect(!test.passes(alpha: 1e-4), "the wrong variant went unnoticed: chi-square \(test.statistic)")
+    }
+
     @Test func lawHoldsWhileAWorkerIsKilledAndRestarted() async throws {
         let toys = try Toys()
         let cluster = try ClusterHarness()

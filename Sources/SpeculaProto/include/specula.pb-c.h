@@ -370,10 +370,15 @@ struct  Specula__RoundStats
    * estimated wait for drafts per block token (rounds of this K)
    */
   double draft_wait_per_token_micros;
+  /*
+   * A pass of the target alone while this round's drafts were being made (drafts = 0): its token
+   * comes first, and the round's drafts count from the token after it.
+   */
+  protobuf_c_boolean decoded_while_drafting;
 };
 #define SPECULA__ROUND_STATS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__round_stats__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*
