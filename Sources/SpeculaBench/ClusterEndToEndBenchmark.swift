@@ -14,7 +14,7 @@ package enum ClusterEndToEndBenchmark {
             var baseline = 0.0
             for configuration in EndToEndBenchmark.configurations(quick: quick) + [.adaptive] {
                 progress("cluster: \(configuration.verifier) K=\(configuration.drafts) γ=\(configuration.blockLength) τ=\(temperature)")
-                var tokens = 0, passes = 0, draftedRounds = 0, chosenDrafts = 0, chosenBlocks = 0
+                var tokens = 0, passes = 0, draftedRounds = 0, chosenDrafts = 0, chosenBlocks = 0, decodedWhileDrafting = 0
                 var seconds = 0.0, waitSeconds = 0.0, targetSeconds = 0.0
                 var acceptedAt = [Int](repeating: 0, count: configuration.blockLength)
                 for (i, prompt) in EndToEndBenchmark.prompts.enumerated() {
@@ -33,9 +33,13 @@ package enum ClusterEndToEndBenchmark {
                         guard case .chunk(let chunk) = event else { continue }
                         tokens += chunk.tokens.count
                         for round in chunk.rounds {
+                            targetSeconds += round.targetMicros / 1e6
+                            if round.decodedWhileDrafting {
+                                decodedWhileDrafting += 1
+                                continue
+                            }
                             passes += 1
                             waitSeconds += round.waitMicros / 1e6
-                            targetSeconds += round.targetMicros / 1e6
                             guard round.drafts > 0 else { continue }
                             draftedRounds += 1
                             chosenDrafts += Int(round.drafts)
@@ -47,14 +51,15 @@ package enum ClusterEndToEndBenchmark {
                 }
                 let rate = Double(tokens) / seconds
                 if configuration.drafts == 0 { baseline = rate }
-                let perPass = Double(tokens) / Double(max(passes, 1))
+                let perPass = Double(tokens - decodedWhileDrafting) / Double(max(passes, 1))
                 rows.append(EndToEndBenchmark.Row(
                     mode: "cluster", configuration: configuration, temperature: temperature, tokens: tokens, seconds: seconds,
                     tokensPerSecond: rate, speedup: baseline > 0 ? rate / baseline : 1, tokensPerPass: perPass,
                     draftSeconds: 0, targetSeconds: targetSeconds, draftWaitSeconds: waitSeconds, projectedGPUSpeedup: perPass,
                     acceptanceByPosition: acceptedAt.map { Double($0) / Double(max(draftedRounds, 1)) },
                     chosenDrafts: configuration.adaptive ? Double(chosenDrafts) / Double(max(draftedRounds, 1)) : nil,
-                    chosenBlockLength: configuration.adaptive ? Double(chosenBlocks) / Double(max(draftedRounds, 1)) : nil))
+                    chosenBlockLength: configuration.adaptive ? Double(chosenBlocks) / Double(max(draftedRounds, 1)) : nil,
+                    decodedWhileDrafting: decodedWhileDrafting))
             }
         }
         return rows

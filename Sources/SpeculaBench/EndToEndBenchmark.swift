@@ -30,6 +30,9 @@ package enum EndToEndBenchmark {
         package var seconds: Double
         package var tokensPerSecond: Double
         package var speedup: Double
+        /// Tokens per verification pass (through the cluster, the tokens the target decoded
+        /// alone while drafts were made, and their passes, are left out: they fill time the
+        /// target would otherwise idle, which a GPU-like projection assumes away).
         package var tokensPerPass: Double
         package var draftSeconds: Double
         package var targetSeconds: Double
@@ -41,6 +44,8 @@ package enum EndToEndBenchmark {
         /// Mean K and γ the coordinator chose (adaptive rows).
         package var chosenDrafts: Double?
         package var chosenBlockLength: Double?
+        /// Tokens the cluster's target decoded alone while drafts were being made (cluster rows).
+        package var decodedWhileDrafting: Int?
     }
 
     package struct Report: Codable, Sendable {

@@ -5,21 +5,24 @@ import SpeculaNet
 /// Decoding while drafting: after a round that was not accepted whole, the workers draft the next
 /// round from scratch (their blocks drafted ahead guessed a whole acceptance) and the target would
 /// idle for γ draft steps. Instead it decodes the round's first token t itself, in a pass of its
-/// own, and the round's drafts that begin with t serve from their second token on.
+/// own, and asks for blocks of γ + 1 tokens: those that begin with t serve from their second
+/// token on, as blocks of γ; when none does, the round starts over from t.
 ///
 /// Lossless: t is the target's own sample, drawn with the request's choices; the drafts are
 /// independent of it, and given its first token a block's remaining tokens are drawn from exactly
 /// the rows it shipped for the context that ends in t. Keeping the blocks that begin with t thus
-/// keeps independent drafts of the right law for that context, however many there are (none: the
-/// round's pass decodes one more token alone, as a round without drafts does).
+/// keeps independent drafts of the right law for that context, however many there are.
 extension CoordinatorCore {
-    /// Starts the target's pass for the current round's first token when the round's drafts are
-    /// being made from scratch and the target has nothing else to do.
-    func decodeWhileDraftingIfIdle(_ id: UInt64) {
-        guard options.decodeWhileDrafting, var request = requests[id], request.rounds > 0, !request.lastRoundAcceptedWhole,
-              request.blockLength > 1, !scoring, readyRounds.isEmpty else { return }
-        request.whileDrafting = .decoding(fixed: nil)
-        requests[id] = request
+    /// Whether the round about to start should decode its first token with the target: its
+    /// workers could not have drafted it ahead (they guess that a round is accepted whole) and
+    /// the target has nothing else to do.
+    func decodesWhileDrafting(_ request: GenerationRequest) -> Bool {
+        options.decodeWhileDrafting && request.rounds > 0 && !request.lastRoundAcceptedWhole && !scoring && readyRounds.isEmpty
+    }
+
+    /// Queues the target's pass for the current round's first token.
+    func startDecodingWhileDrafting(_ id: UInt64) {
+        guard let request = requests[id] else { return }
         let (tree, rows, _) = RoundTree.build(drafts: [], rows: [])
         var round = ClosedRound(id: id, round: request.round, tree: tree, draftRows: rows, draftIndices: [], waited: 0, draftedAhead: 0)
         round.decodesWhileDrafting = true

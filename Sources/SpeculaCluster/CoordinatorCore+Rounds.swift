@@ -34,7 +34,11 @@ extension CoordinatorCore {
         request.received = [:]
         request.roundStarted = Date()
         forgetPending(id)
+        request.whileDrafting = .idle
         if request.drafts > 0 && !workers.isEmpty {
+            // Drafts made from scratch while the target decodes the round's first token itself
+            // are one token longer: they serve from their second token on.
+            if decodesWhileDrafting(request) { request.whileDrafting = .decoding(fixed: nil) }
             let assignment = DraftAssignment.assign(drafts: request.drafts, speeds: workers.map(\.tokensPerSecond), queued: workers.map(\.queuedBlocks),
                                                     limits: workers.map(\.maxDrafts), previous: previous)
             for (index, w) in assignment.enumerated() {
@@ -49,7 +53,7 @@ extension CoordinatorCore {
                 speculate.contextPosition = UInt32(synced)
                 speculate.contextTokens = request.context[synced...].map { UInt32($0) }
                 speculate.numDrafts = UInt32(indices.count)
-                speculate.blockLength = UInt32(request.blockLength)
+                speculate.blockLength = UInt32(request.draftedBlockLength)
                 speculate.sampling = request.sampling.wire
                 speculate.streamIDs = indices.map { request.round << 20 | UInt64($0) }
                 speculate.seed = request.seed
@@ -64,6 +68,7 @@ extension CoordinatorCore {
                 }
             }
         }
+        if request.assignment.isEmpty { request.whileDrafting = .idle }
         requests[id] = request
         let round = request.round
         let events = self.events
@@ -73,7 +78,7 @@ extension CoordinatorCore {
             events.yield(.deadline(request: id, round: round))
             return
         }
-        decodeWhileDraftingIfIdle(id)
+        if case .decoding = request.whileDrafting { startDecodingWhileDrafting(id) }
         let deadline = options.roundDeadlineMs
         Task {
             try? await Task.sleep(for: .milliseconds(deadline))
@@ -173,6 +178,10 @@ extension CoordinatorCore {
             rows.append(parsed.rows)
             indices.append(index)
         }
+        if ownToken != nil && drafts.isEmpty {
+            // No draft began with the target's token: the round starts over from it.
+            return startRound(id)
+        }
         let (tree, draftRows, kept) = RoundTree.build(drafts: drafts, rows: rows)
         let draftedAhead = fixed.blocks.filter { $0.block.draftedAhead }.count
         var round = ClosedRound(id: id, round: request.round, tree: tree, draftRows: draftRows, draftIndices: kept.map { indices[$0] },
@@ -230,8 +239,7 @@ extension CoordinatorCore {
         guard var request = requests[id] else { return }
         if round.decodesWhileDrafting { return decodedWhileDrafting(round, targetRows: targetRows, batch: batch, scoreMicros: scoreMicros) }
         let tree = round.tree
-        // The drafts' first token was the target's own when it decoded while they were drafted.
-        let blockLength = request.blockLength - (round.afterOwnToken ? 1 : 0)
+        let blockLength = request.blockLength
         let verifyStart = Date()
         let problem = VerificationProblem(tree: tree, draft: round.draftRows, target: targetRows, blockLength: blockLength)
         let outcome = request.verifier.verify(problem, choices: &request.choices)
@@ -269,7 +277,6 @@ extension CoordinatorCore {
         stats.draftWaitPerTokenMicros = planner.waitPerBlockToken(drafts: request.drafts) ?? 0
         stats.verifyMicros = verified.timeIntervalSince(verifyStart) * 1e6
         request.rounds += 1
-        request.whileDrafting = .idle
         guard emit(outcome.emittedTokens, acceptedDraftTokens: outcome.acceptedLength, stats: stats, request: &request) else { return }
         requests[id] = request
         startRound(id)
@@ -351,7 +358,7 @@ extension CoordinatorCore {
     /// A delivered block as tokens and the rows they were drawn from, or nil when it is malformed
     /// (wrong length, a token outside its own row's support, an invalid row).
     func parse(_ block: DraftBlock, _ request: GenerationRequest) -> (tokens: [Token], rows: [SparseDistribution])? {
-        guard !block.tokens.isEmpty, block.tokens.count <= request.blockLength, block.distributions.count == block.tokens.count else { return nil }
+        guard !block.tokens.isEmpty, block.tokens.count <= request.draftedBlockLength, block.distributions.count == block.tokens.count else { return nil }
         var rows: [SparseDistribution] = []
         for (token, wire) in zip(block.tokens, block.distributions) {
             guard let row = SparseShipping.distribution(wire, vocabularySize: target.vocabularySize), row.probability(of: Int(token)) > 0 else {

@@ -39,6 +39,12 @@ struct GenerationRequest {
     /// The last round's tree was accepted whole: its workers may have drafted this round ahead.
     var lastRoundAcceptedWhole = false
 
+    /// The length of the blocks the current round asks of its workers: one more than γ when the
+    /// target decodes the round's first token itself.
+    var draftedBlockLength: Int {
+        if case .idle = whileDrafting { blockLength } else { blockLength + 1 }
+    }
+
     /// Where a round's decoding-while-drafting stands.
     enum DecodeWhileDrafting {
         case idle

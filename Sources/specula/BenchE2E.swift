@@ -19,7 +19,8 @@ struct BenchE2E: AsyncParsableCommand {
             With --cluster it then runs the same grid through a real cluster: a coordinator pinned \
             to CPU 0 (1 thread) and two draft workers pinned to CPU 1 (1 thread each), with \
             taskset, reporting the time the coordinator waited for drafts; "vs local" compares \
-            each cluster row with the target alone on both cores.
+            each cluster row with the target alone on both cores; "own" counts the tokens the \
+            cluster's target decoded alone while drafts were made (tokens/pass leaves them out).
             """)
 
     @Option(help: "Target model.") var target: String = "qwen2.5-coder-1.5b"
@@ -48,7 +49,7 @@ struct BenchE2E: AsyncParsableCommand {
             try JSONOutput.print(report)
             return
         }
-        print("mode     verifier                  K    γ    τ   tokens/s  speedup  vs local  tokens/pass  draft wait s  target s  GPU-like")
+        print("mode     verifier                  K    γ    τ   tokens/s  speedup  vs local  tokens/pass  draft wait s  target s  GPU-like   own")
         for r in report.rows {
             let c = r.configuration
             let local = report.rows.first { $0.mode == "local" && $0.configuration.drafts == 0 && $0.temperature == r.temperature }?.tokensPerSecond ?? r.tokensPerSecond
@@ -56,9 +57,10 @@ struct BenchE2E: AsyncParsableCommand {
             let k = r.chosenDrafts.map { String(format: "%4.1f", $0) } ?? String(format: "%4d", c.drafts)
             let gamma = r.chosenBlockLength.map { String(format: "%4.1f", $0) } ?? String(format: "%4d", c.blockLength)
             let name = c.adaptive ? "\(c.verifier) (auto)" : c.verifier
-            print(String(format: "%@ %@ %@ %@ %4.1f %9.2f %8.2f %9.2f %12.2f %13.1f %9.1f %9.2f", r.mode.padding(toLength: 8, withPad: " ", startingAt: 0),
+            print(String(format: "%@ %@ %@ %@ %4.1f %9.2f %8.2f %9.2f %12.2f %13.1f %9.1f %9.2f %@", r.mode.padding(toLength: 8, withPad: " ", startingAt: 0),
                          name.padding(toLength: 24, withPad: " ", startingAt: 0), k, gamma, r.temperature, r.tokensPerSecond, r.speedup,
-                         r.tokensPerSecond / local, r.tokensPerPass, r.draftWaitSeconds, r.targetSeconds, r.projectedGPUSpeedup))
+                         r.tokensPerSecond / local, r.tokensPerPass, r.draftWaitSeconds, r.targetSeconds, r.projectedGPUSpeedup,
+                         r.decodedWhileDrafting.map { String(format: "%5d", $0) } ?? "    —"))
         }
     }
 
