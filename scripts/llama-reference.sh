@@ -9,10 +9,12 @@
 # two cores). Models are the cached GGUF files (`specula models fetch qwen-pair smollm2`).
 #   engine:      llama-bench vs `specula bench engine`: decode and passes of B = 1..64 tokens,
 #                2 threads, each model.
-#   speculative: the Fibonacci chat prompt, temperature 0, 128 new tokens, 2 threads: llama.cpp's
-#                target alone and `llama-speculative` with 1, 2 and 4 drafts of 4 tokens, against
-#                Specula's target alone, local speculative decoding, and the pinned cluster
-#                (coordinator on CPU 0, two workers on CPU 1). Tokens/s include the prompt pass.
+#   speculative: the Fibonacci chat prompt, 128 new tokens, 2 threads, at each of $TEMPS
+#                (default "0 0.7"; above 0 the tokens and seconds of seeds $SEEDS add up):
+#                llama.cpp's target alone and `llama-speculative` with 1, 2 and 4 drafts of 4
+#                tokens, against Specula's target alone, local speculative decoding, and the
+#                pinned cluster (coordinator on CPU 0, two workers on CPU 1, K = 1 γ = 4 and
+#                adaptive). Tokens/s include the prompt pass.
 # Results: one JSON object per measurement in $OUT (default /tmp/specula-llama-reference.jsonl),
 # and a table at the end.
 set -euo pipefail
@@ -23,6 +25,8 @@ LLAMA=${SPECULA_LLAMA:-$HOME/.cache/specula/llama.cpp}
 MODELS=${SPECULA_MODELS:-$HOME/.cache/specula/models}
 OUT=${OUT:-/tmp/specula-llama-reference.jsonl}
 ROUNDS=${ROUNDS:-2}
+TEMPS=${TEMPS:-0 0.7}
+SEEDS=${SEEDS:-1 2 3}
 VERSION=11434.0.0
 TARGET=$MODELS/qwen2.5-coder-1.5b-instruct.gguf
 DRAFT=$MODELS/qwen2.5-coder-0.5b-instruct.gguf
@@ -64,21 +68,34 @@ engine_round() {
   done
 }
 
-llama_speculative() {  # $1 = drafts in parallel
-  "$LLAMA/bin/llama-speculative" -m "$TARGET" -md "$DRAFT" -p "$CHAT_PROMPT" -n 128 --spec-draft-n-max 4 -t 2 -td 2 \
-    --temp 0 -np "$1" -c 1024 --seed 1 2>&1 >/dev/null |
-    python3 -c 'import re,sys; t=sys.stdin.read(); f=lambda p: float(re.search(p,t).group(1))
-enc=f(r"encoded\s+\d+ tokens in\s+([\d.]+) seconds"); dec=f(r"decoded\s+\d+ tokens in\s+([\d.]+) seconds"); n=f(r"n_predict\s*=\s*(\d+)")
-print("{\"what\":\"speculative\",\"by\":\"llama.cpp\",\"row\":\"llama-speculative K=%s γ=4\",\"tokensPerSecond\":%.3f,\"acceptance\":%.4f}" % (sys.argv[1], n/(enc+dec), f(r"accept\s*=\s*([\d.]+)%")/100))' "$1"
+# One JSON record from lines of "tokens seconds" on stdin: $1 = by, $2 = row, $3 = temperature.
+rate_record() {
+  awk -v by="$1" -v row="$2" -v t="$3" '{ n += $1; s += $2; runs++ } END {
+    rate = runs && s > 0 ? sprintf("%.3f", n / s) : "null"  # null: a run failed (see its message above)
+    printf "{\"what\":\"speculative\",\"by\":\"%s\",\"row\":\"%s\",\"temperature\":%s,\"tokens\":%d,\"tokensPerSecond\":%s}\n", by, row, t, n, rate }'
 }
 
-specula_local() {  # $1 = row name, rest = generate flags
-  local row=$1; shift
-  "$BIN" generate --local --target "$TARGET" --draft-model "$DRAFT" --threads 2 --chat --max-tokens 128 --temperature 0 --json "$@" "$USER_PROMPT" 2>/dev/null |
-    tail -1 | python3 -c 'import json,sys; s=json.load(sys.stdin); print(json.dumps({"what":"speculative","by":"specula","row":sys.argv[1],"tokensPerSecond":s["generated"]/s["totalSeconds"]}))' "$row"
+seeds_at() { if [ "$1" = 0 ]; then echo 1; else echo "$SEEDS"; fi; }  # one run suffices for greedy
+
+llama_speculative() {  # $1 = drafts in parallel, $2 = temperature; prints "tokens seconds" per seed
+  for seed in $(seeds_at "$2"); do
+    "$LLAMA/bin/llama-speculative" -m "$TARGET" -md "$DRAFT" -p "$CHAT_PROMPT" -n 128 --spec-draft-n-max 4 -t 2 -td 2 \
+      --temp "$2" -np "$1" -c 1024 --seed "$seed" 2>&1 >/dev/null </dev/null |
+      python3 -c 'import re,sys; t=sys.stdin.read(); m=[re.search(p,t) for p in (r"n_predict\s*=\s*(\d+)", r"encoded\s+\d+ tokens in\s+([\d.]+) seconds", r"decoded\s+\d+ tokens in\s+([\d.]+) seconds")]
+if all(m): print(int(m[0].group(1)), float(m[1].group(1)) + float(m[2].group(1)))
+else: sys.stderr.write("llama-speculative failed: " + " ".join(t.strip().splitlines()[-3:]) + "\n")' || true
+  done
 }
 
-specula_cluster() {  # rows through a pinned cluster
+specula_local() {  # $1 = temperature, rest = generate flags; prints "tokens seconds" per seed
+  local t=$1; shift
+  for seed in $(seeds_at "$t"); do
+    "$BIN" generate --local --target "$TARGET" --draft-model "$DRAFT" --threads 2 --chat --max-tokens 128 --temperature "$t" --seed "$seed" \
+      --json "$@" "$USER_PROMPT" 2>/dev/null | tail -1 | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["generated"], s["totalSeconds"])'
+  done
+}
+
+specula_cluster() {  # $1 = temperature: rows through a pinned cluster (coordinator on CPU 0, workers on CPU 1)
   local port=$((20000 + RANDOM % 20000)) pids=()
   taskset -c 0 "$BIN" coordinator --model "$TARGET" --port "$port" --threads 1 --log-level warning >/dev/null & pids+=($!)
   sleep 1
@@ -86,11 +103,12 @@ specula_cluster() {  # rows through a pinned cluster
     taskset -c 1 "$BIN" draft --model "$DRAFT" --coordinator "127.0.0.1:$port" --name "$name" --threads 1 --log-level warning >/dev/null & pids+=($!)
   done
   sleep 6
-  for flags in "--drafts 1 --block 4" "--drafts 0 --block 0"; do
-    local row="specula cluster K=1 γ=4"; [ "$flags" = "--drafts 0 --block 0" ] && row="specula cluster adaptive"
-    # shellcheck disable=SC2086
-    "$BIN" generate --coordinator "127.0.0.1:$port" --chat --max-tokens 128 --temperature 0 --json $flags "$USER_PROMPT" 2>/dev/null |
-      grep '"done"' | python3 -c 'import json,sys; s=json.load(sys.stdin); print(json.dumps({"what":"speculative","by":"specula","row":sys.argv[1],"tokensPerSecond":s["generated"]/s["seconds"]}))' "$row"
+  for row in "K=1 γ=4:--drafts 1 --block 4" "adaptive:--drafts 0 --block 0"; do
+    for seed in $(seeds_at "$1"); do
+      # shellcheck disable=SC2086
+      "$BIN" generate --coordinator "127.0.0.1:$port" --chat --max-tokens 128 --temperature "$1" --seed "$seed" --json ${row#*:} "$USER_PROMPT" 2>/dev/null |
+        grep '"done"' | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["generated"], s["seconds"])'
+    done | rate_record specula "specula cluster ${row%%:*}" "$1"
   done
   kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null || true
 }
@@ -99,14 +117,19 @@ speculative_round() {
   say "speculative: llama.cpp target alone (pp41 + tg128)"
   "$LLAMA/bin/llama-bench" -m "$TARGET" -t 2 -r 3 -p 41 -n 128 -o json 2>/dev/null |
     python3 -c 'import json,sys; r=json.load(sys.stdin); pp=[x["avg_ts"] for x in r if x["n_prompt"]>0][0]; tg=[x["avg_ts"] for x in r if x["n_gen"]>0][0]
-print(json.dumps({"what":"speculative","by":"llama.cpp","row":"llama.cpp target alone","tokensPerSecond":128/(41/pp+128/tg)}))' |
-    while read -r line; do record "$line"; done
-  for k in 1 2 4; do say "speculative: llama-speculative, $k draft(s)"; record "$(llama_speculative "$k")"; done
-  say "speculative: specula target alone and local speculative decoding"
-  record "$(specula_local "specula target alone" --no-draft)"
-  record "$(specula_local "specula local K=1 γ=4" --drafts 1 --block 4)"
-  say "speculative: specula cluster (coordinator on CPU 0, workers on CPU 1)"
-  specula_cluster | while read -r line; do record "$line"; done
+print(128, 41/pp + 128/tg)' | rate_record llama.cpp "llama.cpp target alone" 0 | while read -r line; do record "$line"; done
+  say "speculative: specula target alone"
+  specula_local 0 --no-draft | rate_record specula "specula target alone" 0 | while read -r line; do record "$line"; done
+  for t in $TEMPS; do
+    for k in 1 2 4; do
+      say "speculative: llama-speculative, $k draft(s), τ = $t"
+      llama_speculative "$k" "$t" | rate_record llama.cpp "llama-speculative K=$k γ=4" "$t" | while read -r line; do record "$line"; done
+    done
+    say "speculative: specula local speculative decoding, τ = $t"
+    specula_local "$t" --drafts 1 --block 4 | rate_record specula "specula local K=1 γ=4" "$t" | while read -r line; do record "$line"; done
+    say "speculative: specula cluster, τ = $t"
+    specula_cluster "$t" | while read -r line; do record "$line"; done
+  done
 }
 
 summary() {
@@ -124,10 +147,10 @@ if eng:
         print(f"{model[:26]:26} {by:10}" + "".join(f"{c:8.1f}" for c in cells))
 spec = collections.defaultdict(list)
 for r in rows:
-    if r["what"] == "speculative": spec[r["row"]].append(r["tokensPerSecond"])
+    if r["what"] == "speculative": spec[(r["temperature"], r["row"])].append(r["tokensPerSecond"])
 if spec:
-    print("\nspeculative, Fibonacci prompt, τ = 0, 128 tokens   tokens/s (each round)")
-    for row, xs in spec.items(): print(f"{row:44} " + " ".join(f"{x:6.2f}" for x in xs))
+    print("\nspeculative, Fibonacci chat prompt, 128 tokens, 2 threads    τ    tokens/s (each round)")
+    for (t, row), xs in spec.items(): print(f"{row:54} {t:4}  " + " ".join(f"{x:6.2f}" if x is not None else " fails" for x in xs))
 EOF
 }
 
