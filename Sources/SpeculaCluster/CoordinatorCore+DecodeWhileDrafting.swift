@@ -2,9 +2,9 @@ import Foundation
 import SpeculaCore
 import SpeculaNet
 
-/// Decoding while drafting: after a round that was not accepted whole, the workers draft the next
-/// round from scratch (their blocks drafted ahead guessed a whole acceptance) and the target would
-/// idle for γ draft steps. Instead it decodes the round's first token t itself, in a pass of its
+/// Decoding while drafting: in a request's first round, and after a round that was not accepted
+/// whole, the workers draft from scratch (their blocks drafted ahead guessed a whole acceptance)
+/// and the target would idle for γ draft steps (and the workers' prompt pass, in a first round). Instead it decodes the round's first token t itself, in a pass of its
 /// own, and asks for blocks of γ + 1 tokens: those that begin with t serve from their second
 /// token on, as blocks of γ; when none does, the round starts over from t.
 ///
@@ -14,10 +14,11 @@ import SpeculaNet
 /// keeps independent drafts of the right law for that context, however many there are.
 extension CoordinatorCore {
     /// Whether the round about to start should decode its first token with the target: its
-    /// workers could not have drafted it ahead (they guess that a round is accepted whole) and
-    /// the target has nothing else to do.
+    /// workers could not have drafted it ahead (it is the request's first round — the target reads
+    /// the prompt meanwhile — or the last round was not accepted whole, while workers guess that
+    /// it is) and the target has nothing else to do.
     func decodesWhileDrafting(_ request: GenerationRequest) -> Bool {
-        options.decodeWhileDrafting && request.rounds > 0 && !request.lastRoundAcceptedWhole && !scoring && readyRounds.isEmpty
+        options.decodeWhileDrafting && !request.lastRoundAcceptedWhole && !scoring && readyRounds.isEmpty
     }
 
     /// Queues the target's pass for the current round's first token.
