@@ -239,13 +239,12 @@ extension CoordinatorCore {
         guard var request = requests[id] else { return }
         if round.decodesWhileDrafting { return decodedWhileDrafting(round, targetRows: targetRows, batch: batch, scoreMicros: scoreMicros) }
         let tree = round.tree
-        let blockLength = request.blockLength
         let verifyStart = Date()
-        let problem = VerificationProblem(tree: tree, draft: round.draftRows, target: targetRows, blockLength: blockLength)
+        let problem = VerificationProblem(tree: tree, draft: round.draftRows, target: targetRows, blockLength: request.blockLength)
         let outcome = request.verifier.verify(problem, choices: &request.choices)
         let verified = Date()
         var planner = planners[request.planningRegime] ?? SpeculationPlanner()
-        planner.observeRound(drafts: tree.draftCount, block: blockLength, accepted: outcome.acceptedLength)
+        planner.observeRound(drafts: tree.draftCount, block: request.blockLength, accepted: outcome.acceptedLength)
         // A request's first round also reads its prompt, in the workers and in the target: its
         // wait and time say nothing of the rounds after it. A round whose first token the target
         // decoded itself waited for that pass too, not only for its drafts.
