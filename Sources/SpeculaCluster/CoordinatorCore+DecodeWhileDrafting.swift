@@ -4,14 +4,17 @@ import SpeculaNet
 
 /// Decoding while drafting: in a request's first round, and after a round that was not accepted
 /// whole, the workers draft from scratch (their blocks drafted ahead guessed a whole acceptance)
-/// and the target would idle for γ draft steps (and the workers' prompt pass, in a first round). Instead it decodes the round's first token t itself, in a pass of its
-/// own, and asks for blocks of γ + 1 tokens: those that begin with t serve from their second
-/// token on, as blocks of γ; when none does, the round starts over from t.
+/// and the target would idle for γ draft steps (and the workers' prompt pass, in a first round).
+/// Instead it runs its pass for the round's first position meanwhile and asks for blocks one token
+/// longer. When the drafts are fixed, the first token t is chosen from the target's row there,
+/// coupled with the drafts' first tokens (`chooseOwnToken`); the blocks that begin with t serve
+/// from their second token on as blocks of γ, and when none does the round starts over from t.
 ///
-/// Lossless: t is the target's own sample, drawn with the request's choices; the drafts are
-/// independent of it, and given its first token a block's remaining tokens are drawn from exactly
-/// the rows it shipped for the context that ends in t. Keeping the blocks that begin with t thus
-/// keeps independent drafts of the right law for that context, however many there are.
+/// Lossless: t follows the target's row (a verifier's first emitted token does, whatever the
+/// rows deeper in its tree), and the choice sees only the drafts' first tokens; given its first
+/// token a block's remaining tokens are drawn from exactly the rows it shipped for the context
+/// that ends in t, so the blocks kept are independent drafts of the right law for that context,
+/// however many there are.
 extension CoordinatorCore {
     /// Whether the round about to start should decode its first token with the target: its
     /// workers could not have drafted it ahead (it is the request's first round — the target reads
@@ -30,23 +33,36 @@ extension CoordinatorCore {
         enqueue(round)
     }
 
-    /// The target's own first token of a round: emitted at once; the round's drafts, when already
-    /// fixed, go to the next pass.
+    /// The target's pass for a round's first token is done: the token is chosen once the round's
+    /// drafts are fixed (at once if they already are).
     func decodedWhileDrafting(_ round: ClosedRound, targetRows: [DenseDistribution], batch: Int, scoreMicros: Double) {
         guard var request = requests[round.id], case .decoding(let fixed) = request.whileDrafting else { return }
-        let problem = VerificationProblem(tree: round.tree, draft: round.draftRows, target: targetRows, blockLength: 0)
-        let outcome = request.verifier.verify(problem, choices: &request.choices)
         scorer.accept(request: round.id, nodes: [])
-        guard let token = outcome.emittedTokens.first else { preconditionFailure("a pass without drafts emits one token") }
-        var stats = RoundStats()
-        stats.round = request.round
-        stats.targetMicros = scoreMicros
-        stats.batchSize = UInt32(batch)
-        stats.adaptive = request.adaptive
-        stats.decodedWhileDrafting = true
-        request.whileDrafting = .decoded(token, at: Date())
-        guard emit([token], acceptedDraftTokens: 0, stats: stats, request: &request) else { return }
+        request.whileDrafting = .scored(GenerationRequest.OwnPass(row: targetRows[0], at: Date(), micros: scoreMicros, batch: batch))
         requests[round.id] = request
         if let fixed { queueRound(round.id, fixed) }
+    }
+
+    /// Chooses and emits the target's token for the round's first position, coupled with the
+    /// drafts' first tokens: the request's verifier on the tree of those tokens alone, whose first
+    /// emitted token follows the target's row there whatever rows lie deeper (the leaves get that
+    /// row too; their bonus tokens are not used). So the token is the target's sample, and it
+    /// equals a draft's first token as often as the verifier can make it — far more often than an
+    /// independent sample at temperatures above 0. The decision sees the first tokens only, so
+    /// the blocks that begin with the chosen token keep their law for the longer context.
+    /// Returns false when the token finished the request.
+    func chooseOwnToken(_ pass: GenerationRequest.OwnPass, firsts: [(token: Token, row: SparseDistribution)], request: inout GenerationRequest) -> Bool {
+        let (tree, draftRows, _) = RoundTree.build(drafts: firsts.map { [$0.token] }, rows: firsts.map { [$0.row] })
+        let problem = VerificationProblem(tree: tree, draft: draftRows, target: Array(repeating: pass.row, count: tree.count), blockLength: 1)
+        let outcome = request.verifier.verify(problem, choices: &request.choices)
+        guard let token = outcome.emittedTokens.first else { preconditionFailure("a verifier emits at least one token") }
+        var stats = RoundStats()
+        stats.round = request.round
+        stats.targetMicros = pass.micros
+        stats.batchSize = UInt32(pass.batch)
+        stats.adaptive = request.adaptive
+        stats.decodedWhileDrafting = true
+        request.whileDrafting = .decoded(token, at: pass.at)
+        return emit([token], acceptedDraftTokens: 0, stats: stats, request: &request)
     }
 }

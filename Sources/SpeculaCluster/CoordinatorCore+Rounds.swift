@@ -155,7 +155,12 @@ extension CoordinatorCore {
     /// the target decoded the round's first token itself, only the drafts that begin with that
     /// token take part, from their second token on.
     func queueRound(_ id: UInt64, _ fixed: GenerationRequest.FixedDrafts) {
-        guard let request = requests[id] else { return }
+        guard var request = requests[id] else { return }
+        if case .scored(let pass) = request.whileDrafting {
+            let firsts = fixed.blocks.compactMap { parse($0.block, request) }.map { (token: $0.tokens[0], row: $0.rows[0]) }
+            guard chooseOwnToken(pass, firsts: firsts, request: &request) else { return }
+            requests[id] = request
+        }
         var ownToken: Token?
         // The target's idle time in this round: waiting for the drafts, less its own pass.
         var waited = fixed.at.timeIntervalSince(request.roundStarted)

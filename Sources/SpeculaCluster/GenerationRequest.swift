@@ -50,9 +50,18 @@ struct GenerationRequest {
         case idle
         /// The target's pass is running; `fixed` holds the round's drafts once they are fixed.
         case decoding(fixed: FixedDrafts?)
-        /// The target decoded `token` (already emitted) at `at`; the drafts serve from their
-        /// second token.
+        /// The pass is done, the drafts are not fixed yet: the token waits for their first tokens.
+        case scored(OwnPass)
+        /// The target's token is chosen (and emitted); the drafts serve from their second token.
         case decoded(Token, at: Date)
+    }
+
+    /// The target's pass for a round's first token: its row there, when it ended, what it cost.
+    struct OwnPass {
+        let row: DenseDistribution
+        let at: Date
+        let micros: Double
+        let batch: Int
     }
 
     /// A round's drafts as fixed at its close, in draft-index order.
