@@ -7,7 +7,7 @@ import SpeculaNet
 /// and the target would idle for γ draft steps (and the workers' prompt pass, in a first round).
 /// Instead it runs its pass for the round's first position meanwhile and asks for blocks one token
 /// longer. When the drafts are fixed, the first token t is chosen from the target's row there,
-/// coupled with the drafts' first tokens (`chooseOwnToken`); the blocks that begin with t serve
+/// coupled with the drafts' first tokens (`FirstTokenCoupling`); the blocks that begin with t serve
 /// from their second token on as blocks of γ, and when none does the round starts over from t.
 ///
 /// Lossless: t follows the target's row (a verifier's first emitted token does, whatever the
@@ -43,19 +43,10 @@ extension CoordinatorCore {
         if let fixed { queueRound(round.id, fixed) }
     }
 
-    /// Chooses and emits the target's token for the round's first position, coupled with the
-    /// drafts' first tokens: the request's verifier on the tree of those tokens alone, whose first
-    /// emitted token follows the target's row there whatever rows lie deeper (the leaves get that
-    /// row too; their bonus tokens are not used). So the token is the target's sample, and it
-    /// equals a draft's first token as often as the verifier can make it — far more often than an
-    /// independent sample at temperatures above 0. The decision sees the first tokens only, so
-    /// the blocks that begin with the chosen token keep their law for the longer context.
-    /// Returns false when the token finished the request.
+    /// Chooses the target's token for the round's first position, coupled with the drafts' first
+    /// tokens (`FirstTokenCoupling`), and emits it. Returns false when it finished the request.
     func chooseOwnToken(_ pass: GenerationRequest.OwnPass, firsts: [(token: Token, row: SparseDistribution)], request: inout GenerationRequest) -> Bool {
-        let (tree, draftRows, _) = RoundTree.build(drafts: firsts.map { [$0.token] }, rows: firsts.map { [$0.row] })
-        let problem = VerificationProblem(tree: tree, draft: draftRows, target: Array(repeating: pass.row, count: tree.count), blockLength: 1)
-        let outcome = request.verifier.verify(problem, choices: &request.choices)
-        guard let token = outcome.emittedTokens.first else { preconditionFailure("a verifier emits at least one token") }
+        let token = FirstTokenCoupling.token(verifier: request.verifier, targetRow: pass.row, firsts: firsts, choices: &request.choices)
         var stats = RoundStats()
         stats.round = request.round
         stats.targetMicros = pass.micros
