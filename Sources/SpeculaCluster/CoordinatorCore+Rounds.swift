@@ -156,9 +156,9 @@ extension CoordinatorCore {
     /// token take part, from their second token on.
     func queueRound(_ id: UInt64, _ fixed: GenerationRequest.FixedDrafts) {
         guard var request = requests[id] else { return }
+        let blocks = fixed.blocks.compactMap { fixed in parse(fixed.block, request).map { (index: fixed.index, parsed: $0) } }
         if case .scored(let pass) = request.whileDrafting {
-            let firsts = fixed.blocks.compactMap { parse($0.block, request) }.map { (token: $0.tokens[0], row: $0.rows[0]) }
-            guard chooseOwnToken(pass, firsts: firsts, request: &request) else { return }
+            guard chooseOwnToken(pass, firsts: blocks.map { (token: $0.parsed.tokens[0], row: $0.parsed.rows[0]) }, request: &request) else { return }
             requests[id] = request
         }
         var ownToken: Token?
@@ -171,8 +171,7 @@ extension CoordinatorCore {
         var drafts: [[Token]] = []
         var rows: [[SparseDistribution]] = []
         var indices: [Int] = []
-        for (index, block) in fixed.blocks {
-            guard var parsed = parse(block, request) else { continue }
+        for (index, var parsed) in blocks {
             if let ownToken {
                 // Given its first token, the rest of a block is a draft for the longer context.
                 guard parsed.tokens.count > 1, parsed.tokens[0] == ownToken else { continue }
