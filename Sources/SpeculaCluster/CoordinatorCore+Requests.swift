@@ -54,7 +54,7 @@ extension CoordinatorCore {
         metrics.add(CoordinatorMetrics.requestsStarted)
         metrics.set(CoordinatorMetrics.requestsInFlight, Double(requests.count))
         logger.debug("request started", metadata: ["request.id": "\(id)", "prompt.tokens": "\(promptTokens.count)", "max.tokens": "\(generate.maxTokens)"])
-        startRound(id)
+        schedule()
     }
 
     func cancelRequests(where matches: (GenerationRequest) -> Bool) {

@@ -4,15 +4,16 @@ import SpeculaCore
 import SpeculaModel
 import SpeculaNet
 
-/// The coordinator's state machine: handshakes, worker pools, requests and their rounds (split by
-/// concern: this file holds the state and the connections; `+Requests` and `+Rounds` the rest).
+/// The coordinator's state machine: handshakes, worker pools, requests, their rounds and the
+/// target passes (split by concern: this file holds the state and the connections; `+Requests`,
+/// `+Rounds` and `+Passes` the rest).
 ///
-/// One round: assign K drafts to workers of one pool (same draft-model fingerprint), send
-/// `Speculate`, wait until every assigned worker delivered or the deadline passed, merge the
-/// drafts of the workers that delivered *all* of theirs into a tree (never "the ones that happened
-/// to arrive": inclusion depends on timing only), score the tree with the target, verify, stream
-/// the tokens to the client and `Accepted` to the workers. With no drafts the target decodes one
-/// token itself. All events arrive through one ordered stream (`CoordinatorEvent`).
+/// A request's round assigns K drafts to workers of one pool (same draft-model fingerprint) with
+/// one `Speculate`; the drafts stream in a token at a time. Whenever the target is free it scores,
+/// in one batched pass, every request's newest token and the draft tokens that arrived after it;
+/// the verifier's tokens go to the client and, as `Accepted`, to the workers, whose drafts go on
+/// as long as they agree. Which drafts and tokens take part depends only on timing, never on
+/// their content. All events arrive through one ordered stream (`CoordinatorEvent`).
 actor CoordinatorCore {
     let target: ClusterModel
     let scorer: any TargetScorer
@@ -45,8 +46,6 @@ actor CoordinatorCore {
 
     var peers: [UInt64: Peer] = [:]
     var requests: [UInt64: GenerationRequest] = [:]
-    /// Rounds whose draft set is fixed, waiting for the next batched target pass.
-    var readyRounds: [ClosedRound] = []
     /// A target pass is running on `scoringQueue`.
     var scoring = false
     /// Where target passes run: off the actor, off the cooperative thread pool.
@@ -57,21 +56,19 @@ actor CoordinatorCore {
     /// The target pass cost, for every planner.
     var passCost = PassCostLine()
 
-    /// A round whose drafts are fixed: its tree and the draft rows at the tree's internal nodes.
-    struct ClosedRound: Sendable {
+    /// One request's part of a target pass: its tree of draft tokens (maybe empty: the newest
+    /// context token alone) and the draft rows at the tree's internal nodes.
+    struct PassStep: Sendable {
         let id: UInt64
         let round: UInt64
         let tree: DraftTree
         let draftRows: [SparseDistribution?]
         /// Draft index (in the round) of each tree draft.
         let draftIndices: [Int]
+        /// How long the request waited for draft tokens before this pass.
         let waited: TimeInterval
-        /// Drafts that were ready when their Speculate arrived.
-        let draftedAhead: Int
-        /// A pass of the target alone for the round's first token, while its drafts are drafted.
-        var decodesWhileDrafting = false
-        /// The target decoded the round's first token itself: the drafts serve from their second.
-        var afterOwnToken = false
+        /// Tree drafts that already took part in an earlier pass of the round.
+        let continued: Int
     }
     var nextRequestID: UInt64 = 1
     /// Draft-model pools ever seen (their gauge drops to 0 when they empty).
@@ -102,8 +99,7 @@ actor CoordinatorCore {
             switch event {
             case .message(let connection, let message): receive(message, from: connection)
             case .closed(let connection, let reason): closed(connection, reason)
-            case .deadline(let request, let round): deadline(request, round)
-            case .scoreReadyRounds: scoreReadyRounds()
+            case .waitDeadline(let request, let wait): waitDeadline(request, wait)
             case .scored(let batch): scored(batch)
             }
         }
@@ -187,12 +183,7 @@ actor CoordinatorCore {
         case .worker(let worker):
             logger.info("worker left", metadata: ["worker": "\(worker.nodeID)", "reason": "\(reason)"])
             updateWorkerGauge()
-            // Its drafts take no part in rounds still waiting: drop its assignment, re-check.
-            for id in Array(requests.keys) {
-                guard requests[id]?.assignment.removeValue(forKey: connection.id) != nil else { continue }
-                requests[id]?.received[connection.id] = nil
-                if requests[id]?.allDraftsArrived == true { finishRound(id) }
-            }
+            workerLeft(connection)
         case .client:
             cancelRequests { $0.client.id == connection.id }
         default:

@@ -6,16 +6,15 @@ import SpeculaNet
 enum CoordinatorEvent: Sendable {
     case message(Connection, Message)
     case closed(Connection, CloseReason)
-    case deadline(request: UInt64, round: UInt64)
-    /// Score every round that is ready, in one target pass (continuous batching).
-    case scoreReadyRounds
+    /// A request's wait for draft tokens (`GenerationRequest.waits`) reached the round deadline.
+    case waitDeadline(request: UInt64, wait: UInt64)
     /// A target pass finished.
     case scored(ScoredBatch)
 }
 
-/// The rows of one target pass, for the rounds it scored.
+/// The rows of one target pass, for the requests it scored.
 struct ScoredBatch: Sendable {
-    let rounds: [CoordinatorCore.ClosedRound]
+    let steps: [CoordinatorCore.PassStep]
     let rows: [[DenseDistribution]]
     let micros: Double
 }

@@ -3,7 +3,8 @@ package import SpeculaNet
 /// Settings of a coordinator.
 package struct CoordinatorOptions: Sendable {
     package var nodeID = "coordinator"
-    /// How long a round waits for its drafts before verifying with what arrived, in milliseconds.
+    /// How long a request waits for its drafts' next tokens before going on without the drafts
+    /// that have not delivered, in milliseconds.
     package var roundDeadlineMs: UInt64 = 1000
     /// K and γ when a request leaves them at 0.
     package var defaultDrafts = 2
@@ -11,13 +12,15 @@ package struct CoordinatorOptions: Sendable {
     /// Upper bounds a request may ask for.
     package var maxDrafts = 16
     package var maxBlockLength = 32
-    /// While a round's drafts are being made from scratch (its workers could not have drafted it
-    /// ahead), the idle target decodes the round's first token itself; the drafts whose first
-    /// token is that token then serve from the second on (`CoordinatorCore+DecodeWhileDrafting`).
+    /// While a request's drafts have no tokens yet (its first pass; after a rejection, while the
+    /// workers draft from the new context), the otherwise idle target scores the newest token
+    /// alone; its token is then drawn coupled with the drafts' first tokens
+    /// (`CoordinatorCore+Passes`). Off: the target waits for draft tokens.
     package var decodeWhileDrafting = true
-    /// Deliberately wrong, for tests only (the negative control of decoding while drafting): after
-    /// the target's own token, pairs each draft token with the row one position before its own.
-    package var misalignsRowsAfterOwnToken = false
+    /// Deliberately wrong, for tests only (the negative control of drafts that go on across
+    /// passes): pairs each draft token after a draft's first with the row one position before
+    /// its own.
+    package var misalignsDraftRows = false
     /// Entries per shipped draft distribution (0: the whole support).
     package var maxSupport: UInt32 = 64
     /// When set, peers must prove knowledge of this secret in `Hello` (HMAC-SHA256 of their nonce).

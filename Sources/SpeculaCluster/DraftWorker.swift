@@ -4,16 +4,24 @@ package import Logging
 import SpeculaCore
 package import SpeculaNet
 
-/// A draft worker: connects to a coordinator (reconnecting with backoff), answers `Speculate` with
-/// one `DraftBlock` per requested draft, and follows `Accepted` to keep each request's context.
+/// A draft worker: connects to a coordinator (reconnecting with backoff), answers `Speculate` by
+/// streaming each requested draft a token at a time as `DraftBlock`s, and follows `Accepted` to
+/// keep each request's context.
+///
+/// A draft is a stream: it keeps growing, a lockstep step at a time (`Drafter.step`), as long as
+/// the tokens the coordinator accepts agree with it, up to `block_length` tokens ahead of the
+/// accepted context; a draft that disagrees with an accepted token stops, and the next
+/// `Speculate` starts new ones. So when a target pass accepts everything it was given, the tokens
+/// after it are usually already drafted (and sent).
 ///
 /// Every draft token is sampled from exactly the sparse distribution shipped with it
 /// (`SparseShipping`), using the random stream the coordinator named for that draft, so the K
 /// drafts of a round are independent samples from one law. Drafting runs on a serial queue of its
-/// own, never on the event-loop thread.
+/// own, never on the event-loop thread, one step per queue item so messages are handled between
+/// steps and requests take turns.
 package final class DraftWorker: @unchecked Sendable {
-    // @unchecked Sendable invariant: `contexts` is only touched on `drafting`; `connector` is set
-    // in `start` before any callback can run.
+    // @unchecked Sendable invariant: `contexts` and `rounds` are only touched on `drafting`;
+    // `connector` is set in `start` before any callback can run.
     package struct Options: Sendable {
         package var nodeID = "worker"
         package var maxDrafts: UInt32 = 16
@@ -34,45 +42,37 @@ package final class DraftWorker: @unchecked Sendable {
     private let logger: Logger
     private let loop: EventLoop
     private let drafting = DispatchQueue(label: "specula.worker.drafting")
+    /// The accepted context of each request.
     private var contexts: [UInt64: [Token]] = [:]
-    /// Next-round drafts computed ahead, per request (see `draftAhead`).
-    private var ahead: [UInt64: AheadDrafts] = [:]
+    /// The drafts of each request's current round.
+    private var rounds: [UInt64: DraftRound] = [:]
 
-    /// Drafts computed for a guessed next round, usable only if the real one has the same context,
-    /// streams and settings and a block length no longer than these (blocks are then cut to it).
-    private struct AheadDrafts {
-        let context: [Token]
-        let streamIDs: [UInt64]
-        let seed: UInt64
-        let length: Int
+    /// One `Speculate`'s drafts at this worker.
+    private struct DraftRound {
+        let round: UInt64
+        let connection: Connection
         let sampling: SamplingParameters
         let maxSupport: Int
-        let blocks: [(tokens: [Token], rows: [WireSparseDistribution])]
-
-        func blocks(for request: Speculate, context: [Token], streams: [UInt64], length: Int, sampling: SamplingParameters,
-                    maxSupport: Int) -> [(tokens: [Token], rows: [WireSparseDistribution])]? {
-            guard self.context == context, streamIDs == streams, seed == request.seed, self.length >= length,
-                  self.sampling == sampling, self.maxSupport == maxSupport else { return nil }
-            return blocks.map { (Array($0.tokens.prefix(length)), Array($0.rows.prefix(length))) }
-        }
+        /// How far past the accepted context a draft may run.
+        let lookahead: Int
+        /// Context position of every draft's first token.
+        let base: Int
+        var drafts: [Draft]
+        /// A drafting step of this round is queued.
+        var stepQueued = false
     }
 
-    /// The newest Speculate per request as it arrived: its round and the context it names.
-    private struct LatestSpeculate {
-        let round: UInt64
-        let position: Int
-        let tokens: [Token]
-
-        /// Whether this Speculate's context is `context` (for a worker holding `context`'s prefix).
-        func names(_ context: [Token]) -> Bool {
-            position + tokens.count == context.count && context[position...].elementsEqual(tokens)
-        }
+    /// One draft stream: its tokens from the round's base on.
+    private struct Draft {
+        var choices: StreamChoices
+        var tokens: [Token] = []
+        var alive = true
     }
+
+    /// The newest Speculate round per request, written on the loop thread as it arrives: the
+    /// drafting queue stops stepping an older round at once instead of after the steps queued.
+    private let latest = Mutex<[UInt64: UInt64]>([:])
     private var connector: Connector!
-    /// The newest Speculate per request, written on the loop thread as it arrives: the drafting
-    /// queue skips work for older rounds (their blocks would arrive too late to count) instead of
-    /// falling further behind, and stops drafting ahead on a guess the new round proved wrong.
-    private let latest = Mutex<[UInt64: LatestSpeculate]>([:])
     /// Whether this worker currently counts in the `connected` gauge.
     private let countedAsConnected = Atomic<Bool>(false)
     private let onRefused: @Sendable (String) -> Void
@@ -122,7 +122,7 @@ package final class DraftWorker: @unchecked Sendable {
                 logger.info("disconnected from coordinator", metadata: ["reason": "\(reason)"])
                 drafting.async { [self] in
                     contexts.removeAll()
-                    ahead.removeAll()
+                    rounds.removeAll()
                 }
             })
     }
@@ -139,25 +139,15 @@ package final class DraftWorker: @unchecked Sendable {
                 onRefused(ack.reason)
             }
         case .speculate(let request):
-            latest.withLock {
-                guard ($0[request.requestID]?.round ?? 0) < request.round else { return }
-                $0[request.requestID] = LatestSpeculate(round: request.round, position: Int(request.contextPosition), tokens: request.contextTokens.map(Int.init))
-            }
-            drafting.async { [self] in draft(request, on: connection) }
+            latest.withLock { $0[request.requestID] = max($0[request.requestID] ?? 0, request.round) }
+            drafting.async { [self] in begin(request, on: connection) }
         case .accepted(let accepted):
-            drafting.async { [self] in
-                guard var context = contexts[accepted.requestID], context.count + accepted.tokens.count == Int(accepted.newPosition) else {
-                    contexts[accepted.requestID] = nil  // out of sync: the coordinator resends the context
-                    return
-                }
-                context += accepted.tokens.map(Int.init)
-                contexts[accepted.requestID] = context
-            }
+            drafting.async { [self] in follow(accepted) }
         case .cancel(let cancel):
             latest.withLock { $0[cancel.requestID] = nil }
             drafting.async { [self] in
                 contexts[cancel.requestID] = nil
-                ahead[cancel.requestID] = nil
+                rounds[cancel.requestID] = nil
                 options.metrics.set(WorkerMetrics.requests, Double(contexts.count), labels: ["worker": options.nodeID])
             }
         case .error(let error):
@@ -169,76 +159,103 @@ package final class DraftWorker: @unchecked Sendable {
 
     /// Whether a newer Speculate for this request has arrived since `round` was asked.
     private func isStale(_ requestID: UInt64, round: UInt64) -> Bool {
-        latest.withLock { ($0[requestID]?.round ?? 0) > round }
+        latest.withLock { ($0[requestID] ?? 0) > round }
     }
 
-    /// Runs on `drafting`.
-    private func draft(_ request: Speculate, on connection: Connection) {
-        var context = contexts[request.requestID] ?? []
+    /// Starts a round's drafts from the context it names. Runs on `drafting`.
+    private func begin(_ request: Speculate, on connection: Connection) {
+        let id = request.requestID
+        var context = contexts[id] ?? []
         let position = Int(request.contextPosition)
         guard context.count >= position else {
-            connection.send(.error(ErrorMessage(code: .badRequest, message: "worker has \(context.count) context tokens, Speculate assumes \(position)", requestID: request.requestID)))
-            contexts[request.requestID] = nil
+            connection.send(.error(ErrorMessage(code: .badRequest, message: "worker has \(context.count) context tokens, Speculate assumes \(position)", requestID: id)))
+            contexts[id] = nil
             return
         }
         context = Array(context.prefix(position)) + request.contextTokens.map(Int.init)
-        contexts[request.requestID] = context
+        contexts[id] = context
+        options.metrics.set(WorkerMetrics.requests, Double(contexts.count), labels: ["worker": options.nodeID])
         // Keep the context in step, but do not draft for a round the coordinator has moved past.
-        if isStale(request.requestID, round: request.round) {
+        guard (rounds[id]?.round ?? 0) < request.round, !isStale(id, round: request.round) else {
             options.metrics.add(WorkerMetrics.staleSkipped)
             return
         }
-        let sampling = SamplingParameters(wire: request.sampling)
-        let drafts = min(Int(request.numDrafts), request.streamIDs.count, Int(options.maxDrafts))
-        let streams = Array(request.streamIDs.prefix(drafts))
-        let length = min(Int(request.blockLength), Int(options.maxBlockLength))
-        let maxSupport = Int(request.maxSupport)
-        // A block drafted ahead is exactly what drafting now would give (same context, stream,
-        // model): reusing it changes nothing but the latency.
-        let guessed = ahead.removeValue(forKey: request.requestID)?
-            .blocks(for: request, context: context, streams: streams, length: length, sampling: sampling, maxSupport: maxSupport)
-        let reuse = guessed != nil
-        let started = ContinuousClock.now
-        let blocks = guessed ?? drafter.blocks(after: context, length: length, sampling: sampling, maxSupport: maxSupport,
-                                               streams: streams.map { RandomStream(seed: request.seed, stream: $0) })
-        if !reuse { options.metrics.observe(WorkerMetrics.draftSeconds, (ContinuousClock.now - started) / .seconds(1)) }
-        options.metrics.add(WorkerMetrics.blocks, Double(blocks.count), labels: ["drafted_ahead": reuse ? "true" : "false"])
-        options.metrics.add(WorkerMetrics.tokens, Double(blocks.reduce(0) { $0 + $1.tokens.count }))
-        options.metrics.set(WorkerMetrics.requests, Double(contexts.count), labels: ["worker": options.nodeID])
-        for (j, drafted) in blocks.enumerated() {
-            var block = DraftBlock()
-            block.requestID = request.requestID
-            block.round = request.round
-            block.basePosition = UInt32(context.count)
-            block.draftIndex = UInt32(j)
-            block.tokens = drafted.tokens.map { UInt32($0) }
-            block.distributions = drafted.rows
-            block.draftedAhead = reuse
-            connection.send(.draftBlock(block))
-        }
-        draftAhead(request, context: context, first: blocks.first?.tokens, length: length, sampling: sampling, maxSupport: maxSupport)
+        let count = min(Int(request.numDrafts), request.streamIDs.count, Int(options.maxDrafts))
+        rounds[id] = DraftRound(
+            round: request.round, connection: connection, sampling: SamplingParameters(wire: request.sampling), maxSupport: Int(request.maxSupport),
+            lookahead: min(Int(request.blockLength), Int(options.maxBlockLength)), base: context.count,
+            drafts: request.streamIDs.prefix(count).map { Draft(choices: StreamChoices(RandomStream(seed: request.seed, stream: $0))) })
+        options.metrics.add(WorkerMetrics.rounds)
+        queueStep(id)
     }
 
-    /// Drafts the next round now, guessing that the first draft is accepted whole and followed by
-    /// the draft model's likeliest next token; gives up as soon as the next round's Speculate
-    /// arrives with another context, so a wrong guess delays the real drafts by one token at most.
-    /// Runs on `drafting`.
-    private func draftAhead(_ request: Speculate, context: [Token], first: [Token]?, length: Int, sampling: SamplingParameters, maxSupport: Int) {
-        guard !request.nextStreamIDs.isEmpty, let first, !first.isEmpty, first.last != model.endOfSequence,
-              !isStale(request.requestID, round: request.round) else { return }
-        var guess = context + first
-        let bonus = model.model.distribution(after: guess).argmax
-        guard bonus != model.endOfSequence else { return }
-        guess.append(bonus)
-        let streams = Array(request.nextStreamIDs.prefix(Int(options.maxDrafts)))
-        let id = request.requestID, round = request.round
-        let disproved = { [self] in
-            latest.withLock { newest in newest[id].map { $0.round > round && !$0.names(guess) } ?? true }
+    /// Advances a request's context by the tokens the coordinator accepted and stops the drafts
+    /// that disagree with them; the others may now run further ahead. Runs on `drafting`.
+    private func follow(_ accepted: Accepted) {
+        let id = accepted.requestID
+        guard var context = contexts[id], context.count + accepted.tokens.count == Int(accepted.newPosition) else {
+            contexts[id] = nil  // out of sync: the coordinator resends the context
+            rounds[id] = nil
+            return
         }
-        let blocks = drafter.blocks(after: guess, length: length, sampling: sampling, maxSupport: maxSupport,
-                                    streams: streams.map { RandomStream(seed: request.seed, stream: $0) }, until: disproved)
-        // A block cut short (not by the end-of-sequence token) is not what drafting would give.
-        guard blocks.allSatisfy({ $0.tokens.count == length || $0.tokens.last == model.endOfSequence }) else { return }
-        ahead[id] = AheadDrafts(context: guess, streamIDs: streams, seed: request.seed, length: length, sampling: sampling, maxSupport: maxSupport, blocks: blocks)
+        context += accepted.tokens.map(Int.init)
+        contexts[id] = context
+        guard var round = rounds[id] else { return }
+        for j in round.drafts.indices where !Self.agrees(round.drafts[j].tokens, base: round.base, with: context) {
+            round.drafts[j].alive = false
+        }
+        rounds[id] = round
+        queueStep(id)
+    }
+
+    /// Whether a draft's tokens (from `base` on) match `context` wherever both have a token.
+    private static func agrees(_ tokens: [Token], base: Int, with context: [Token]) -> Bool {
+        let overlap = max(0, min(tokens.count, context.count - base))
+        return tokens[..<overlap].elementsEqual(context[base..<base + overlap])
+    }
+
+    private func queueStep(_ id: UInt64) {
+        guard var round = rounds[id], !round.stepQueued else { return }
+        round.stepQueued = true
+        rounds[id] = round
+        drafting.async { [self] in step(id) }
+    }
+
+    /// One lockstep token for every draft of the request that is alive, not ended and within its
+    /// lookahead; each token is sent as soon as it is drawn. Queues the next step while a draft
+    /// can still grow. Runs on `drafting`.
+    private func step(_ id: UInt64) {
+        guard var round = rounds[id], let context = contexts[id] else { return }
+        round.stepQueued = false
+        rounds[id] = round
+        guard !isStale(id, round: round.round) else { return }
+        let growing = round.drafts.indices.filter { j in
+            let draft = round.drafts[j]
+            let ended = draft.tokens.last.map { $0 == model.endOfSequence } ?? false
+            return draft.alive && !ended && round.base + draft.tokens.count - context.count < round.lookahead
+        }
+        guard !growing.isEmpty else { return }
+        let started = ContinuousClock.now
+        var choices = growing.map { round.drafts[$0].choices }
+        let prefix = Array(context.prefix(round.base))
+        let drawn = drafter.step(after: growing.map { prefix + round.drafts[$0].tokens }, sampling: round.sampling, maxSupport: round.maxSupport, choices: &choices)
+        options.metrics.observe(WorkerMetrics.draftSeconds, (ContinuousClock.now - started) / .seconds(1))
+        options.metrics.add(WorkerMetrics.tokens, Double(growing.count))
+        for (i, j) in growing.enumerated() {
+            round.drafts[j].choices = choices[i]
+            round.drafts[j].tokens.append(drawn[i].token)
+            var block = DraftBlock()
+            block.requestID = id
+            block.round = round.round
+            block.basePosition = UInt32(round.base + round.drafts[j].tokens.count - 1)
+            block.draftIndex = UInt32(j)
+            block.tokens = [UInt32(drawn[i].token)]
+            block.distributions = [drawn[i].row]
+            round.connection.send(.draftBlock(block))
+            // A draft behind the accepted context learns only now whether it agrees with it.
+            if !Self.agrees(round.drafts[j].tokens, base: round.base, with: context) { round.drafts[j].alive = false }
+        }
+        rounds[id] = round
+        queueStep(id)
     }
 }

@@ -11,31 +11,41 @@ package struct Drafter: Sendable {
 
     package init(model: ClusterModel) { self.model = model }
 
-    /// One block per stream after `context`, drafted in lockstep: each step asks the model for
-    /// the next row of every unfinished block at once (one batched pass for an engine), and each
-    /// block draws its token from its own row on its own stream. A block has up to `length` tokens
-    /// (fewer if the end-of-sequence token is drawn, or if `shouldStop` says so before a step),
-    /// each with the shipped row behind it. A block depends only on the context, its stream and
-    /// the model, never on the other blocks, and is a prefix of any longer block drafted from the
-    /// same context and stream.
+    /// One block per stream after `context`, drafted in lockstep (`step`). A block has up to
+    /// `length` tokens (fewer if the end-of-sequence token is drawn, or if `shouldStop` says so
+    /// before a step), each with the shipped row behind it. A block depends only on the context,
+    /// its stream and the model, never on the other blocks, and is a prefix of any longer block
+    /// drafted from the same context and stream.
     package func blocks(after context: [Token], length: Int, sampling: SamplingParameters, maxSupport: Int, streams: [RandomStream],
                         until shouldStop: () -> Bool = { false }) -> [(tokens: [Token], rows: [WireSparseDistribution])] {
         var choices = streams.map(StreamChoices.init)
         var blocks = streams.map { _ in (tokens: [Token](), rows: [WireSparseDistribution]()) }
         var open = Array(streams.indices)
         while let first = open.first, blocks[first].tokens.count < length, !shouldStop() {
-            model.simulatePass(tokens: open.count)
-            let rows = model.model.distributions(after: open.map { context + blocks[$0].tokens }, sampling: sampling)
-            for (j, row) in zip(open, rows) {
-                var wire = SparseShipping.ship(row, maxSupport: maxSupport)
-                let token = choices[j].draw(from: SparseShipping.distribution(wire, vocabularySize: model.vocabularySize)!)
-                if shipsWrongDistribution { wire.probabilities = wire.probabilities.map { _ in 1 } }
-                blocks[j].tokens.append(token)
-                blocks[j].rows.append(wire)
+            var openChoices = open.map { choices[$0] }
+            let drawn = step(after: open.map { context + blocks[$0].tokens }, sampling: sampling, maxSupport: maxSupport, choices: &openChoices)
+            for (i, j) in open.enumerated() {
+                choices[j] = openChoices[i]
+                blocks[j].tokens.append(drawn[i].token)
+                blocks[j].rows.append(drawn[i].row)
             }
             open.removeAll { blocks[$0].tokens.last == model.endOfSequence }
         }
         return blocks
+    }
+
+    /// One token after each of `contexts`, all in one step (one batched pass for an engine): each
+    /// drawn on its own stream from the sparse row that goes on the wire, returned with that row.
+    package func step(after contexts: [[Token]], sampling: SamplingParameters, maxSupport: Int,
+                      choices: inout [StreamChoices]) -> [(token: Token, row: WireSparseDistribution)] {
+        model.simulatePass(tokens: contexts.count)
+        let rows = model.model.distributions(after: contexts, sampling: sampling)
+        return rows.indices.map { j in
+            var wire = SparseShipping.ship(rows[j], maxSupport: maxSupport)
+            let token = choices[j].draw(from: SparseShipping.distribution(wire, vocabularySize: model.vocabularySize)!)
+            if shipsWrongDistribution { wire.probabilities = wire.probabilities.map { _ in 1 } }
+            return (token, wire)
+        }
     }
 
     /// Draft tokens per second on this machine: one untimed warm-up block, then 8 timed tokens.

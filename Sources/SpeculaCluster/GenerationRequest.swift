@@ -3,7 +3,7 @@ import SpeculaCore
 import SpeculaModel
 import SpeculaNet
 
-/// One client generation inside the coordinator: its context, settings and the round in flight.
+/// One client generation inside the coordinator: its context, settings, and its drafts in flight.
 struct GenerationRequest {
     let id: UInt64
     let client: Connection
@@ -25,49 +25,36 @@ struct GenerationRequest {
     var generatedText = ""
     let started = Date()
 
+    /// The current round: one `Speculate`, whose drafts stream in over as many target passes as
+    /// they keep agreeing with the context (0 before the first).
     var round: UInt64 = 0
     /// Draft indices assigned to each worker (by connection id) in the current round.
     var assignment: [UInt64: [Int]] = [:]
-    /// Blocks received in the current round, by worker.
-    var received: [UInt64: [DraftBlock]] = [:]
-    var roundStarted = Date()
-    /// The current round's draft set is fixed (waiting for or in its target pass).
-    var closed = false
-    /// The target's own first token of the current round (decoded while its drafts were being
-    /// made), and the drafts fixed while that pass was still running.
-    var whileDrafting = DecodeWhileDrafting.idle
-    /// The last round's tree was accepted whole: its workers may have drafted this round ahead.
-    var lastRoundAcceptedWhole = false
+    /// The current round's drafts, by draft index, as far as they arrived.
+    var streams: [Int: DraftStream] = [:]
+    /// The target's row at the next position, when a pass computed it and no token was drawn
+    /// from it yet: that token is then drawn coupled with the drafts' tokens there.
+    var scoredNext: ScoredPosition?
+    /// The request is part of the target pass running now.
+    var inPass = false
+    /// Since when the request has waited for its drafts' next tokens while the target could score
+    /// it, and whether that wait passed the round deadline.
+    var waitingSince: Date?
+    var waitedPastDeadline = false
+    /// Waits so far (names the wait a deadline event is for).
+    var waits: UInt64 = 0
 
-    /// The length of the blocks the current round asks of its workers: one more than γ when the
-    /// target decodes the round's first token itself.
-    var draftedBlockLength: Int {
-        if case .idle = whileDrafting { blockLength } else { blockLength + 1 }
-    }
-
-    /// Where a round's decoding-while-drafting stands.
-    enum DecodeWhileDrafting {
-        case idle
-        /// The target's pass is running; `fixed` holds the round's drafts once they are fixed.
-        case decoding(fixed: FixedDrafts?)
-        /// The pass is done, the drafts are not fixed yet: the token waits for their first tokens.
-        case scored(OwnPass)
-        /// The target's token is chosen (and emitted); the drafts serve from their second token.
-        case decoded(Token, at: Date)
-    }
-
-    /// The target's pass for a round's first token: its row there, when it ended, what it cost.
-    struct OwnPass {
+    /// A target row for the position after the context, from a finished pass.
+    struct ScoredPosition {
         let row: DenseDistribution
-        let at: Date
-        let micros: Double
-        let batch: Int
+        /// The pass scored this position alone (no drafts), while the drafts were being made:
+        /// its stats go with the token drawn here.
+        let ownPass: RoundStats?
     }
 
-    /// A round's drafts as fixed at its close, in draft-index order.
-    struct FixedDrafts {
-        let blocks: [(index: Int, block: DraftBlock)]
-        let at: Date
+    /// The drafts still agreeing with the context, by draft index.
+    var liveStreams: [(index: Int, stream: DraftStream)] {
+        streams.filter(\.value.alive).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     var rounds: UInt64 = 0
@@ -87,8 +74,8 @@ struct GenerationRequest {
         PlanningRegime(verifier: verifier.name, temperatureTenths: sampling.isGreedy ? -1 : Int((sampling.temperature * 10).rounded()))
     }
 
-    /// True when every worker still assigned has delivered all its drafts.
-    var allDraftsArrived: Bool {
-        assignment.allSatisfy { worker, indices in (received[worker]?.count ?? 0) >= indices.count }
+    /// Ends the drafts that disagree with the context.
+    mutating func checkStreams() {
+        for index in streams.keys { streams[index]!.check(against: context) }
     }
 }

@@ -107,8 +107,6 @@ package enum MessageCodec {
             m.pointee.stream_ids = arena.copy(v.streamIDs)
             m.pointee.seed = v.seed
             m.pointee.max_support = v.maxSupport
-            m.pointee.n_next_stream_ids = v.nextStreamIDs.count
-            m.pointee.next_stream_ids = arena.copy(v.nextStreamIDs)
             envelope.pointee.body_case = SPECULA__ENVELOPE__BODY_SPECULATE
             envelope.pointee.speculate = m
         case .draftBlock(let v):
@@ -118,7 +116,6 @@ package enum MessageCodec {
             m.pointee.round = v.round
             m.pointee.base_position = v.basePosition
             m.pointee.draft_index = v.draftIndex
-            m.pointee.drafted_ahead = v.draftedAhead ? 1 : 0
             m.pointee.n_tokens = v.tokens.count
             m.pointee.tokens = arena.copy(v.tokens)
             m.pointee.n_distributions = v.distributions.count
@@ -187,7 +184,7 @@ package enum MessageCodec {
                 s.pointee.pass_cost_fixed_micros = r.passCostFixedMicros
                 s.pointee.pass_cost_per_token_micros = r.passCostPerTokenMicros
                 s.pointee.adaptive = r.adaptive ? 1 : 0
-                s.pointee.drafted_ahead = r.draftedAhead
+                s.pointee.continued_drafts = r.continuedDrafts
                 s.pointee.draft_wait_per_token_micros = r.draftWaitPerTokenMicros
                 s.pointee.decoded_while_drafting = r.decodedWhileDrafting ? 1 : 0
                 return s
@@ -284,7 +281,6 @@ package enum MessageCodec {
             v.streamIDs = array(m.stream_ids, m.n_stream_ids)
             v.seed = m.seed
             v.maxSupport = m.max_support
-            v.nextStreamIDs = array(m.next_stream_ids, m.n_next_stream_ids)
             return .success(.speculate(v))
         case SPECULA__ENVELOPE__BODY_DRAFT_BLOCK:
             guard let m = e.draft_block?.pointee else { return .failure(.malformed("DraftBlock body missing")) }
@@ -293,7 +289,6 @@ package enum MessageCodec {
             v.round = m.round
             v.basePosition = m.base_position
             v.draftIndex = m.draft_index
-            v.draftedAhead = m.drafted_ahead != 0
             v.tokens = array(m.tokens, m.n_tokens)
             for pointer in array(m.distributions, m.n_distributions) {
                 guard let d = pointer?.pointee else { return .failure(.malformed("DraftBlock has a null distribution")) }
@@ -347,7 +342,7 @@ package enum MessageCodec {
                 s.passCostFixedMicros = r.pass_cost_fixed_micros
                 s.passCostPerTokenMicros = r.pass_cost_per_token_micros
                 s.adaptive = r.adaptive != 0
-                s.draftedAhead = r.drafted_ahead
+                s.continuedDrafts = r.continued_drafts
                 s.draftWaitPerTokenMicros = r.draft_wait_per_token_micros
                 s.decodedWhileDrafting = r.decoded_while_drafting != 0
                 v.rounds.append(s)

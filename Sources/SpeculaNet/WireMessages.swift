@@ -82,7 +82,9 @@ package struct WireSampling: Sendable, Hashable {
     }
 }
 
-/// Coordinator → worker: draft `numDrafts` blocks of `blockLength` tokens.
+/// Coordinator → worker: start `numDrafts` drafts from the context it names (a new round). Each
+/// streams a token at a time and goes on while the accepted tokens agree with it, at most
+/// `blockLength` tokens past the accepted context.
 package struct Speculate: Sendable, Hashable {
     package var requestID: UInt64 = 0
     package var round: UInt64 = 0
@@ -94,8 +96,6 @@ package struct Speculate: Sendable, Hashable {
     package var streamIDs: [UInt64] = []
     package var seed: UInt64 = 0
     package var maxSupport: UInt32 = 0
-    /// Stream ids of next round's drafts if the assignment stays the same (for drafting ahead).
-    package var nextStreamIDs: [UInt64] = []
     package init() {}
 }
 
@@ -109,7 +109,8 @@ package struct WireSparseDistribution: Sendable, Hashable {
     }
 }
 
-/// Worker → coordinator: one draft block and the distribution behind every token.
+/// Worker → coordinator: the next tokens of one draft, from `basePosition` (a context position),
+/// and the distribution behind every token.
 package struct DraftBlock: Sendable, Hashable {
     package var requestID: UInt64 = 0
     package var round: UInt64 = 0
@@ -117,8 +118,6 @@ package struct DraftBlock: Sendable, Hashable {
     package var draftIndex: UInt32 = 0
     package var tokens: [UInt32] = []
     package var distributions: [WireSparseDistribution] = []
-    /// Computed ahead, on a guess that turned out right.
-    package var draftedAhead = false
     package init() {}
 }
 
@@ -167,13 +166,13 @@ package struct RoundStats: Sendable, Hashable {
     package var passCostFixedMicros: Double = 0
     package var passCostPerTokenMicros: Double = 0
     package var adaptive = false
-    /// Drafts of this round that were ready on arrival (drafted ahead).
-    package var draftedAhead: UInt32 = 0
+    /// Drafts of this pass that already took part in an earlier pass of their round.
+    package var continuedDrafts: UInt32 = 0
     /// The coordinator's estimate of its wait for drafts per block token, in rounds of this
     /// round's number of drafts.
     package var draftWaitPerTokenMicros: Double = 0
-    /// A pass of the target alone, made while this round's drafts were being drafted (the target
-    /// would have idled): one token, no drafts. The round's verification follows as its own stats.
+    /// A pass of the newest token alone, while the drafts had no token past it yet (the target
+    /// would have idled): no drafts; the token drawn from its row comes with these stats.
     package var decodedWhileDrafting = false
     package init() {}
 }

@@ -1242,7 +1242,7 @@ const ProtobufCMessageDescriptor specula__sampling_params__descriptor =
   (ProtobufCMessageInit) specula__sampling_params__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__speculate__field_descriptors[11] =
+static const ProtobufCFieldDescriptor specula__speculate__field_descriptors[10] =
 {
   {
     "request_id",
@@ -1364,25 +1364,12 @@ static const ProtobufCFieldDescriptor specula__speculate__field_descriptors[11] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
-  {
-    "next_stream_ids",
-    11,
-    PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_UINT64,
-    offsetof(Specula__Speculate, n_next_stream_ids),
-    offsetof(Specula__Speculate, next_stream_ids),
-    NULL,
-    NULL,
-    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
 };
 static const unsigned specula__speculate__field_indices_by_name[] = {
   5,   /* field[5] = block_length */
   3,   /* field[3] = context_position */
   2,   /* field[2] = context_tokens */
   9,   /* field[9] = max_support */
-  10,   /* field[10] = next_stream_ids */
   4,   /* field[4] = num_drafts */
   0,   /* field[0] = request_id */
   1,   /* field[1] = round */
@@ -1393,7 +1380,7 @@ static const unsigned specula__speculate__field_indices_by_name[] = {
 static const ProtobufCIntRange specula__speculate__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor specula__speculate__descriptor =
 {
@@ -1403,7 +1390,7 @@ const ProtobufCMessageDescriptor specula__speculate__descriptor =
   "Specula__Speculate",
   "specula",
   sizeof(Specula__Speculate),
-  11,
+  10,
   specula__speculate__field_descriptors,
   specula__speculate__field_indices_by_name,
   1,  specula__speculate__number_ranges,
@@ -1461,7 +1448,7 @@ const ProtobufCMessageDescriptor specula__sparse_distribution__descriptor =
   (ProtobufCMessageInit) specula__sparse_distribution__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__draft_block__field_descriptors[7] =
+static const ProtobufCFieldDescriptor specula__draft_block__field_descriptors[6] =
 {
   {
     "request_id",
@@ -1535,24 +1522,11 @@ static const ProtobufCFieldDescriptor specula__draft_block__field_descriptors[7]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
-  {
-    "drafted_ahead",
-    7,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_BOOL,
-    0,   /* quantifier_offset */
-    offsetof(Specula__DraftBlock, drafted_ahead),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
 };
 static const unsigned specula__draft_block__field_indices_by_name[] = {
   2,   /* field[2] = base_position */
   5,   /* field[5] = distributions */
   3,   /* field[3] = draft_index */
-  6,   /* field[6] = drafted_ahead */
   0,   /* field[0] = request_id */
   1,   /* field[1] = round */
   4,   /* field[4] = tokens */
@@ -1560,7 +1534,7 @@ static const unsigned specula__draft_block__field_indices_by_name[] = {
 static const ProtobufCIntRange specula__draft_block__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor specula__draft_block__descriptor =
 {
@@ -1570,7 +1544,7 @@ const ProtobufCMessageDescriptor specula__draft_block__descriptor =
   "Specula__DraftBlock",
   "specula",
   sizeof(Specula__DraftBlock),
-  7,
+  6,
   specula__draft_block__field_descriptors,
   specula__draft_block__field_indices_by_name,
   1,  specula__draft_block__number_ranges,
@@ -2007,12 +1981,12 @@ static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[16
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "drafted_ahead",
+    "continued_drafts",
     14,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_UINT32,
     0,   /* quantifier_offset */
-    offsetof(Specula__RoundStats, drafted_ahead),
+    offsetof(Specula__RoundStats, continued_drafts),
     NULL,
     NULL,
     0,             /* flags */
@@ -2049,10 +2023,10 @@ static const unsigned specula__round_stats__field_indices_by_name[] = {
   12,   /* field[12] = adaptive */
   8,   /* field[8] = batch_size */
   2,   /* field[2] = block_length */
+  13,   /* field[13] = continued_drafts */
   15,   /* field[15] = decoded_while_drafting */
   4,   /* field[4] = draft_index */
   14,   /* field[14] = draft_wait_per_token_micros */
-  13,   /* field[13] = drafted_ahead */
   1,   /* field[1] = drafts */
   10,   /* field[10] = pass_cost_fixed_micros */
   11,   /* field[11] = pass_cost_per_token_micros */

@@ -55,7 +55,7 @@ struct Coordinator: AsyncParsableCommand {
         options.defaultBlockLength = block
         options.maxSupport = maxSupport
         options.decodeWhileDrafting = decodeWhileDrafting
-        options.misalignsRowsAfterOwnToken = misalignDraftRowsForTesting
+        options.misalignsDraftRows = misalignDraftRowsForTesting
         options.authSecret = authSecret
         options.connection.heartbeatIntervalMs = heartbeatMs
         options.connection.deadPeerTimeoutMs = heartbeatMs * 5

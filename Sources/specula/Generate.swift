@@ -112,7 +112,7 @@ struct Generate: AsyncParsableCommand {
                 }
                 if json {
                     for r in chunk.rounds {
-                        print(#"{"round":\#(r.round),"drafts":\#(r.drafts),"block":\#(r.blockLength),"accepted":\#(r.accepted),"draft_index":\#(r.draftIndex),"wait_us":\#(Int(r.waitMicros)),"target_us":\#(Int(r.targetMicros)),"verify_us":\#(Int(r.verifyMicros)),"batch":\#(r.batchSize),"adaptive":\#(r.adaptive),"drafted_ahead":\#(r.draftedAhead),"acceptance_estimate":\#(r.acceptanceEstimate),"pass_cost_us":[\#(Int(r.passCostFixedMicros)),\#(r.passCostPerTokenMicros)],"draft_wait_per_token_us":\#(Int(r.draftWaitPerTokenMicros)),"decoded_while_drafting":\#(r.decodedWhileDrafting)}"#)
+                        print(#"{"round":\#(r.round),"drafts":\#(r.drafts),"block":\#(r.blockLength),"accepted":\#(r.accepted),"draft_index":\#(r.draftIndex),"wait_us":\#(Int(r.waitMicros)),"target_us":\#(Int(r.targetMicros)),"verify_us":\#(Int(r.verifyMicros)),"batch":\#(r.batchSize),"adaptive":\#(r.adaptive),"continued_drafts":\#(r.continuedDrafts),"acceptance_estimate":\#(r.acceptanceEstimate),"pass_cost_us":[\#(Int(r.passCostFixedMicros)),\#(r.passCostPerTokenMicros)],"draft_wait_per_token_us":\#(Int(r.draftWaitPerTokenMicros)),"decoded_while_drafting":\#(r.decodedWhileDrafting)}"#)
                     }
                 }
             case .done(let done):

@@ -8,7 +8,6 @@ enum SampleMessages {
         block.round = 42
         block.basePosition = 1000
         block.draftIndex = index
-        block.draftedAhead = index % 2 == 1
         block.tokens = (0..<UInt32(positions)).map { ($0 &* 7919 &+ seed) % 151_936 }
         block.distributions = (0..<positions).map { p in
             WireSparseDistribution(
@@ -50,7 +49,6 @@ enum SampleMessages {
         speculate.streamIDs = [10, 11, 12, UInt64.max]
         speculate.seed = 1234
         speculate.maxSupport = 64
-        speculate.nextStreamIDs = [20, 21]
 
         var accepted = Accepted()
         accepted.requestID = 9
@@ -91,7 +89,7 @@ enum SampleMessages {
         stats.passCostFixedMicros = 1000
         stats.passCostPerTokenMicros = 50
         stats.adaptive = true
-        stats.draftedAhead = 2
+        stats.continuedDrafts = 2
         chunk.rounds = [stats, RoundStats()]
 
         var done = Done()

@@ -192,7 +192,10 @@ struct  Specula__SamplingParams
 
 
 /*
- * Coordinator → worker: draft `num_drafts` blocks of `block_length` tokens for a request.
+ * Coordinator → worker: start `num_drafts` drafts for a request from the context it names (a new
+ * round; the request's older drafts stop). Each draft streams a token at a time (`DraftBlock`) and
+ * goes on while the accepted tokens agree with it, at most `block_length` tokens past the
+ * accepted context.
  */
 struct  Specula__Speculate
 {
@@ -221,17 +224,10 @@ struct  Specula__Speculate
    * Cap on the entries of each shipped sparse distribution.
    */
   uint32_t max_support;
-  /*
-   * The stream ids this worker's drafts will get next round if the assignment stays the same:
-   * a worker may draft the next round ahead, on the guess that this round's first draft is
-   * accepted whole (plus the draft's likeliest next token), and send it at once if right.
-   */
-  size_t n_next_stream_ids;
-  uint64_t *next_stream_ids;
 };
 #define SPECULA__SPECULATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__speculate__descriptor) \
-    , 0, 0, 0,NULL, 0, 0, 0, NULL, 0,NULL, 0, 0, 0,NULL }
+    , 0, 0, 0,NULL, 0, 0, 0, NULL, 0,NULL, 0, 0 }
 
 
 /*
@@ -252,7 +248,8 @@ struct  Specula__SparseDistribution
 
 
 /*
- * Worker → coordinator: one draft block and the distribution each token was sampled from.
+ * Worker → coordinator: the next tokens of one draft (from `base_position`, a context position)
+ * and the distribution each was sampled from.
  */
 struct  Specula__DraftBlock
 {
@@ -265,18 +262,14 @@ struct  Specula__DraftBlock
   uint32_t *tokens;
   size_t n_distributions;
   Specula__SparseDistribution **distributions;
-  /*
-   * computed before its Speculate arrived (a correct guess)
-   */
-  protobuf_c_boolean drafted_ahead;
 };
 #define SPECULA__DRAFT_BLOCK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__draft_block__descriptor) \
-    , 0, 0, 0, 0, 0,NULL, 0,NULL, 0 }
+    , 0, 0, 0, 0, 0,NULL, 0,NULL }
 
 
 /*
- * Coordinator → workers: the tokens accepted in a round (incl. the corrected/bonus token).
+ * Coordinator → workers: tokens appended to the request's context.
  */
 struct  Specula__Accepted
 {
@@ -329,7 +322,7 @@ struct  Specula__Generate
 
 
 /*
- * Statistics of one verification round.
+ * Statistics of one target pass (sent with the tokens it yielded).
  */
 struct  Specula__RoundStats
 {
@@ -363,16 +356,16 @@ struct  Specula__RoundStats
    */
   protobuf_c_boolean adaptive;
   /*
-   * drafts of this round that were ready on arrival
+   * drafts of this pass that took part in an earlier pass
    */
-  uint32_t drafted_ahead;
+  uint32_t continued_drafts;
   /*
    * estimated wait for drafts per block token (rounds of this K)
    */
   double draft_wait_per_token_micros;
   /*
-   * A pass of the target alone while this round's drafts were being made (drafts = 0): its token
-   * comes first, and the round's drafts count from the token after it.
+   * A pass of the newest token alone while the drafts had no token past it yet (drafts = 0): these
+   * stats come with the token then drawn from its row, coupled with the drafts' tokens there.
    */
   protobuf_c_boolean decoded_while_drafting;
 };

@@ -1,0 +1,54 @@
+import SpeculaCore
+
+/// One draft of a round as it streams in from its worker, a token at a time: the tokens from
+/// `base` (a context position) on and the rows they were drawn from. It lives as long as its
+/// tokens agree with the request's context; a token that disagrees (the verifier chose another)
+/// ends it.
+///
+/// Why a live draft's tokens past the context are a fair draft for it: the worker drew each token
+/// on the draft's own random stream from the row shipped with it, after the tokens before it, so
+/// given that its tokens so far equal the context, the rest is a draft from exactly that context,
+/// independent of how the context was chosen. Which drafts take part in a pass, and how many of
+/// their tokens, depends only on what has arrived when the pass starts.
+struct DraftStream {
+    /// The worker (connection id) drafting it.
+    let worker: UInt64
+    /// Context position of its first token.
+    let base: Int
+    var tokens: [Token] = []
+    var rows: [SparseDistribution] = []
+    private(set) var alive = true
+
+    init(worker: UInt64, base: Int) {
+        self.worker = worker
+        self.base = base
+    }
+
+    /// The position its next token will have.
+    var nextPosition: Int { base + tokens.count }
+
+    /// Appends the next token, then checks it against `context`.
+    mutating func append(_ token: Token, row: SparseDistribution, context: [Token]) {
+        tokens.append(token)
+        rows.append(row)
+        check(against: context)
+    }
+
+    /// Ends the draft if a token of it differs from the context at the same position.
+    mutating func check(against context: [Token]) {
+        let overlap = max(0, min(tokens.count, context.count - base))
+        if !tokens[..<overlap].elementsEqual(context[base..<base + overlap]) { alive = false }
+    }
+
+    /// Ends the draft (its worker left, or missed a deadline).
+    mutating func stop() { alive = false }
+
+    /// How many of its tokens lie at `position` or later.
+    func available(from position: Int) -> Int { max(0, nextPosition - max(position, base)) }
+
+    /// Its `count` tokens from `position` on, with their rows.
+    func slice(from position: Int, count: Int) -> (tokens: [Token], rows: [SparseDistribution]) {
+        let start = position - base
+        return (Array(tokens[start..<start + count]), Array(rows[start..<start + count]))
+    }
+}
