@@ -21,6 +21,8 @@ package enum EngineBenchmark {
         package var activations: String
         /// The output head (`OutputHead`; "file" for the file's own).
         package var outputHead: String
+        /// The layer weights (`LayerWeights`; "file" for the file's own).
+        package var layerWeights: String
         package var loadSeconds: Double
         package var decodeTokensPerSecond: Double
         package var decodeTokens: Int
@@ -35,9 +37,9 @@ package enum EngineBenchmark {
         package var host: String
     }
 
-    package static func run(path: String, threads: Int, precision: ActivationPrecision = .int8, outputHead: OutputHead = .file, contextTokens: Int = 32, decodeTokens: Int, batchSizes: [Int], repetitions: Int, progress: (String) -> Void) throws -> Report {
+    package static func run(path: String, threads: Int, precision: ActivationPrecision = .int8, outputHead: OutputHead = .file, layerWeights: LayerWeights = .file, contextTokens: Int = 32, decodeTokens: Int, batchSizes: [Int], repetitions: Int, progress: (String) -> Void) throws -> Report {
         let start = Date()
-        let engine = try TransformerModel(path: path, threads: threads, precision: precision, outputHead: outputHead)
+        let engine = try TransformerModel(path: path, threads: threads, precision: precision, outputHead: outputHead, layerWeights: layerWeights)
         let loadSeconds = Date().timeIntervalSince(start)
         guard contextTokens + decodeTokens + 1 + (batchSizes.max() ?? 0) <= engine.config.contextLength else {
             throw BenchmarkError.tooLong("context \(contextTokens) + \(decodeTokens) decoded (+ 1 untimed) + the largest pass exceed the model's context length \(engine.config.contextLength)")
@@ -75,7 +77,7 @@ package enum EngineBenchmark {
         // Relative to a timed one-token pass, or to a decode step when no size 1 was asked for.
         let one = rows.first { $0.tokens == 1 }?.meanMilliseconds ?? 1000 / decodeRate
         for i in rows.indices { rows[i].relativeCost = rows[i].meanMilliseconds / one }
-        return Report(model: path, architecture: engine.config.architecture, threads: threads, activations: precision.rawValue, outputHead: outputHead.name, loadSeconds: loadSeconds,
+        return Report(model: path, architecture: engine.config.architecture, threads: threads, activations: precision.rawValue, outputHead: outputHead.name, layerWeights: layerWeights.name, loadSeconds: loadSeconds,
                       decodeTokensPerSecond: decodeRate, decodeTokens: decodeTokens, contextTokens: context.count, passes: rows,
                       residentMegabytes: residentMegabytes(), kvCacheBytesPerToken: engine.kvBytesPerToken,
                       contextLength: engine.config.contextLength,

@@ -35,20 +35,23 @@ package struct ClusterModel: Sendable {
 
     /// Loads `--model SPEC`: a GGUF file or a cached model's name (`specula models list`), a
     /// toy n-gram JSON file, or a synthetic-model spec (`synthetic:vocab=…`, see `SyntheticModel`).
-    /// `outputHead` other than `.file` (GGUF models only; for drafts) computes the logits a cheaper
-    /// way (`OutputHead`) and is part of the fingerprint: it changes the draft law.
-    package static func load(_ spec: String, threads: Int = 2, outputHead: OutputHead = .file) throws -> ClusterModel {
-        try load(spec, resolved: ModelStore().resolve(spec), threads: threads, outputHead: outputHead)
+    /// `outputHead` and `layerWeights` other than `.file` (GGUF models only; for drafts) compute
+    /// the logits or store the layers a cheaper way (`OutputHead`, `LayerWeights`) and are part
+    /// of the fingerprint: they change the draft law.
+    package static func load(_ spec: String, threads: Int = 2, outputHead: OutputHead = .file, layerWeights: LayerWeights = .file) throws -> ClusterModel {
+        try load(spec, resolved: ModelStore().resolve(spec), threads: threads, outputHead: outputHead, layerWeights: layerWeights)
     }
 
-    /// Loads a draft model: as `load`, with `outputHead`, or when nil the drafts' default — the
-    /// sketched candidates (`OutputHead.candidates`) for a GGUF file, whose output matrix is a
-    /// small model's largest tensor (the Qwen 0.5B drafts 19–26 % faster on one core), and the
+    /// Loads a draft model: as `load`, with `outputHead` and `layerWeights`, or when nil the
+    /// drafts' defaults for a GGUF file — the sketched candidates (`OutputHead.candidates`; the
+    /// output matrix is a small model's largest tensor: the Qwen 0.5B drafts 19–26 % faster on one
+    /// core) and layers requantized to Q4_0 (`LayerWeights.requantizedQ4_0`: 1.4× more) — and the
     /// model as it is otherwise.
-    package static func loadDraft(_ spec: String, threads: Int = 2, outputHead: OutputHead? = nil) throws -> ClusterModel {
+    package static func loadDraft(_ spec: String, threads: Int = 2, outputHead: OutputHead? = nil, layerWeights: LayerWeights? = nil) throws -> ClusterModel {
         let path = ModelStore().resolve(spec)
-        let head = outputHead ?? (isGGUF(spec, at: path) ? .candidates(OutputHead.defaultCandidates) : .file)
-        return try load(spec, resolved: path, threads: threads, outputHead: head)
+        let gguf = isGGUF(spec, at: path)
+        return try load(spec, resolved: path, threads: threads, outputHead: outputHead ?? (gguf ? .candidates(OutputHead.defaultCandidates) : .file),
+                        layerWeights: layerWeights ?? (gguf ? .requantizedQ4_0 : .file))
     }
 
     /// Whether `spec`, resolved to `path`, names a GGUF file (not a synthetic model or a toy).
@@ -56,9 +59,12 @@ package struct ClusterModel: Sendable {
         !spec.hasPrefix("synthetic:") && path.hasSuffix(".gguf")
     }
 
-    private static func load(_ spec: String, resolved path: String, threads: Int, outputHead: OutputHead) throws -> ClusterModel {
+    private static func load(_ spec: String, resolved path: String, threads: Int, outputHead: OutputHead, layerWeights: LayerWeights) throws -> ClusterModel {
         if outputHead != .file, !isGGUF(spec, at: path) {
             throw ClusterModelError.unsupported(spec, "a draft output head (--output-head) applies to GGUF models only")
+        }
+        if layerWeights != .file, !isGGUF(spec, at: path) {
+            throw ClusterModelError.unsupported(spec, "requantized draft weights (--weights) apply to GGUF models only")
         }
         if spec.hasPrefix("synthetic:") {
             let model = try SyntheticModel(spec: spec)
@@ -80,10 +86,11 @@ package struct ClusterModel: Sendable {
         guard path.hasSuffix(".gguf") else {
             throw ClusterModelError.unsupported(spec, "expected a GGUF file, a model name from `specula models list`, a toy n-gram .json file or synthetic:…")
         }
-        let engine = try TransformerModel(path: path, threads: threads, outputHead: outputHead)
+        let engine = try TransformerModel(path: path, threads: threads, outputHead: outputHead, layerWeights: layerWeights)
         let tokenizer = try Tokenizer(file: engine.file)
         return ClusterModel(
-            model: EngineSequenceModel(engine: engine), fingerprint: try weightsFingerprint(path) + outputHead.fingerprintSuffix,
+            model: EngineSequenceModel(engine: engine),
+            fingerprint: try weightsFingerprint(path) + layerWeights.fingerprintSuffix + outputHead.fingerprintSuffix,
             tokenizerFingerprint: tokenizer.fingerprint, endOfSequence: tokenizer.eos, source: path, tokenizer: tokenizer, engine: engine)
     }
 

@@ -116,9 +116,11 @@ extension CoordinatorCore {
         stats.adaptive = request.adaptive
         stats.waitMicros = step.waited * 1e6
         guard tree.count > 1 else {
-            // The newest token alone: its row waits for the drafts' tokens there.
+            // The newest token alone: its row waits for the drafts' tokens there (for a request
+            // without drafts, plain decoding).
             scorer.accept(request: id, nodes: [])
-            stats.decodedWhileDrafting = true
+            stats.decodedWhileDrafting = !request.streams.isEmpty
+            if !stats.decodedWhileDrafting { request.rounds += 1 }
             request.targetPasses += 1
             request.scoredNext = GenerationRequest.ScoredPosition(row: targetRows[0], ownPass: stats)
             requests[id] = request

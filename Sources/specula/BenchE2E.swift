@@ -29,6 +29,7 @@ struct BenchE2E: AsyncParsableCommand {
     @Option(help: "Temperatures, comma-separated.") var temperatures: String = "0,0.7"
     @Option(help: "Compute threads.") var threads: Int = 2
     @Option(help: "The draft's output head (as `specula draft --output-head`).") var draftOutputHead: OutputHead?
+    @Option(help: "The draft's layer weights (as `specula draft --weights`).") var draftWeights: LayerWeights?
     @Flag(help: "γ = 4 and K = 2 only.") var quick = false
     @Flag(help: "Also run the grid through a cluster (coordinator on CPU 0, two workers on CPU 1).") var cluster = false
     @Flag(inversion: .prefixedNo, help: "Let the cluster's coordinator decode while drafts are made from scratch (as `specula coordinator`).")
@@ -41,7 +42,7 @@ struct BenchE2E: AsyncParsableCommand {
             return t
         }
         let targetModel = try ClusterModel.load(target, threads: threads)
-        let draftModel = try ClusterModel.loadDraft(draft, threads: threads, outputHead: draftOutputHead)
+        let draftModel = try ClusterModel.loadDraft(draft, threads: threads, outputHead: draftOutputHead, layerWeights: draftWeights)
         let progress = { (note: String) in FileHandle.standardError.write(Data("… \(note)\n".utf8)) }
         var report = EndToEndBenchmark.run(target: targetModel, draft: draftModel, maxTokens: maxTokens, temperatures: temps, quick: quick, progress: progress)
         if cluster { report.rows += try await clusterRows(temperatures: temps, progress: progress) }
@@ -72,7 +73,7 @@ struct BenchE2E: AsyncParsableCommand {
         defer { children.terminateAll() }
         let address = "\(coordinator.address.host):\(coordinator.address.port)"
         for name in ["bench-a", "bench-b"] {
-            let output = draftOutputHead.map { ["--output-head", $0.name] } ?? []
+            let output = (draftOutputHead.map { ["--output-head", $0.name] } ?? []) + (draftWeights.map { ["--weights", $0.name] } ?? [])
             children.add(try ChildProcess.start(arguments: ["draft", "--model", draft, "--coordinator", address, "--name", name, "--threads", "1", "--log-level", "warning"] + output, cpu: 1))
         }
         try await Task.sleep(for: .seconds(5))

@@ -20,6 +20,7 @@ struct Draft: AsyncParsableCommand {
     var model: String
     @Option(help: "Compute threads for the draft model.") var threads: Int = 1
     @Option(help: ArgumentHelp("The draft's output head (GGUF models; default: candidates).", discussion: OutputHead.help)) var outputHead: OutputHead?
+    @Option(help: ArgumentHelp("The draft's layer weights (GGUF models; default: q4_0).", discussion: LayerWeights.help)) var weights: LayerWeights?
     @Option(help: "Coordinator address, HOST:PORT.") var coordinator: String = "127.0.0.1:7070"
     @Option(help: "Name of this worker in the coordinator's logs (NAME-i with --count).") var name: String = "worker"
     @Option(help: "Workers in this process, each its own connection and drafting queue (load tests: many simulated workers in few processes).")
@@ -36,7 +37,7 @@ struct Draft: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.makeLogger("specula.draft")
-        let draftModel = try ClusterModel.loadDraft(model, threads: threads, outputHead: outputHead)
+        let draftModel = try ClusterModel.loadDraft(model, threads: threads, outputHead: outputHead, layerWeights: weights)
         let address = try HostPort(coordinator, flag: "--coordinator")
         let loop = try EventLoop()
         let refusal = RefusalFlag()

@@ -41,6 +41,7 @@ struct Generate: AsyncParsableCommand {
     @Option(help: "Target model for --local (GGUF file, cached name, toy JSON or synthetic spec).") var target: String?
     @Option(help: "Draft model for --local.") var draftModel: String?
     @Option(help: "With --local: the draft's output head (as `specula draft --output-head`).") var draftOutputHead: OutputHead?
+    @Option(help: "With --local: the draft's layer weights (as `specula draft --weights`).") var draftWeights: LayerWeights?
     @Option(help: "Compute threads for --local.") var threads: Int = 2
 
     func validate() throws {
@@ -127,7 +128,7 @@ struct Generate: AsyncParsableCommand {
     /// `--local`: the same rounds in this process.
     private func runLocal() throws {
         let targetModel = try ClusterModel.load(target!, threads: threads)
-        let draft = noDraft ? nil : try ClusterModel.loadDraft(draftModel!, threads: threads, outputHead: draftOutputHead)
+        let draft = noDraft ? nil : try ClusterModel.loadDraft(draftModel!, threads: threads, outputHead: draftOutputHead, layerWeights: draftWeights)
         if let draft, draft.tokenizerFingerprint != targetModel.tokenizerFingerprint {
             throw ValidationError("--draft-model has tokenizer \(draft.tokenizerFingerprint), --target has \(targetModel.tokenizerFingerprint).")
         }

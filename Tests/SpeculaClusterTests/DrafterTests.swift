@@ -73,6 +73,23 @@ struct DrafterTests {
         #expect(throws: ClusterModelError.self) { try ClusterModel.load("synthetic:vocab=8", outputHead: .requantizedQ4_0) }
     }
 
+    /// A draft whose layers are requantized to Q4_0 is another draft model: its own fingerprint
+    /// (its own pool), nearly the same rows, and the drafts' default for GGUF files. The Qwen
+    /// 0.5B: its Q5_0, Q4_K and Q6_K layers are requantized (SmolLM2's Q4_1 ones would stay).
+    @Test func aDraftWithItsLayersInQ4_0IsItsOwnModel() throws {
+        let path = ModelStore().path(of: ModelCatalog.qwenDraft).path
+        let full = try ClusterModel.load(path, threads: 1), requantized = try ClusterModel.load(path, threads: 1, layerWeights: .requantizedQ4_0)
+        #expect(requantized.fingerprint == full.fingerprint + "+layers-q4_0")
+        #expect(requantized.tokenizerFingerprint == full.tokenizerFingerprint)
+        let context = [151644, 872, 198, 7985, 264, 13027, 729]
+        let a = full.model.distribution(after: context), b = requantized.model.distribution(after: context)
+        #expect(a.probabilities != b.probabilities)
+        #expect(a.argmax == b.argmax)
+        #expect(zip(a.probabilities, b.probabilities).reduce(0) { $0 + abs($1.0 - $1.1) } / 2 < 0.1, "total variation")
+        #expect(try ClusterModel.loadDraft(path, threads: 1).fingerprint == full.fingerprint + "+layers-q4_0+output-candidates-\(OutputHead.defaultCandidates)")
+        #expect(throws: ClusterModelError.self) { try ClusterModel.load("synthetic:vocab=8", layerWeights: .requantizedQ4_0) }
+    }
+
     /// A draft on sketched candidates is another draft model too: its own pool, its drafts and
     /// shipped rows confined to the candidates.
     @Test func aDraftOnCandidatesIsItsOwnModelAndShipsOnlyCandidates() throws {

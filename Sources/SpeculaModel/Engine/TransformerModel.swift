@@ -36,8 +36,10 @@ package final class TransformerModel: Sendable {
 
     /// Loads `path`; throws `GGUFError` naming the file and problem for anything unsupported.
     /// `outputHead` other than `.file` (drafts only: it changes the model) computes the logits a
-    /// cheaper way (`OutputHead`).
-    package init(path: String, threads: Int = 2, precision: ActivationPrecision = .int8, outputHead: OutputHead = .file) throws(GGUFError) {
+    /// cheaper way (`OutputHead`); `layerWeights` other than `.file` (drafts only too) stores the
+    /// layers' matrices a cheaper way (`LayerWeights`).
+    package init(path: String, threads: Int = 2, precision: ActivationPrecision = .int8, outputHead: OutputHead = .file,
+                 layerWeights: LayerWeights = .file) throws(GGUFError) {
         let file = try GGUFFile(path: path)
         let c = try TransformerConfig(file: file)
         self.file = file
@@ -70,22 +72,29 @@ package final class TransformerModel: Sendable {
             output = .candidates(CandidateOutput(matrix: rows, count: count, pool: pool))
         }
         outputNorm = try vector("output_norm.weight", c.embedding)
+        func layerMatrix(_ name: String, rows: Int, cols: Int) throws(GGUFError) -> WeightMatrix {
+            // Q4_0 and Q4_1 matrices stay: their kernels are already the cheapest, and Q4_1's
+            // offsets would be lost for no fewer bytes.
+            let type = file.tensors[name]?.type
+            let requantize = layerWeights == .requantizedQ4_0 && type != .q4_0 && type != .q4_1
+            return try matrix(name, rows: rows, cols: cols, asQ4_0: requantize)
+        }
         var layers: [Layer] = []
         for i in 0..<c.layers {
             let p = "blk.\(i)."
             layers.append(Layer(
                 attentionNorm: try vector(p + "attn_norm.weight", c.embedding),
-                q: try matrix(p + "attn_q.weight", rows: c.heads * c.headSize, cols: c.embedding),
-                k: try matrix(p + "attn_k.weight", rows: c.kvSize, cols: c.embedding),
-                v: try matrix(p + "attn_v.weight", rows: c.kvSize, cols: c.embedding),
-                o: try matrix(p + "attn_output.weight", rows: c.embedding, cols: c.heads * c.headSize),
+                q: try layerMatrix(p + "attn_q.weight", rows: c.heads * c.headSize, cols: c.embedding),
+                k: try layerMatrix(p + "attn_k.weight", rows: c.kvSize, cols: c.embedding),
+                v: try layerMatrix(p + "attn_v.weight", rows: c.kvSize, cols: c.embedding),
+                o: try layerMatrix(p + "attn_output.weight", rows: c.embedding, cols: c.heads * c.headSize),
                 qBias: try optionalVector(p + "attn_q.bias", c.heads * c.headSize),
                 kBias: try optionalVector(p + "attn_k.bias", c.kvSize),
                 vBias: try optionalVector(p + "attn_v.bias", c.kvSize),
                 ffnNorm: try vector(p + "ffn_norm.weight", c.embedding),
-                gate: try matrix(p + "ffn_gate.weight", rows: c.feedForward, cols: c.embedding),
-                up: try matrix(p + "ffn_up.weight", rows: c.feedForward, cols: c.embedding),
-                down: try matrix(p + "ffn_down.weight", rows: c.embedding, cols: c.feedForward)))
+                gate: try layerMatrix(p + "ffn_gate.weight", rows: c.feedForward, cols: c.embedding),
+                up: try layerMatrix(p + "ffn_up.weight", rows: c.feedForward, cols: c.embedding),
+                down: try layerMatrix(p + "ffn_down.weight", rows: c.embedding, cols: c.feedForward)))
         }
         self.layers = layers
     }

@@ -3,10 +3,11 @@ extension WeightMatrix {
     /// codes `q`, weight `d · (q − 8)`, with `d` = (the weight of largest magnitude) / −8 as
     /// ggml's reference quantizer picks it, so that weight lands on code 0 exactly.
     ///
-    /// For drafts only (`OutputHead.requantizedQ4_0`): it changes the model. The output
-    /// matrix of a small model is its largest tensor — the Qwen 0.5B's, in Q8_0, is 28 % of a
-    /// draft worker's time — and at 4.5 bits instead of 8.5 a draft bound by memory bandwidth
-    /// runs 11–17 % faster, proposing nearly the same tokens.
+    /// For drafts only (`OutputHead.requantizedQ4_0`, `LayerWeights.requantizedQ4_0`): it
+    /// changes the model. The output matrix of a small model is its largest tensor — the Qwen
+    /// 0.5B's, in Q8_0, is 28 % of a draft worker's time — and at 4.5 bits instead of 8.5 a draft
+    /// bound by memory bandwidth runs 11–17 % faster, proposing nearly the same tokens. The
+    /// file's pages of the matrix are released once read.
     package func requantizedAsQ4_0(pool: ComputePool) -> WeightMatrix {
         let blocks = cols / 32, rowBytes = blocks * 18, rowsPerChunk = 256
         precondition(cols % 32 == 0)
@@ -21,6 +22,7 @@ extension WeightMatrix {
                 }
             }
         }
+        (owner as? GGUFFile)?.releasePages(data, byteCount: rows * self.rowBytes)
         return WeightMatrix(bytes: bytes, type: .q4_0, rows: rows, cols: cols)
     }
 
