@@ -40,6 +40,7 @@ extension CoordinatorCore {
     /// live draft has its token there (or the round deadline passed: the drafts without one end).
     func prepareStep(_ id: UInt64) -> PassStep? {
         guard var request = requests[id], !request.inPass else { return nil }
+        var waited = 0.0
         if let scored = request.scoredNext {
             let position = request.context.count
             let live = request.liveStreams
@@ -52,7 +53,7 @@ extension CoordinatorCore {
                 }
                 for (index, stream) in live where stream.available(from: position) == 0 { request.streams[index]!.stop() }
             }
-            _ = stopWaiting(&request)
+            waited += stopWaiting(&request)
             let firsts = ready.map { $0.stream.slice(from: position, count: 1) }.map { (token: $0.tokens[0], row: $0.rows[0]) }
             let token = FirstTokenCoupling.token(verifier: request.verifier, targetRow: scored.row, firsts: firsts, choices: &request.choices)
             request.scoredNext = nil
@@ -80,7 +81,7 @@ extension CoordinatorCore {
             indices.append(index)
         }
         let (tree, draftRows, kept) = RoundTree.build(drafts: drafts, rows: rows)
-        let waited = stopWaiting(&request)
+        waited += stopWaiting(&request)
         request.inPass = true
         requests[id] = request
         return PassStep(id: id, round: request.round, tree: tree, draftRows: draftRows, draftIndices: kept.map { indices[$0] }, waited: waited,

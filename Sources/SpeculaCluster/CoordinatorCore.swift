@@ -37,8 +37,9 @@ actor CoordinatorCore {
         let maxDrafts: Int
         /// How many context tokens this worker holds, per request.
         var synced: [UInt64: Int] = [:]
-        /// Draft blocks asked of this worker and not yet arrived, per request: its queue, which
-        /// the next assignment weighs (a worker busy with other requests' drafts gets fewer).
+        /// Drafts asked of this worker that have not delivered a token yet, per request: its
+        /// queue, which the next assignment weighs (a worker busy with other requests' drafts, or
+        /// stalled, gets fewer).
         var pending: [UInt64: Int] = [:]
 
         var queuedBlocks: Int { pending.values.reduce(0, +) }

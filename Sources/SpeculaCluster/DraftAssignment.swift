@@ -4,9 +4,9 @@
 /// little more than the cost of one, so splitting a round across workers saves little and costs
 /// the others' time (and two workers on one machine would each stream the weights).
 ///
-/// The worker chosen is the one that would finish soonest — (queued blocks + the round's batch
+/// The worker chosen is the one that would finish soonest — (queued drafts + the round's batch
 /// cost) / tokens per second — and on a tie the one that drafted the request's previous round (it
-/// may hold this round drafted ahead). A worker takes at most its announced limit; the rest go to
+/// holds the request's context in its cache). A worker takes at most its announced limit; the rest go to
 /// the next soonest. Which drafts a worker gets depends only on speeds, queues and limits, never
 /// on draft content.
 package enum DraftAssignment {

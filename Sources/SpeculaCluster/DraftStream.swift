@@ -13,8 +13,8 @@ import SpeculaCore
 struct DraftStream {
     /// The worker (connection id) drafting it.
     let worker: UInt64
-    /// Context position of its first token.
-    let base: Int
+    /// Context position of its first token kept (tokens the context has long passed are dropped).
+    private(set) var base: Int
     var tokens: [Token] = []
     var rows: [SparseDistribution] = []
     private(set) var alive = true
@@ -34,10 +34,15 @@ struct DraftStream {
         check(against: context)
     }
 
-    /// Ends the draft if a token of it differs from the context at the same position.
+    /// Ends the draft if a token of it differs from the context at the same position; drops the
+    /// tokens before the context's last (checked, and no pass needs them again).
     mutating func check(against context: [Token]) {
         let overlap = max(0, min(tokens.count, context.count - base))
         if !tokens[..<overlap].elementsEqual(context[base..<base + overlap]) { alive = false }
+        let consumed = max(0, min(overlap, context.count - 1 - base))
+        tokens.removeFirst(consumed)
+        rows.removeFirst(consumed)
+        base += consumed
     }
 
     /// Ends the draft (its worker left, or missed a deadline).

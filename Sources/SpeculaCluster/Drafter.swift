@@ -12,16 +12,16 @@ package struct Drafter: Sendable {
     package init(model: ClusterModel) { self.model = model }
 
     /// One block per stream after `context`, drafted in lockstep (`step`). A block has up to
-    /// `length` tokens (fewer if the end-of-sequence token is drawn, or if `shouldStop` says so
-    /// before a step), each with the shipped row behind it. A block depends only on the context,
+    /// `length` tokens (fewer if the end-of-sequence token is drawn), each with the shipped row
+    /// behind it. A block depends only on the context,
     /// its stream and the model, never on the other blocks, and is a prefix of any longer block
     /// drafted from the same context and stream.
-    package func blocks(after context: [Token], length: Int, sampling: SamplingParameters, maxSupport: Int, streams: [RandomStream],
-                        until shouldStop: () -> Bool = { false }) -> [(tokens: [Token], rows: [WireSparseDistribution])] {
+    package func blocks(after context: [Token], length: Int, sampling: SamplingParameters, maxSupport: Int,
+                        streams: [RandomStream]) -> [(tokens: [Token], rows: [WireSparseDistribution])] {
         var choices = streams.map(StreamChoices.init)
         var blocks = streams.map { _ in (tokens: [Token](), rows: [WireSparseDistribution]()) }
         var open = Array(streams.indices)
-        while let first = open.first, blocks[first].tokens.count < length, !shouldStop() {
+        while let first = open.first, blocks[first].tokens.count < length {
             var openChoices = open.map { choices[$0] }
             let drawn = step(after: open.map { context + blocks[$0].tokens }, sampling: sampling, maxSupport: maxSupport, choices: &openChoices)
             for (i, j) in open.enumerated() {

@@ -1,9 +1,10 @@
 package import SpeculaCore
 
-/// The target's token at a round's first position, drawn once the round's drafts are fixed and
-/// coupled with their first tokens (decoding while drafting, `CoordinatorCore`): the verifier runs
-/// on the one-level tree of those first tokens, every node given the target's row at the root,
-/// and its first emitted token is the answer (a bonus token drawn from a leaf is not used).
+/// The target's token at a position a finished pass scored (`CoordinatorCore+Passes`: after a pass
+/// accepted all it was given, or scored the newest token alone), coupled with the live drafts'
+/// tokens there: the verifier runs on the one-level tree of those tokens, every node given the
+/// target's row at the root, and its first emitted token is the answer (a bonus token drawn from
+/// a leaf is not used).
 ///
 /// Why this is lossless: a verifier's first emitted token follows the target's row at the root
 /// whatever the target's rows deeper in its tree, and this decision sees the drafts' first tokens

@@ -19,8 +19,9 @@ import Foundation
 /// to fail at the same position, which the rate observed once K is tried then shows.
 /// K is then settled by what rounds actually delivered: once a K has been tried a few rounds, its
 /// observed tokens per second (emitted tokens over the round's wait and target pass) stand in for the
-/// model's estimate, which misses effects such as how often a worker's drafts made ahead are the
-/// ones needed. γ is the model's best for the chosen K.
+/// model's estimate, which misses effects such as how many draft tokens a pass finds already
+/// there. γ is the model's best for the chosen K: with streamed drafts (`CoordinatorCore+Passes`)
+/// it caps the draft tokens a pass takes, and sets how far ahead the workers draft.
 /// The choice depends only on past rounds, so every round still draws from the target's exact law.
 package struct SpeculationPlanner {
     /// Single-draft per-token acceptance estimate.
