@@ -89,6 +89,6 @@ let package = Package(
             dependencies: ["SpeculaNet", "SpeculaCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SpeculaModelTests", dependencies: ["SpeculaModel", "SpeculaCore"]),
         .testTarget(name: "SpeculaClusterTests", dependencies: ["SpeculaCluster", "SpeculaCore", "SpeculaNet", "SpeculaModel"]),
-        .testTarget(name: "SpeculaCLITests", dependencies: ["SpeculaCore", "SpeculaModel"]),
+        .testTarget(name: "SpeculaCLITests", dependencies: ["SpeculaCore", "SpeculaModel", "SpeculaNet"]),
     ]
 )

@@ -114,6 +114,21 @@ extension CoordinatorCore {
         schedule()
     }
 
+    /// A worker reported an error about a request: it holds no usable context for it (a message
+    /// it needed was dropped on an overfull connection, say). Its drafts of the request stop, and
+    /// its next `Speculate` for it carries the whole context.
+    func workerLostRequest(_ id: UInt64, worker connection: Connection) {
+        if case .worker(var state) = peers[connection.id] {
+            state.synced[id] = nil
+            state.pending[id] = nil
+            peers[connection.id] = .worker(state)
+        }
+        if let indices = requests[id]?.assignment.removeValue(forKey: connection.id) {
+            for index in indices { requests[id]?.streams[index]?.stop() }
+        }
+        schedule()
+    }
+
     /// Drops a finished request's queued drafts from every worker's load.
     func forgetPending(_ id: UInt64) {
         for (connectionID, peer) in peers {

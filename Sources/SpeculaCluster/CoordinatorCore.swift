@@ -115,7 +115,9 @@ actor CoordinatorCore {
         case .worker:
             switch message {
             case .draftBlock(let block): draftArrived(block, from: connection)
-            case .error(let error): logger.warning("worker error", metadata: ["worker": "\(connection.peer)", "message": "\(error.message)"])
+            case .error(let error):
+                logger.warning("worker error", metadata: ["worker": "\(connection.peer)", "request.id": "\(error.requestID)", "message": "\(error.message)"])
+                if error.requestID != 0 { workerLostRequest(error.requestID, worker: connection) }
             default: logger.debug("ignoring worker message", metadata: ["kind": "\(message.kind)"])
             }
         case .client:

@@ -142,7 +142,7 @@ package final class DraftWorker: @unchecked Sendable {
             latest.withLock { $0[request.requestID] = max($0[request.requestID] ?? 0, request.round) }
             drafting.async { [self] in begin(request, on: connection) }
         case .accepted(let accepted):
-            drafting.async { [self] in follow(accepted) }
+            drafting.async { [self] in follow(accepted, on: connection) }
         case .cancel(let cancel):
             latest.withLock { $0[cancel.requestID] = nil }
             drafting.async { [self] in
@@ -191,11 +191,13 @@ package final class DraftWorker: @unchecked Sendable {
 
     /// Advances a request's context by the tokens the coordinator accepted and stops the drafts
     /// that disagree with them; the others may now run further ahead. Runs on `drafting`.
-    private func follow(_ accepted: Accepted) {
+    private func follow(_ accepted: Accepted, on connection: Connection) {
         let id = accepted.requestID
         guard var context = contexts[id], context.count + accepted.tokens.count == Int(accepted.newPosition) else {
-            contexts[id] = nil  // out of sync: the coordinator resends the context
+            // Out of sync (a message was lost): say so, and the coordinator resends the context.
+            contexts[id] = nil
             rounds[id] = nil
+            connection.send(.error(ErrorMessage(code: .badRequest, message: "worker lost the context of request \(id); send it whole", requestID: id)))
             return
         }
         context += accepted.tokens.map(Int.init)

@@ -2,6 +2,8 @@ import Foundation
 import Glibc
 import SpeculaCore
 import SpeculaModel
+import SpeculaNet
+import Synchronization
 import Testing
 
 /// The whole cluster in real processes on loopback, with toy n-gram models: the output law must
@@ -241,6 +243,38 @@ struct ClusterTests {
         let rounds = Set(drafted.compactMap { line in line.split(separator: ",").first { $0.hasPrefix(#"{"round":"#) } })
         #expect(drafted.count >= 10 && continued >= drafted.count - 1, "\(continued) of \(drafted.count) passes with a draft continued one")
         #expect(rounds.count <= 2, "one Speculate should serve the whole generation, saw rounds \(rounds.sorted())")
+    }
+
+    @Test func aWorkerThatLostARequestsContextGetsItWholeAgain() async throws {
+        // A hand-made worker that reports, at its first Speculate, that it lost the request's
+        // context (as after a dropped message), and never drafts.
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(spec: "synthetic:vocab=50,seed=5,window=3", extra: ["--round-deadline-ms", "200"])
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        let seen = Mutex<[Speculate]>([])
+        let connection = try await loop.connect(host: "127.0.0.1", port: cluster.port) { _ in
+            ConnectionHandlers(onMessage: { connection, message in
+                guard case .speculate(let speculate) = message else { return }
+                if seen.withLock({ $0.append(speculate); return $0.count == 1 }) {
+                    connection.send(.error(ErrorMessage(code: .badRequest, message: "lost it", requestID: speculate.requestID)))
+                }
+            })
+        }
+        var hello = Hello()
+        hello.role = .worker
+        hello.nodeID = "forgetful"
+        hello.modelFingerprint = "forgetful-draft"
+        hello.tokenizerFingerprint = "synthetic-vocab-50"
+        hello.vocabSize = 50
+        connection.send(.hello(hello))
+        usleep(300_000)
+        let output = try cluster.generate(["--prompt-tokens", "1,2,3", "--max-tokens", "6", "--temperature", "0", "--drafts", "1", "--block", "2"])
+        #expect(output.split(separator: ",").count == 6)
+        let speculates = seen.withLock { $0 }
+        try #require(speculates.count >= 2, "\(speculates.count) Speculate messages")
+        #expect(speculates[0].contextPosition == 0 && speculates[0].contextTokens == [1, 2, 3])
+        #expect(speculates[1].contextPosition == 0 && speculates[1].contextTokens.count > 3, "the next round must send the whole context again")
     }
 
     @Test func withoutWorkersTheTargetDecodesAlone() throws {
