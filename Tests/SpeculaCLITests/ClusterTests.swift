@@ -262,11 +262,8 @@ struct ClusterTests {
             })
         }
         var hello = Hello()
-        hello.role = .worker
-        hello.nodeID = "forgetful"
-        hello.modelFingerprint = "forgetful-draft"
-        hello.tokenizerFingerprint = "synthetic-vocab-50"
-        hello.vocabSize = 50
+        (hello.role, hello.nodeID, hello.modelFingerprint) = (.worker, "forgetful", "forgetful-draft")
+        (hello.tokenizerFingerprint, hello.vocabSize) = ("synthetic-vocab-50", 50)
         connection.send(.hello(hello))
         usleep(300_000)
         let output = try cluster.generate(["--prompt-tokens", "1,2,3", "--max-tokens", "6", "--temperature", "0", "--drafts", "1", "--block", "2"])
