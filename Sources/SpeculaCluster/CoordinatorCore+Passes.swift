@@ -45,14 +45,7 @@ extension CoordinatorCore {
             let position = request.context.count
             let live = request.liveStreams
             let ready = live.filter { $0.stream.available(from: position) > 0 }
-            if ready.count < live.count {
-                guard request.waitedPastDeadline else {
-                    startWaiting(&request)
-                    requests[id] = request
-                    return nil
-                }
-                for (index, stream) in live where stream.available(from: position) == 0 { request.streams[index]!.stop() }
-            }
+            if waits(for: live.filter { $0.stream.available(from: position) == 0 }.map(\.index), &request) { return nil }
             waited += stopWaiting(&request)
             let firsts = ready.map { $0.stream.slice(from: position, count: 1) }.map { (token: $0.tokens[0], row: $0.rows[0]) }
             let token = FirstTokenCoupling.token(verifier: request.verifier, targetRow: scored.row, firsts: firsts, choices: &request.choices)
@@ -63,14 +56,7 @@ extension CoordinatorCore {
         let position = request.context.count
         let live = request.liveStreams
         let candidates = live.filter { $0.stream.available(from: position) > 0 }
-        if candidates.isEmpty && !live.isEmpty && !options.decodeWhileDrafting {
-            if !request.waitedPastDeadline {
-                startWaiting(&request)
-                requests[id] = request
-                return nil
-            }
-            for (index, _) in live { request.streams[index]!.stop() }
-        }
+        if candidates.isEmpty && !options.decodeWhileDrafting && waits(for: live.map(\.index), &request) { return nil }
         let depth = min(request.blockLength, candidates.map { $0.stream.available(from: position) }.min() ?? 0)
         var drafts: [[Token]] = [], rows: [[SparseDistribution]] = [], indices: [Int] = []
         for (index, stream) in candidates where depth > 0 {

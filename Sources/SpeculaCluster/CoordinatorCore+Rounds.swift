@@ -107,11 +107,14 @@ extension CoordinatorCore {
 
     /// A worker left: its drafts take no further part.
     func workerLeft(_ connection: Connection) {
-        for id in Array(requests.keys) {
-            guard let indices = requests[id]?.assignment.removeValue(forKey: connection.id) else { continue }
-            for index in indices { requests[id]?.streams[index]?.stop() }
-        }
+        for id in Array(requests.keys) { stopDrafts(of: connection, in: id) }
         schedule()
+    }
+
+    /// Ends a worker's drafts of a request's current round and drops them from its assignment.
+    private func stopDrafts(of connection: Connection, in id: UInt64) {
+        guard let indices = requests[id]?.assignment.removeValue(forKey: connection.id) else { return }
+        for index in indices { requests[id]?.streams[index]?.stop() }
     }
 
     /// A worker reported an error about a request: it holds no usable context for it (a message
@@ -123,9 +126,7 @@ extension CoordinatorCore {
             state.pending[id] = nil
             peers[connection.id] = .worker(state)
         }
-        if let indices = requests[id]?.assignment.removeValue(forKey: connection.id) {
-            for index in indices { requests[id]?.streams[index]?.stop() }
-        }
+        stopDrafts(of: connection, in: id)
         schedule()
     }
 
@@ -147,6 +148,20 @@ extension CoordinatorCore {
             try? await Task.sleep(for: .milliseconds(deadline))
             events.yield(.waitDeadline(request: id, wait: wait))
         }
+    }
+
+    /// Whether the request must wait for the drafts at `lagging` (draft indices): it starts (or
+    /// goes on) waiting, unless the wait passed the round deadline — then those drafts end and it
+    /// goes on without them.
+    func waits(for lagging: [Int], _ request: inout GenerationRequest) -> Bool {
+        guard !lagging.isEmpty else { return false }
+        guard request.waitedPastDeadline else {
+            startWaiting(&request)
+            requests[request.id] = request
+            return true
+        }
+        for index in lagging { request.streams[index]!.stop() }
+        return false
     }
 
     /// The wait is over; returns how long it was.

@@ -37,12 +37,19 @@ struct DraftStream {
     /// Ends the draft if a token of it differs from the context at the same position; drops the
     /// tokens before the context's last (checked, and no pass needs them again).
     mutating func check(against context: [Token]) {
+        if !Self.agrees(tokens, base: base, with: context) { alive = false }
         let overlap = max(0, min(tokens.count, context.count - base))
-        if !tokens[..<overlap].elementsEqual(context[base..<base + overlap]) { alive = false }
         let consumed = max(0, min(overlap, context.count - 1 - base))
         tokens.removeFirst(consumed)
         rows.removeFirst(consumed)
         base += consumed
+    }
+
+    /// Whether draft tokens starting at context position `base` match `context` wherever both
+    /// have a token (the coordinator's and the worker's test of whether a draft goes on).
+    static func agrees(_ tokens: [Token], base: Int, with context: [Token]) -> Bool {
+        let overlap = max(0, min(tokens.count, context.count - base))
+        return tokens[..<overlap].elementsEqual(context[base..<base + overlap])
     }
 
     /// Ends the draft (its worker left, or missed a deadline).

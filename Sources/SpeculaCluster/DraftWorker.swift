@@ -203,17 +203,11 @@ package final class DraftWorker: @unchecked Sendable {
         context += accepted.tokens.map(Int.init)
         contexts[id] = context
         guard var round = rounds[id] else { return }
-        for j in round.drafts.indices where !Self.agrees(round.drafts[j].tokens, base: round.base, with: context) {
+        for j in round.drafts.indices where !DraftStream.agrees(round.drafts[j].tokens, base: round.base, with: context) {
             round.drafts[j].alive = false
         }
         rounds[id] = round
         queueStep(id)
-    }
-
-    /// Whether a draft's tokens (from `base` on) match `context` wherever both have a token.
-    private static func agrees(_ tokens: [Token], base: Int, with context: [Token]) -> Bool {
-        let overlap = max(0, min(tokens.count, context.count - base))
-        return tokens[..<overlap].elementsEqual(context[base..<base + overlap])
     }
 
     private func queueStep(_ id: UInt64) {
@@ -255,7 +249,7 @@ package final class DraftWorker: @unchecked Sendable {
             block.distributions = [drawn[i].row]
             round.connection.send(.draftBlock(block))
             // A draft behind the accepted context learns only now whether it agrees with it.
-            if !Self.agrees(round.drafts[j].tokens, base: round.base, with: context) { round.drafts[j].alive = false }
+            if !DraftStream.agrees(round.drafts[j].tokens, base: round.base, with: context) { round.drafts[j].alive = false }
         }
         rounds[id] = round
         queueStep(id)
