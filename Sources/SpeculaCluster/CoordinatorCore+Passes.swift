@@ -199,41 +199,30 @@ extension CoordinatorCore {
         logger.trace("tokens", metadata: ["request.id": "\(id)", "round": "\(request.round)", "tokens": "\(emitted.count)", "accepted": "\(stats?.accepted ?? 0)",
                                           "waited.ms": "\(Int((stats?.waitMicros ?? 0) / 1000))"])
 
-        // Keep the workers in step.
+        guard let finish else {
+            keepWorkersInStep(request, from: oldLength)
+            return true
+        }
+        request.client.send(.done(request.done(finish)))
+        requests[id] = request
+        end(id, reason: finish)
+        logger.debug("request finished", metadata: ["request.id": "\(id)", "reason": "\(finish.metricLabel)", "tokens": "\(request.generated)", "rounds": "\(request.rounds)"])
+        return false
+    }
+
+    /// Sends the tokens past `oldLength` as `Accepted` to the workers that hold the request's
+    /// context up to there.
+    func keepWorkersInStep(_ request: GenerationRequest, from oldLength: Int) {
         var accepted = Accepted()
-        accepted.requestID = id
+        accepted.requestID = request.id
         accepted.round = request.round
-        accepted.tokens = emitted.map { UInt32($0) }
+        accepted.tokens = request.context[oldLength...].map { UInt32($0) }
         accepted.newPosition = UInt32(request.context.count)
         for (connectionID, peer) in peers {
-            guard case .worker(var worker) = peer, worker.synced[id] == oldLength else { continue }
-            if finish == nil {
-                worker.connection.send(.accepted(accepted))
-                worker.synced[id] = request.context.count
-            } else {
-                worker.connection.send(.cancel(Cancel(requestID: id, reason: "request finished")))
-                worker.synced[id] = nil
-            }
+            guard case .worker(var worker) = peer, worker.synced[request.id] == oldLength else { continue }
+            worker.connection.send(.accepted(accepted))
+            worker.synced[request.id] = request.context.count
             peers[connectionID] = .worker(worker)
         }
-
-        guard let finish else { return true }
-        var done = Done()
-        done.requestID = request.clientRequestID
-        done.reason = finish
-        done.promptTokens = UInt32(request.promptLength)
-        done.generatedTokens = UInt32(request.generated)
-        done.rounds = request.rounds
-        done.targetPasses = request.targetPasses
-        done.acceptedDraftTokens = request.acceptedDraftTokens
-        done.elapsedSeconds = Date().timeIntervalSince(request.started)
-        request.client.send(.done(done))
-        forgetPending(id)
-        requests[id] = nil
-        metrics.add(CoordinatorMetrics.requestsFinished, labels: ["reason": finish.metricLabel])
-        metrics.set(CoordinatorMetrics.requestsInFlight, Double(requests.count))
-        logger.debug("request finished", metadata: ["request.id": "\(id)", "reason": "\(finish.metricLabel)", "tokens": "\(request.generated)", "rounds": "\(request.rounds)"])
-        scorer.release(request: id)
-        return false
     }
 }

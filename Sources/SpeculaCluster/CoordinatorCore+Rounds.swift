@@ -7,13 +7,19 @@ import SpeculaNet
 /// Rounds: assigning a request's drafts to workers (one `Speculate`), collecting their tokens as
 /// they stream in, and giving up on drafts whose worker left or missed the round deadline.
 extension CoordinatorCore {
-    /// The live workers of the largest pool (one draft-model fingerprint).
+    /// The workers of the largest pool (one draft-model fingerprint), counting only workers not
+    /// benched for missing deadlines: a pool that does not deliver loses its rounds to one that
+    /// does, whatever its size or announced fingerprint.
     func pool() -> [WorkerState] {
+        let now = Date()
         var pools: [String: [WorkerState]] = [:]
-        for case .worker(let w) in peers.values { pools[w.fingerprint, default: []].append(w) }
+        for case .worker(let w) in peers.values where w.benchedUntil <= now { pools[w.fingerprint, default: []].append(w) }
         return pools.max { a, b in a.value.count != b.value.count ? a.value.count < b.value.count : a.key > b.key }?.value
             .sorted { $0.connection.id < $1.connection.id } ?? []
     }
+
+    /// The random stream of a round's draft: unique per round and draft index within a request.
+    static func streamID(round: UInt64, draft: Int) -> UInt64 { round << 20 | UInt64(draft) }
 
     /// How far past the accepted context a request's workers may draft: a pass scores up to γ
     /// draft tokens, and the workers should already be drafting the γ after them meanwhile.
@@ -34,9 +40,9 @@ extension CoordinatorCore {
             let speeds = workers.map(\.tokensPerSecond).filter { $0 > 0 }
             let announced = speeds.isEmpty ? 0 : speeds.map { 1e6 / $0 }.reduce(0, +) / Double(speeds.count)
             // Greedy drafts are all the same draft: more than one buys nothing.
-            let maxDrafts = request.sampling.isGreedy ? 1 : min(4, options.maxDrafts)
+            let maxDrafts = request.sampling.isGreedy ? 1 : min(4, options.limits.maxDrafts)
             let choice = planners[request.planningRegime, default: SpeculationPlanner()]
-                .choose(maxDrafts: maxDrafts, maxBlock: min(8, options.maxBlockLength), passCost: passCost.line, announcedMicrosPerToken: announced)
+                .choose(maxDrafts: maxDrafts, maxBlock: min(8, options.limits.maxBlockLength), passCost: passCost.line, announcedMicrosPerToken: announced)
             (request.drafts, request.blockLength) = (choice.drafts, choice.block)
         }
         guard request.drafts > 0, !workers.isEmpty else { return }
@@ -44,7 +50,9 @@ extension CoordinatorCore {
                                                 limits: workers.map(\.maxDrafts), previous: previous)
         for (index, w) in assignment.enumerated() {
             request.assignment[workers[w].connection.id, default: []].append(index)
-            request.streams[index] = DraftStream(worker: workers[w].connection.id, base: request.context.count)
+            request.streams[index] = DraftStream(worker: workers[w].connection.id, base: request.context.count,
+                                                 lookahead: Self.lookahead(blockLength: request.blockLength),
+                                                 stream: RandomStream(seed: request.seed, stream: Self.streamID(round: request.round, draft: index)))
         }
         for worker in workers {
             guard let indices = request.assignment[worker.connection.id] else { continue }
@@ -57,7 +65,7 @@ extension CoordinatorCore {
             speculate.numDrafts = UInt32(indices.count)
             speculate.blockLength = UInt32(Self.lookahead(blockLength: request.blockLength))
             speculate.sampling = request.sampling.wire
-            speculate.streamIDs = indices.map { request.round << 20 | UInt64($0) }
+            speculate.streamIDs = indices.map { Self.streamID(round: request.round, draft: $0) }
             speculate.seed = request.seed
             speculate.maxSupport = options.maxSupport
             worker.connection.send(.speculate(speculate))
@@ -70,33 +78,70 @@ extension CoordinatorCore {
         }
     }
 
-    /// A worker's next token of one of its drafts: appended to the draft if it continues it and
-    /// is well formed (else the draft ends), then the target gets to work if it was waiting.
+    /// A worker's next tokens of one of its drafts: each checked (it is the token the draft's
+    /// stream draws from its shipped row, within the lookahead asked for) and appended, then the
+    /// target gets to work if it was waiting. A token that fails a check ends the draft and counts
+    /// against the worker (`violation`); a gap (a block dropped on an overfull connection) only
+    /// ends the draft.
     func draftArrived(_ block: DraftBlock, from worker: Connection) {
         guard var request = requests[block.requestID], block.round == request.round,
               let indices = request.assignment[worker.id], Int(block.draftIndex) < indices.count,
               var stream = request.streams[indices[Int(block.draftIndex)]], stream.alive
         else { return }  // late or unasked-for: ignore
         let index = indices[Int(block.draftIndex)]
-        if stream.tokens.isEmpty, case .worker(var state) = peers[worker.id], let queued = state.pending[block.requestID] {
-            state.pending[block.requestID] = queued > 1 ? queued - 1 : nil
+        if stream.tokens.isEmpty, case .worker(var state) = peers[worker.id] {
+            state.delivered()
+            if let queued = state.pending[block.requestID] { state.pending[block.requestID] = queued > 1 ? queued - 1 : nil }
             peers[worker.id] = .worker(state)
         }
-        if Int(block.basePosition) == stream.nextPosition, let parsed = parse(block) {
-            for (token, row) in zip(parsed.tokens, parsed.rows) { stream.append(token, row: row, context: request.context) }
-        } else {
-            logger.warning("dropping a draft: malformed or out-of-order tokens", metadata: ["request.id": "\(block.requestID)", "draft": "\(index)"])
+        var fault: String?
+        if Int(block.basePosition) != stream.nextPosition {
+            logger.debug("dropping a draft: out-of-order tokens", metadata: ["request.id": "\(block.requestID)", "draft": "\(index)"])
             stream.stop()
+        } else if let parsed = parse(block) {
+            for (offset, (token, row)) in zip(parsed.tokens, parsed.rows).enumerated() {
+                guard stream.nextPosition < request.context.count + stream.lookahead else {
+                    metrics.add(CoordinatorMetrics.draftTokensPastLookahead, Double(parsed.tokens.count - offset))
+                    fault = "draft tokens past the lookahead of \(stream.lookahead) it was asked for"
+                    break
+                }
+                guard options.trustsWorkers || stream.redraws(token, from: row) else {
+                    fault = "a draft token that its row and random stream do not produce"
+                    break
+                }
+                stream.append(token, row: row, context: request.context)
+            }
+        } else {
+            fault = "a malformed draft block (no tokens, too many, an invalid row, or a token outside its row)"
         }
+        if fault != nil { stream.stop() }
         request.streams[index] = stream
         requests[block.requestID] = request
+        if let fault { violation(by: worker, fault, request: block.requestID) }
         schedule()
+    }
+
+    /// A worker sent what no correct worker sends: counted, the worker told; past
+    /// `maxWorkerViolations` it is disconnected (its drafts of every request stop).
+    func violation(by connection: Connection, _ what: String, request id: UInt64) {
+        guard case .worker(var state) = peers[connection.id] else { return }
+        state.violations += 1
+        peers[connection.id] = .worker(state)
+        metrics.add(CoordinatorMetrics.workerViolations)
+        logger.warning("worker sent \(what)", metadata: ["worker": "\(state.nodeID)", "peer": "\(connection.peer)", "request.id": "\(id)",
+                                                         "violations": "\(state.violations)"])
+        let message = "\(what) (request \(id)); violation \(state.violations) of \(options.maxWorkerViolations) allowed"
+        if state.violations >= options.maxWorkerViolations {
+            refuse(connection, code: .protocolViolation, message)
+        } else {
+            connection.send(.error(ErrorMessage(code: .protocolViolation, message: message)))
+        }
     }
 
     /// A delivered chunk of a draft as tokens and the rows they were drawn from, or nil when it is
     /// malformed (no tokens, too many, a token outside its own row's support, an invalid row).
     func parse(_ block: DraftBlock) -> (tokens: [Token], rows: [SparseDistribution])? {
-        guard !block.tokens.isEmpty, block.tokens.count <= options.maxBlockLength, block.distributions.count == block.tokens.count else { return nil }
+        guard !block.tokens.isEmpty, block.tokens.count <= options.limits.maxBlockLength, block.distributions.count == block.tokens.count else { return nil }
         var rows: [SparseDistribution] = []
         for (token, wire) in zip(block.tokens, block.distributions) {
             guard let row = SparseShipping.distribution(wire, vocabularySize: target.vocabularySize), row.probability(of: Int(token)) > 0 else { return nil }
@@ -160,8 +205,20 @@ extension CoordinatorCore {
             requests[request.id] = request
             return true
         }
-        for index in lagging { request.streams[index]!.stop() }
+        for index in lagging {
+            request.streams[index]!.stop()
+            if request.streams[index]!.tokens.isEmpty { missedDeadline(request.streams[index]!.worker) }
+        }
         return false
+    }
+
+    /// A worker delivered nothing of a draft by the round deadline: it sits out rounds for a while
+    /// (longer each time in a row), so that a silent or stalled pool stops taking them.
+    func missedDeadline(_ worker: UInt64) {
+        guard case .worker(var state) = peers[worker] else { return }
+        state.missedDeadline()
+        peers[worker] = .worker(state)
+        logger.warning("worker missed a round deadline", metadata: ["worker": "\(state.nodeID)", "missed": "\(state.missedInARow)"])
     }
 
     /// The wait is over; returns how long it was.

@@ -24,7 +24,12 @@ actor CoordinatorCore {
     enum Peer {
         case greeting
         case worker(WorkerState)
-        case client
+        case client(ClientState)
+    }
+
+    struct ClientState {
+        /// The client's requests in flight: its request id → the coordinator's.
+        var requests: [UInt64: UInt64] = [:]
     }
 
     struct WorkerState {
@@ -43,6 +48,21 @@ actor CoordinatorCore {
         var pending: [UInt64: Int] = [:]
 
         var queuedBlocks: Int { pending.values.reduce(0, +) }
+        /// Tokens that failed the coordinator's checks (`violation`).
+        var violations = 0
+        /// Round deadlines missed without a token since the last delivery, and until when the
+        /// worker is left out of rounds for them.
+        var missedInARow = 0
+        var benchedUntil = Date.distantPast
+
+        /// A draft's first token arrived: the worker delivers again.
+        mutating func delivered() { (missedInARow, benchedUntil) = (0, .distantPast) }
+
+        /// A draft got nothing by the deadline: out of rounds for 2, 4, 8, … up to 64 seconds.
+        mutating func missedDeadline() {
+            missedInARow += 1
+            benchedUntil = Date().addingTimeInterval(Double(1 << min(missedInARow, 6)))
+        }
     }
 
     var peers: [UInt64: Peer] = [:]
@@ -123,7 +143,7 @@ actor CoordinatorCore {
         case .client:
             switch message {
             case .generate(let generate): start(generate, from: connection)
-            case .cancel(let cancel): cancelRequests { $0.client.id == connection.id && $0.clientRequestID == cancel.requestID }
+            case .cancel(let cancel): self.cancel(cancel, from: connection)
             default: logger.debug("ignoring client message", metadata: ["kind": "\(message.kind)"])
             }
         }
@@ -166,7 +186,7 @@ actor CoordinatorCore {
             logger.info("worker joined", metadata: ["worker": "\(hello.nodeID)", "peer": "\(connection.peer)", "draft.fingerprint": "\(hello.modelFingerprint)"])
             updateWorkerGauge()
         case .client:
-            peers[connection.id] = .client
+            peers[connection.id] = .client(ClientState())
         default:
             return deny(.protocolViolation, "role \(hello.role) cannot join a coordinator")
         }
@@ -187,8 +207,8 @@ actor CoordinatorCore {
             logger.info("worker left", metadata: ["worker": "\(worker.nodeID)", "reason": "\(reason)"])
             updateWorkerGauge()
             workerLeft(connection)
-        case .client:
-            cancelRequests { $0.client.id == connection.id }
+        case .client(let state):
+            for id in state.requests.values { end(id, reason: .cancelled) }
         default:
             break
         }

@@ -18,6 +18,8 @@ package enum CoordinatorMetrics {
     static let targetPassTokens = "specula_target_pass_tokens"
     static let draftWaitSeconds = "specula_draft_wait_seconds"
     static let workers = "specula_workers"
+    static let workerViolations = "specula_worker_violations_total"
+    static let draftTokensPastLookahead = "specula_draft_tokens_past_lookahead_total"
 
     /// Declares every coordinator metric in `registry`.
     package static func declare(in registry: MetricsRegistry) {
@@ -37,6 +39,9 @@ package enum CoordinatorMetrics {
         registry.declare(targetPassTokens, .histogram, help: "Tree tokens scored by one target pass.", buckets: MetricsRegistry.countBuckets)
         registry.declare(draftWaitSeconds, .histogram, help: "Time a request waited for draft tokens before a pass.")
         registry.declare(workers, .gauge, help: "Connected draft workers, by draft-model fingerprint.")
+        registry.declare(workerViolations, .counter,
+                         help: "Draft blocks that failed the coordinator's checks (a token its row and stream do not produce, past the lookahead, malformed).")
+        registry.declare(draftTokensPastLookahead, .counter, help: "Draft tokens dropped for lying past the lookahead the worker was asked for.")
     }
 }
 

@@ -6,12 +6,17 @@ package struct CoordinatorOptions: Sendable {
     /// How long a request waits for its drafts' next tokens before going on without the drafts
     /// that have not delivered, in milliseconds.
     package var roundDeadlineMs: UInt64 = 1000
-    /// K and γ when a request leaves them at 0.
-    package var defaultDrafts = 2
-    package var defaultBlockLength = 4
-    /// Upper bounds a request may ask for.
-    package var maxDrafts = 16
-    package var maxBlockLength = 32
+    /// K and γ when a request leaves them at 0, and what a request may ask for.
+    package var limits = GenerationSpec.Limits()
+    /// Requests one client connection may have in flight; more are refused (`unavailable`).
+    package var maxRequestsPerClient = 256
+    /// Connections open at once (peers past it are refused at once), and how long a new one may
+    /// take to send its `Hello` before it is closed.
+    package var maxConnections = 1024
+    package var handshakeTimeoutMs: UInt64 = 5000
+    /// Checks a worker may fail (a token its row and stream do not produce, drafting past its
+    /// lookahead, a malformed block) before it is disconnected.
+    package var maxWorkerViolations = 3
     /// While a request's drafts have no tokens yet (its first pass; after a rejection, while the
     /// workers draft from the new context), the otherwise idle target scores the newest token
     /// alone; its token is then drawn coupled with the drafts' first tokens
@@ -21,6 +26,9 @@ package struct CoordinatorOptions: Sendable {
     /// passes): pairs each draft token after a draft's first with the row one position before
     /// its own.
     package var misalignsDraftRows = false
+    /// Deliberately unsafe, for tests only (the negative control of the workers' checks): takes
+    /// every draft token as its worker says, without drawing it again from its row and stream.
+    package var trustsWorkers = false
     /// Entries per shipped draft distribution (0: the whole support).
     package var maxSupport: UInt32 = 64
     /// When set, peers must prove knowledge of this secret in `Hello` (HMAC-SHA256 of their nonce).

@@ -10,18 +10,34 @@ import SpeculaCore
 /// given that its tokens so far equal the context, the rest is a draft from exactly that context,
 /// independent of how the context was chosen. Which drafts take part in a pass, and how many of
 /// their tokens, depends only on what has arrived when the pass starts.
+///
+/// Workers are checked, not trusted: the coordinator knows the draft's random stream, so it
+/// draws each arriving token again from the row shipped with it (`redraws`); a token that its row
+/// and stream do not produce is a lie or a bug, and ends the draft.
 struct DraftStream {
     /// The worker (connection id) drafting it.
     let worker: UInt64
+    /// How far past the accepted context the worker was asked to draft.
+    let lookahead: Int
     /// Context position of its first token kept (tokens the context has long passed are dropped).
     private(set) var base: Int
     var tokens: [Token] = []
     var rows: [SparseDistribution] = []
     private(set) var alive = true
+    /// The draft's random stream, as the worker consumes it: one draw per token.
+    private var choices: StreamChoices
 
-    init(worker: UInt64, base: Int) {
+    init(worker: UInt64, base: Int, lookahead: Int, stream: RandomStream) {
         self.worker = worker
         self.base = base
+        self.lookahead = lookahead
+        self.choices = StreamChoices(stream)
+    }
+
+    /// Whether `token` is what the draft's stream draws from `row` at its next position (the
+    /// worker's own draw, repeated). Consumes that draw.
+    mutating func redraws(_ token: Token, from row: SparseDistribution) -> Bool {
+        choices.draw(from: row) == token
     }
 
     /// The position its next token will have.

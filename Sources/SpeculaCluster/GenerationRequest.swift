@@ -63,15 +63,29 @@ struct GenerationRequest {
 
     var generated: Int { context.count - promptLength }
 
+    /// The `Done` that tells its client it ended for `reason`.
+    func done(_ reason: FinishReason) -> Done {
+        var done = Done()
+        done.requestID = clientRequestID
+        done.reason = reason
+        done.promptTokens = UInt32(promptLength)
+        done.generatedTokens = UInt32(generated)
+        done.rounds = rounds
+        done.targetPasses = targetPasses
+        done.acceptedDraftTokens = acceptedDraftTokens
+        done.elapsedSeconds = Date().timeIntervalSince(started)
+        return done
+    }
+
     /// What the planner's estimates depend on besides the models and hardware: the verifier and
-    /// the temperature (in tenths; greedy requests are their own regime).
+    /// the temperature (in tenths, up to 1000; greedy requests are their own regime).
     struct PlanningRegime: Hashable {
         let verifier: String
         let temperatureTenths: Int
     }
 
     var planningRegime: PlanningRegime {
-        PlanningRegime(verifier: verifier.name, temperatureTenths: sampling.isGreedy ? -1 : Int((sampling.temperature * 10).rounded()))
+        PlanningRegime(verifier: verifier.name, temperatureTenths: sampling.isGreedy ? -1 : Int((min(sampling.temperature, 1000) * 10).rounded()))
     }
 
     /// Ends the drafts that disagree with the context.

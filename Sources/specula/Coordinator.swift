@@ -31,6 +31,7 @@ struct Coordinator: AsyncParsableCommand {
         discussion: "The drafts that begin with that token then serve from their second token on (the output law is unchanged)."))
     var decodeWhileDrafting = true
     @Flag(help: .hidden) var misalignDraftRowsForTesting = false
+    @Flag(help: .hidden) var trustWorkersForTesting = false
     @Option(help: "Shared secret peers must prove in Hello (HMAC-SHA256).") var authSecret: String?
     @Flag(help: "Allow a non-loopback address without --auth-secret.") var insecure = false
     @Option(help: "Heartbeat interval, ms.") var heartbeatMs: UInt64 = 1000
@@ -51,11 +52,12 @@ struct Coordinator: AsyncParsableCommand {
         let target = try ClusterModel.load(model, threads: threads)
         var options = CoordinatorOptions()
         options.roundDeadlineMs = roundDeadlineMs
-        options.defaultDrafts = drafts
-        options.defaultBlockLength = block
+        options.limits.defaultDrafts = drafts
+        options.limits.defaultBlockLength = block
         options.maxSupport = maxSupport
         options.decodeWhileDrafting = decodeWhileDrafting
         options.misalignsDraftRows = misalignDraftRowsForTesting
+        options.trustsWorkers = trustWorkersForTesting
         options.authSecret = authSecret
         options.connection.heartbeatIntervalMs = heartbeatMs
         options.connection.deadPeerTimeoutMs = heartbeatMs * 5

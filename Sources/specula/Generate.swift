@@ -64,18 +64,7 @@ struct Generate: AsyncParsableCommand {
         defer { loop.shutdown() }
         let client = try await SpeculaClient.connect(loop: loop, host: address.host, port: address.port, authSecret: authSecret)
         defer { client.close() }
-        var request = GenerateRequest()
-        request.prompt = prompt ?? ""
-        request.promptTokens = try TokenList.parse(promptTokens ?? "", flag: "--prompt-tokens").map { UInt32($0) }
-        request.maxTokens = UInt32(maxTokens)
-        request.sampling = sampling.parameters.wire
-        request.verifier = verifier ?? ""
-        request.numDrafts = UInt32(drafts)
-        request.blockLength = UInt32(block)
-        request.allowLossy = allowLossy
-        request.noDraft = noDraft
-        request.chat = chat
-        request.stop = stop
+        let request = try wireRequest()
 
         var lines = [String](repeating: "", count: samples)
         try await withThrowingTaskGroup(of: (Int, String).self) { group in
@@ -99,6 +88,24 @@ struct Generate: AsyncParsableCommand {
         } else if !json {
             print(lines.joined(separator: "\n"))
         }
+    }
+
+    /// The request the flags describe, as it goes on the wire (and, with --local, through the
+    /// same checks as the coordinator's).
+    private func wireRequest() throws -> GenerateRequest {
+        var request = GenerateRequest()
+        request.prompt = prompt ?? ""
+        request.promptTokens = try TokenList.parse(promptTokens ?? "", flag: "--prompt-tokens").map { UInt32(clamping: $0) }
+        request.maxTokens = UInt32(clamping: maxTokens)
+        request.sampling = sampling.parameters.wire
+        request.verifier = verifier ?? ""
+        request.numDrafts = UInt32(clamping: drafts)
+        request.blockLength = UInt32(clamping: block)
+        request.allowLossy = allowLossy
+        request.noDraft = noDraft
+        request.chat = chat
+        request.stop = stop
+        return request
     }
 
     /// The generated token ids of one stream, comma-separated (printing round stats with `json`).
@@ -132,20 +139,16 @@ struct Generate: AsyncParsableCommand {
         if let draft, draft.tokenizerFingerprint != targetModel.tokenizerFingerprint {
             throw ValidationError("--draft-model has tokenizer \(draft.tokenizerFingerprint), --target has \(targetModel.tokenizerFingerprint).")
         }
-        var promptIDs = try TokenList.parse(promptTokens ?? "", flag: "--prompt-tokens")
-        if let prompt {
-            guard let tokenizer = targetModel.tokenizer else { throw ValidationError("--target has no tokenizer; use --prompt-tokens.") }
-            promptIDs = tokenizer.encode(chat ? tokenizer.chatPrompt(user: prompt) : prompt)
+        let spec: GenerationSpec
+        do {
+            spec = try GenerationSpec(try wireRequest(), target: targetModel, limits: GenerationSpec.Limits())
+        } catch {
+            throw ValidationError("The request was refused: \(error)")
         }
-        guard !promptIDs.isEmpty else { throw ValidationError("The prompt is empty.") }
-        if let limit = targetModel.maxSequenceLength, promptIDs.count + maxTokens > limit {
-            throw ValidationError("The prompt (\(promptIDs.count) tokens) + --max-tokens (\(maxTokens)) exceeds the model's context length \(limit).")
-        }
-        let kindName = verifier ?? VerifierKind.defaultKind(temperature: sampling.temperature).rawValue
-        guard let kind = VerifierKind(name: kindName) else { throw ValidationError("Unknown --verifier '\(kindName)'.") }
-        guard kind.isLossless || allowLossy else { throw ValidationError("Verifier '\(kind.rawValue)' is not lossless; pass --allow-lossy to use it anyway.") }
+        let promptIDs = spec.promptTokens
         let generator = LocalGenerator(target: targetModel, draft: draft)
-        var settings = LocalGenerator.Settings(verifier: kind, drafts: noDraft ? 0 : (drafts == 0 ? 2 : drafts), blockLength: block == 0 ? 4 : block, sampling: sampling.parameters, maxTokens: maxTokens)
+        var settings = LocalGenerator.Settings(verifier: spec.verifier, drafts: spec.drafts, blockLength: spec.blockLength, sampling: spec.sampling,
+                                               maxTokens: spec.maxTokens)
         for i in 0..<samples {
             settings.seed = seed &+ UInt64(i)
             var decoder = targetModel.tokenizer.map { StreamingDecoder(tokenizer: $0) }

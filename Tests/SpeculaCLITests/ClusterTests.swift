@@ -55,10 +55,12 @@ struct ClusterTests {
         #expect(test.passes(alpha: 1e-4), "chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
     }
 
+    /// The law test's negative control: with the coordinator's checks of draft tokens off, workers
+    /// that ship a row other than the one they drew from break the law, and the test sees it.
     @Test func aWorkerThatShipsAWrongDistributionIsCaught() throws {
         let toys = try Toys()
         let cluster = try ClusterHarness()
-        try cluster.startCoordinator(model: toys.files.target)
+        try cluster.startCoordinator(model: toys.files.target, extra: ["--trust-workers-for-testing"])
         try cluster.startWorker(model: toys.files.draft, extra: ["--ship-wrong-distribution"])
         try cluster.startWorker(model: toys.files.draft, extra: ["--ship-wrong-distribution"])
         let output = try cluster.generate(Self.generateArguments(verifier: "multidraft-block"))
@@ -66,12 +68,28 @@ struct ClusterTests {
         #expect(!test.passes(alpha: 1e-4), "the lying workers went unnoticed: chi-square \(test.statistic)")
     }
 
+    /// Workers are checked, not trusted: the coordinator draws every draft token again from the row
+    /// shipped with it on the draft's stream, so the same lying workers are caught (counted,
+    /// disconnected) and the output keeps the target's law.
+    @Test func theCoordinatorsChecksStopWorkersThatShipAWrongDistribution() throws {
+        let toys = try Toys()
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target, extra: ["--metrics-port", "0"])
+        try cluster.startWorker(model: toys.files.draft, extra: ["--ship-wrong-distribution"])
+        try cluster.startWorker(model: toys.files.draft, extra: ["--ship-wrong-distribution"])
+        let output = try cluster.generate(Self.generateArguments(verifier: "multidraft-block", samples: 5000))
+        let metrics = try MetricsTests.get(try #require(cluster.metricsURL), path: "/metrics").body
+        let test = ChiSquare(expected: toys.targetLaw, observedLines: output)
+        #expect(test.passes(alpha: 1e-4), "chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
+        #expect((MetricsTests.value(metrics, "specula_worker_violations_total") ?? 0) >= 3, "the lies went uncounted")
+    }
+
     /// Law test with the coordinator decoding while drafting (requests one at a time, so the
     /// target is idle when a round starts): the output law must stay the target's, and the
     /// coordinator must have decoded many tokens that way — or, with the deliberately wrong
     /// variant that pairs each remaining draft token with the row before its own, the law must
     /// break.
-    func decodeWhileDrafting(verifier: String, drafts: Int, wrong: Bool) throws -> (test: ChiSquare, decoded: Double) {
+    func decodeWhileDrafting(verifier: String, drafts: Int, wrong: Bool) throws -> (test: ChiSquare, decoded: Double, violations: Double) {
         let toys = try Toys()
         let cluster = try ClusterHarness()
         try cluster.startCoordinator(model: toys.files.target, extra: ["--metrics-port", "0"] + (wrong ? ["--misalign-draft-rows-for-testing"] : []))
@@ -79,18 +97,20 @@ struct ClusterTests {
         try cluster.startWorker(model: toys.files.draft)
         let output = try cluster.generate(Self.generateArguments(verifier: verifier, drafts: drafts, block: 2) + ["--concurrency", "4"])
         let metrics = try MetricsTests.get(try #require(cluster.metricsURL), path: "/metrics").body
-        return (ChiSquare(expected: toys.targetLaw, observedLines: output), MetricsTests.value(metrics, "specula_decoded_while_drafting_total") ?? 0)
+        return (ChiSquare(expected: toys.targetLaw, observedLines: output), MetricsTests.value(metrics, "specula_decoded_while_drafting_total") ?? 0,
+                MetricsTests.value(metrics, "specula_worker_violations_total") ?? 0)
     }
 
     @Test(arguments: [("multidraft-block", 2), ("block", 1)])
     func decodingWhileDraftingKeepsTheTargetLaw(verifier: String, drafts: Int) throws {
-        let (test, decoded) = try decodeWhileDrafting(verifier: verifier, drafts: drafts, wrong: false)
+        let (test, decoded, violations) = try decodeWhileDrafting(verifier: verifier, drafts: drafts, wrong: false)
         #expect(decoded >= 2000, "only \(decoded) tokens decoded while drafting")
+        #expect(violations == 0, "honest workers failed the coordinator's checks \(violations) times")
         #expect(test.passes(alpha: 1e-4), "\(verifier): chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
     }
 
     @Test func draftRowsMisalignedAfterTheTargetsOwnTokenAreCaught() throws {
-        let (test, decoded) = try decodeWhileDrafting(verifier: "multidraft-block", drafts: 2, wrong: true)
+        let (test, decoded, _) = try decodeWhileDrafting(verifier: "multidraft-block", drafts: 2, wrong: true)
         #expect(decoded >= 2000, "only \(decoded) tokens decoded while drafting")
         #expect(!test.passes(alpha: 1e-4), "the wrong variant went unnoticed: chi-square \(test.statistic)")
     }
