@@ -36,10 +36,11 @@ extension CoordinatorCore {
     }
 
     /// What the request contributes to the next pass, or nil when it must wait for draft tokens
-    /// (or finished). First draws the token at a position a finished pass scored, once every
-    /// live draft has its token there (or the round deadline passed: the drafts without one end).
+    /// (or finished, or its client does not read: it is paused until the client's connection
+    /// drains). First draws the token at a position a finished pass scored, once every live draft
+    /// has its token there (or the round deadline passed: the drafts without one end).
     func prepareStep(_ id: UInt64) -> PassStep? {
-        guard var request = requests[id], !request.inPass else { return nil }
+        guard var request = requests[id], !request.inPass, !request.client.isBackedUp else { return nil }
         var waited = 0.0
         if let scored = request.scoredNext {
             let position = request.context.count

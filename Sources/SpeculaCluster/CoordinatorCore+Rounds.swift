@@ -78,17 +78,28 @@ extension CoordinatorCore {
         }
     }
 
-    /// A worker's next tokens of one of its drafts: each checked (it is the token the draft's
-    /// stream draws from its shipped row, within the lookahead asked for) and appended, then the
-    /// target gets to work if it was waiting. A token that fails a check ends the draft and counts
-    /// against the worker (`violation`); a gap (a block dropped on an overfull connection) only
-    /// ends the draft.
+    /// A worker's next tokens of one of its drafts: checked (within the lookahead asked for, and
+    /// each the token the draft's stream draws from its shipped row) and appended, then the target
+    /// gets to work if it was waiting. A block that fails a check ends the draft and counts against
+    /// the worker (`violation`); a gap (a block dropped on an overfull connection) only ends the
+    /// draft.
     func draftArrived(_ block: DraftBlock, from worker: Connection) {
         guard var request = requests[block.requestID], block.round == request.round,
               let indices = request.assignment[worker.id], Int(block.draftIndex) < indices.count,
-              var stream = request.streams[indices[Int(block.draftIndex)]], stream.alive
+              var stream = request.streams[indices[Int(block.draftIndex)]]
         else { return }  // late or unasked-for: ignore
         let index = indices[Int(block.draftIndex)]
+        // The worker's context is never ahead of this one, so no correct worker drafts past here;
+        // checked before anything else, whether the draft is still alive or not.
+        let past = Int(block.basePosition) + block.tokens.count - (request.context.count + stream.lookahead)
+        if past > 0 {
+            metrics.add(CoordinatorMetrics.draftTokensPastLookahead, Double(min(past, block.tokens.count)))
+            stream.stop()
+            request.streams[index] = stream
+            requests[block.requestID] = request
+            return violation(by: worker, "draft tokens past the lookahead of \(stream.lookahead) it was asked for", request: block.requestID)
+        }
+        guard stream.alive else { return }
         if stream.tokens.isEmpty, case .worker(var state) = peers[worker.id] {
             state.delivered()
             if let queued = state.pending[block.requestID] { state.pending[block.requestID] = queued > 1 ? queued - 1 : nil }
@@ -99,12 +110,7 @@ extension CoordinatorCore {
             logger.debug("dropping a draft: out-of-order tokens", metadata: ["request.id": "\(block.requestID)", "draft": "\(index)"])
             stream.stop()
         } else if let parsed = parse(block) {
-            for (offset, (token, row)) in zip(parsed.tokens, parsed.rows).enumerated() {
-                guard stream.nextPosition < request.context.count + stream.lookahead else {
-                    metrics.add(CoordinatorMetrics.draftTokensPastLookahead, Double(parsed.tokens.count - offset))
-                    fault = "draft tokens past the lookahead of \(stream.lookahead) it was asked for"
-                    break
-                }
+            for (token, row) in zip(parsed.tokens, parsed.rows) {
                 guard options.trustsWorkers || stream.redraws(token, from: row) else {
                     fault = "a draft token that its row and random stream do not produce"
                     break

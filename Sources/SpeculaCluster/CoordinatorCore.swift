@@ -120,6 +120,7 @@ actor CoordinatorCore {
             switch event {
             case .message(let connection, let message): receive(message, from: connection)
             case .closed(let connection, let reason): closed(connection, reason)
+            case .drained: schedule()
             case .waitDeadline(let request, let wait): waitDeadline(request, wait)
             case .scored(let batch): scored(batch)
             }
@@ -192,6 +193,7 @@ actor CoordinatorCore {
         }
         ack.accepted = true
         ack.reason = "welcome"
+        connection.completeHandshake()
         connection.send(.helloAck(ack))
     }
 

@@ -6,6 +6,8 @@ import SpeculaNet
 enum CoordinatorEvent: Sendable {
     case message(Connection, Message)
     case closed(Connection, CloseReason)
+    /// A connection that was backed up (`Connection.isBackedUp`) can take messages again.
+    case drained(Connection)
     /// A request's wait for draft tokens (`GenerationRequest.waits`) reached the round deadline.
     case waitDeadline(request: UInt64, wait: UInt64)
     /// A target pass finished.

@@ -10,10 +10,13 @@ package final class CoordinatorServer: Sendable {
         let (stream, continuation) = AsyncStream<CoordinatorEvent>.makeStream()
         let core = CoordinatorCore(target: target, options: options, logger: logger, events: continuation)
         runner = Task { await core.run(stream) }
-        listener = try Listener(loop: loop, host: host, port: port, options: options.connection) { _ in
+        var connection = options.connection
+        connection.handshakeTimeoutMs = options.handshakeTimeoutMs
+        listener = try Listener(loop: loop, host: host, port: port, options: connection, maxConnections: options.maxConnections) { _ in
             ConnectionHandlers(
                 onMessage: { connection, message in continuation.yield(.message(connection, message)) },
-                onClose: { connection, reason in continuation.yield(.closed(connection, reason)) })
+                onClose: { connection, reason in continuation.yield(.closed(connection, reason)) },
+                onDrained: { connection in continuation.yield(.drained(connection)) })
         }
     }
 

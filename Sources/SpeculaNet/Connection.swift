@@ -4,10 +4,13 @@ import Synchronization
 /// One TCP connection carrying framed `Message`s, driven by an `EventLoop`.
 ///
 /// Reads are decoded incrementally; a frame that is too large or does not decode closes the
-/// connection after telling the peer with an `Error` message. Writes go through a bounded queue:
-/// over `writeQueueLimit` the oldest stale messages (drafts, heartbeats) are dropped and counted,
-/// control messages never are. Heartbeats are sent and answered here, and a peer silent for longer
-/// than the dead-peer timeout is closed. `onMessage` and `onClose` run on the loop thread.
+/// connection after telling the peer with an `Error` message. Writes go through a queue bounded in
+/// messages and bytes: while it is over a limit, new stale messages (drafts, heartbeats) are
+/// dropped and counted, control messages never are; the connection reports itself backed up
+/// (`isBackedUp`, `onDrained` when it is not any more) so its owner stops producing for it, and a
+/// peer that does not read is closed at the hard byte limit or after the stall timeout. Heartbeats
+/// are sent and answered here; a peer silent for longer than the dead-peer timeout, or one whose
+/// handshake its owner did not complete in time, is closed. Handlers run on the loop thread.
 package final class Connection: @unchecked Sendable {
     // @unchecked Sendable invariant: every stored `var` and the uv handles are only touched on
     // `loop`'s thread; the public methods hop there. `counters` are atomics.
@@ -21,6 +24,12 @@ package final class Connection: @unchecked Sendable {
     private var decoder: FrameDecoder
     private var queue: [(frame: [UInt8], droppable: Bool)] = []
     private var queueHead = 0
+    /// Bytes queued or being written, and since when (loop clock) they are over the soft limit.
+    private var queuedBytes = 0
+    private var backedUpSinceMs: UInt64?
+    private let backedUp = Atomic<Bool>(false)
+    private let handshaken = Atomic<Bool>(false)
+    private var openedMs: UInt64 = 0
     private var writing = false
     private var closeAfterFlush: CloseReason?
     private var closed = false
@@ -30,6 +39,7 @@ package final class Connection: @unchecked Sendable {
     private var shutdownHook: UInt64?
     private var onMessage: ((Connection, Message) -> Void)?
     private var onClose: ((Connection, CloseReason) -> Void)?
+    private var onDrained: ((Connection) -> Void)?
 
     private static let nextID = Atomic<UInt64>(1)
 
@@ -44,11 +54,13 @@ package final class Connection: @unchecked Sendable {
 
     /// Starts reading and heartbeating. Loop thread only; called once by whoever made the
     /// connection, with the handlers set before the first byte can arrive.
-    func start(onMessage: @escaping (Connection, Message) -> Void, onClose: @escaping (Connection, CloseReason) -> Void) {
+    func start(_ handlers: ConnectionHandlers) {
         loop.preconditionOnLoopThread()
-        self.onMessage = onMessage
-        self.onClose = onClose
+        onMessage = handlers.onMessage
+        onClose = handlers.onClose
+        onDrained = handlers.onDrained
         lastHeardMs = loop.nowMilliseconds
+        openedMs = lastHeardMs
         shutdownHook = loop.addShutdownHook { [self] in close(.local("event loop shutting down")) }
         do {
             try tcp.setNoDelay()
@@ -57,11 +69,20 @@ package final class Connection: @unchecked Sendable {
             close(.ioError(error))
             return
         }
-        if options.heartbeatIntervalMs > 0, let timer = try? loop.makeTimer() {
+        let tick = options.heartbeatIntervalMs > 0 ? options.heartbeatIntervalMs : 1000
+        if let timer = try? loop.makeTimer() {
             self.timer = timer
-            timer.start(after: options.heartbeatIntervalMs, repeat: options.heartbeatIntervalMs) { [self] in heartbeatTick() }
+            timer.start(after: tick, repeat: tick) { [self] in timerTick() }
         }
     }
+
+    /// Whether more than the soft limit of bytes waits to be written: the peer reads slower than
+    /// it is sent to. Thread-safe.
+    package var isBackedUp: Bool { backedUp.load(ordering: .relaxed) }
+
+    /// The owner accepted the peer's handshake: the handshake deadline no longer applies.
+    /// Thread-safe.
+    package func completeHandshake() { handshaken.store(true, ordering: .relaxed) }
 
     /// Queues `message` for sending. Thread-safe; a no-op once the connection is closed.
     package func send(_ message: Message) {
@@ -129,12 +150,20 @@ package final class Connection: @unchecked Sendable {
         onMessage?(self, message)
     }
 
-    private func heartbeatTick() {
-        let silent = loop.nowMilliseconds &- lastHeardMs
+    private func timerTick() {
+        let now = loop.nowMilliseconds
+        let silent = now &- lastHeardMs
         if options.deadPeerTimeoutMs > 0 && silent > options.deadPeerTimeoutMs {
-            close(.deadPeer(silentMs: silent))
-            return
+            return close(.deadPeer(silentMs: silent))
         }
+        if options.handshakeTimeoutMs > 0, !handshaken.load(ordering: .relaxed), now &- openedMs > options.handshakeTimeoutMs {
+            return fail(ErrorMessage(code: .protocolViolation, message: "no Hello within \(options.handshakeTimeoutMs) ms"),
+                        reason: .handshakeTimeout(ms: options.handshakeTimeoutMs))
+        }
+        if options.stallTimeoutMs > 0, let since = backedUpSinceMs, now &- since > options.stallTimeoutMs {
+            return close(.notReading(queuedBytes: queuedBytes))
+        }
+        guard options.heartbeatIntervalMs > 0 else { return }
         heartbeatSequence += 1
         enqueue(FrameEncoder.frame(.heartbeat(Heartbeat(sequence: heartbeatSequence, sentUnixNanos: UVLoop.monotonicNanoseconds))), droppable: true)
     }
@@ -142,14 +171,29 @@ package final class Connection: @unchecked Sendable {
     private func enqueue(_ frame: [UInt8], droppable: Bool) {
         loop.preconditionOnLoopThread()
         guard !closed else { return }
-        queue.append((frame, droppable))
-        if queue.count - queueHead > options.writeQueueLimit,
-           let stale = queue[queueHead...].firstIndex(where: { $0.droppable }) {
-            queue.remove(at: stale)
+        if droppable && (queue.count - queueHead >= options.writeQueueLimit || backedUpSinceMs != nil) {
             counters.droppedStale.add(1, ordering: .relaxed)
             options.metrics?.add(MetricsRegistry.droppedFrames)
+            return
+        }
+        queue.append((frame, droppable))
+        queuedBytes += frame.count
+        if queuedBytes > options.hardWriteQueueBytes { return close(.notReading(queuedBytes: queuedBytes)) }
+        if queuedBytes > options.writeQueueBytes && backedUpSinceMs == nil {
+            backedUpSinceMs = loop.nowMilliseconds
+            backedUp.store(true, ordering: .relaxed)
         }
         flush()
+    }
+
+    /// `count` queued bytes were written: below half the soft limit the connection is no longer
+    /// backed up, and its owner hears so.
+    private func wrote(_ count: Int) {
+        queuedBytes -= count
+        guard backedUpSinceMs != nil, queuedBytes <= options.writeQueueBytes / 2 else { return }
+        backedUpSinceMs = nil
+        backedUp.store(false, ordering: .relaxed)
+        onDrained?(self)
     }
 
     /// Writes everything queued in one `uv_write`, then the next batch from the write callback.
@@ -179,6 +223,8 @@ package final class Connection: @unchecked Sendable {
             }
             counters.framesSent.add(frames, ordering: .relaxed)
             counters.bytesSent.add(bytes.count, ordering: .relaxed)
+            wrote(bytes.count)
+            if closed { return }
             flush()
         }
     }
@@ -193,9 +239,12 @@ package final class Connection: @unchecked Sendable {
         timer = nil
         tcp.close()
         if let shutdownHook { loop.removeShutdownHook(shutdownHook) }
+        queuedBytes = 0
+        backedUp.store(false, ordering: .relaxed)
         let handler = onClose
         onMessage = nil
         onClose = nil
+        onDrained = nil
         handler?(self, reason)
     }
 }

@@ -83,12 +83,14 @@ package final class Connector: @unchecked Sendable {
         attempt = 0
         let connection = Connection(loop: loop, tcp: tcp, options: options)
         current = connection
-        let handlers = onConnect(connection)
-        connection.start(onMessage: handlers.onMessage) { [self] connection, reason in
-            handlers.onClose(connection, reason)
+        var handlers = onConnect(connection)
+        let onClose = handlers.onClose
+        handlers.onClose = { [self] connection, reason in
+            onClose(connection, reason)
             current = nil
             scheduleReconnect()
         }
+        connection.start(handlers)
     }
 
     private func retry(after error: UVError) {

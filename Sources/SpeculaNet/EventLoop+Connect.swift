@@ -17,7 +17,7 @@ extension EventLoop {
                         }
                         let connection = Connection(loop: self, tcp: tcp, options: options)
                         let handlers = configure(connection)
-                        connection.start(onMessage: handlers.onMessage, onClose: handlers.onClose)
+                        connection.start(handlers)
                         continuation.resume(returning: connection)
                     }
                 } catch {

@@ -1,22 +1,41 @@
-/// A listening TCP socket that turns every accepted socket into a started `Connection`.
+/// A listening TCP socket that turns every accepted socket into a started `Connection`, up to
+/// `maxConnections` open at once: a peer past it is told so (`unavailable`) and closed, so that a
+/// flood of idle sockets cannot take the file descriptors that real peers need.
 package final class Listener: @unchecked Sendable {
-    // @unchecked Sendable invariant: `tcp` is only touched on `loop`'s thread; `port` is immutable.
+    // @unchecked Sendable invariant: `tcp` and `open` are only touched on `loop`'s thread; `port`
+    // is immutable.
     package let loop: EventLoop
     /// The bound port (useful after binding port 0).
     package let port: Int
-    private let tcp: UVTCP
+    private var tcp: UVTCP!
+    private var open = 0
 
     /// Binds `host:port` and starts accepting. For each connection, `configure` runs on the loop
     /// thread and returns its handlers. Thread-safe (hops to the loop thread and waits).
     package init(
-        loop: EventLoop, host: String, port: Int, options: ConnectionOptions = ConnectionOptions(),
+        loop: EventLoop, host: String, port: Int, options: ConnectionOptions = ConnectionOptions(), maxConnections: Int = .max,
         accept configure: @escaping (Connection) -> ConnectionHandlers
     ) throws(UVError) {
         self.loop = loop
+        var accepted: (Connection) -> Void = { _ in }
         (tcp, self.port) = try loop.listen(host: host, port: port) { client in
-            let connection = Connection(loop: loop, tcp: client, options: options)
-            let handlers = configure(connection)
-            connection.start(onMessage: handlers.onMessage, onClose: handlers.onClose)
+            accepted(Connection(loop: loop, tcp: client, options: options))
+        }
+        accepted = { [weak self] connection in
+            guard let self, open < maxConnections else {
+                connection.start(ConnectionHandlers(onMessage: { _, _ in }))
+                connection.fail(ErrorMessage(code: .unavailable, message: "too many connections (\(maxConnections)); try again later"),
+                                reason: .local("over the connection limit"))
+                return
+            }
+            open += 1
+            var handlers = configure(connection)
+            let onClose = handlers.onClose
+            handlers.onClose = { [weak self] connection, reason in
+                self?.open -= 1
+                onClose(connection, reason)
+            }
+            connection.start(handlers)
         }
     }
 
@@ -26,14 +45,18 @@ package final class Listener: @unchecked Sendable {
     }
 }
 
-/// What a connection's owner wants to hear; both run on the loop thread.
+/// What a connection's owner wants to hear; all run on the loop thread.
 package struct ConnectionHandlers {
     package var onMessage: (Connection, Message) -> Void
     package var onClose: (Connection, CloseReason) -> Void
+    /// The connection is no longer backed up (`Connection.isBackedUp`).
+    package var onDrained: ((Connection) -> Void)?
 
-    package init(onMessage: @escaping (Connection, Message) -> Void, onClose: @escaping (Connection, CloseReason) -> Void = { _, _ in }) {
+    package init(onMessage: @escaping (Connection, Message) -> Void, onClose: @escaping (Connection, CloseReason) -> Void = { _, _ in },
+                 onDrained: ((Connection) -> Void)? = nil) {
         self.onMessage = onMessage
         self.onClose = onClose
+        self.onDrained = onDrained
     }
 }
 

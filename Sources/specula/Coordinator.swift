@@ -35,12 +35,20 @@ struct Coordinator: AsyncParsableCommand {
     @Option(help: "Shared secret peers must prove in Hello (HMAC-SHA256).") var authSecret: String?
     @Flag(help: "Allow a non-loopback address without --auth-secret.") var insecure = false
     @Option(help: "Heartbeat interval, ms.") var heartbeatMs: UInt64 = 1000
+    @Option(help: "Requests one client connection may have in flight (more are refused).") var maxRequestsPerClient = 256
+    @Option(help: "Connections open at once (default: 1024, or fewer to fit the open-file limit).") var maxConnections: Int?
+    @Option(help: "Milliseconds a new connection may take to send its Hello.") var handshakeTimeoutMs: UInt64 = 5000
+    @Option(help: ArgumentHelp("Milliseconds a client or worker may leave its socket unread before it is disconnected.",
+                               discussion: "Meanwhile the coordinator stops producing for it: a client's requests pause."))
+    var stallTimeoutMs: UInt64 = 15_000
     @OptionGroup var metricsOptions: MetricsOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port).") }
         try metricsOptions.check()
         guard drafts >= 0, block >= 1 else { throw ValidationError("--drafts must be ≥ 0 and --block ≥ 1.") }
+        guard maxRequestsPerClient >= 1 else { throw ValidationError("--max-requests-per-client must be ≥ 1.") }
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be ≥ 1.") }
         let loopback = host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
         guard loopback || authSecret != nil || insecure else {
             throw ValidationError("Binding \(host) exposes the coordinator beyond this machine: pass --auth-secret SECRET (or --insecure).")
@@ -59,6 +67,10 @@ struct Coordinator: AsyncParsableCommand {
         options.misalignsDraftRows = misalignDraftRowsForTesting
         options.trustsWorkers = trustWorkersForTesting
         options.authSecret = authSecret
+        options.maxRequestsPerClient = maxRequestsPerClient
+        options.maxConnections = maxConnections ?? Self.connectionsFittingTheOpenFileLimit()
+        options.handshakeTimeoutMs = handshakeTimeoutMs
+        options.connection.stallTimeoutMs = stallTimeoutMs
         options.connection.heartbeatIntervalMs = heartbeatMs
         options.connection.deadPeerTimeoutMs = heartbeatMs * 5
         options.connection.metrics = options.metrics
@@ -70,5 +82,13 @@ struct Coordinator: AsyncParsableCommand {
         print("listening on \(host):\(server.port)")
         fflush(nil)
         loop.waitUntilStopped()
+    }
+
+    /// 1024, or what the open-file limit leaves after the descriptors the process needs itself
+    /// (model files, the metrics port, the loop's own).
+    static func connectionsFittingTheOpenFileLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        return max(1, min(1024, Int(clamping: limit.rlim_cur) - 32))
     }
 }
