@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries, through pkg-config.
@@ -43,7 +44,8 @@ let package = Package(
 
         .target(name: "SpeculaCore", swiftSettings: strictSwift),
         .target(
-            name: "SpeculaModel", dependencies: ["SpeculaCore", "COpenBLAS", "CX86"],
+            name: "SpeculaModel",
+            dependencies: ["SpeculaCore", "COpenBLAS", "CX86", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSwift + nativeCPU),
         .target(
             name: "SpeculaNet",
@@ -56,6 +58,7 @@ let package = Package(
             name: "SpeculaCluster",
             dependencies: [
                 "SpeculaCore", "SpeculaModel", "SpeculaNet",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift),

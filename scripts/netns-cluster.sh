@@ -35,7 +35,8 @@ command -v ip >/dev/null || { echo "needs iproute2 (ip, tc): make netns-bench in
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="${SPECULA_BIN:-$ROOT/.build/release/specula}"
 [ -x "$BIN" ] || { echo "build first: make build ($BIN missing)" >&2; exit 1; }
-SECRET="netns-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+# The shared secret reaches every specula process through the environment, never its arguments.
+export SPECULA_AUTH_SECRET="netns-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 NS_C=spc-coord
 PIDS=()
 
@@ -80,7 +81,7 @@ setup() {  # $1 = RTT ms
 run_setting() {  # $1 = RTT ms, $2 = loss %
   local rtt="$1"; CURRENT_LOSS="$2"
   setup "$rtt"
-  ip netns exec "$NS_C" "$BIN" coordinator --model "$TARGET" --host 0.0.0.0 --port 7070 --auth-secret "$SECRET" \
+  ip netns exec "$NS_C" "$BIN" coordinator --model "$TARGET" --host 0.0.0.0 --port 7070 \
       --log-level warning > /tmp/spc-coord.out 2>&1 &
   PIDS+=($!)
   sleep 1
@@ -93,13 +94,13 @@ run_setting() {  # $1 = RTT ms, $2 = loss %
       PIDS+=($!)
       sleep 0.3
     fi
-    ip netns exec "spc-w$i" "$BIN" draft --model "$DRAFT" --coordinator "10.77.$i.1:$port" --auth-secret "$SECRET" \
+    ip netns exec "spc-w$i" "$BIN" draft --model "$DRAFT" --coordinator "10.77.$i.1:$port" \
         --name "ns-w$i" --log-level warning > "/tmp/spc-w$i.out" 2>&1 &
     PIDS+=($!)
   done
   sleep 2
   local json
-  json=$(ip netns exec "$NS_C" "$BIN" loadtest --coordinator 127.0.0.1:7070 --auth-secret "$SECRET" --requests "$REQUESTS" \
+  json=$(ip netns exec "$NS_C" "$BIN" loadtest --coordinator 127.0.0.1:7070 --requests "$REQUESTS" \
       --concurrency "$CONCURRENCY" --output-tokens 32 --temperature 0.7 --quiet --json ${OUT:+--out "$OUT/rtt-$rtt-loss-$CURRENT_LOSS"} 2>/tmp/spc-loadtest.err) \
       || { echo "load test failed: $(cat /tmp/spc-loadtest.err)" >&2; exit 1; }
   python3 - "$rtt" "$CURRENT_LOSS" "$json" <<'PY'

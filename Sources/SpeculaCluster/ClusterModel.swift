@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 package import SpeculaCore
 package import SpeculaModel
@@ -80,7 +81,7 @@ package struct ClusterModel: Sendable {
             }
             let model = try NGramModel(json: data, source: path)
             return ClusterModel(
-                model: model, fingerprint: "sha256:" + SHA256.hex(data),
+                model: model, fingerprint: "sha256:" + SHA256.hash(data: data).hex,
                 tokenizerFingerprint: "toy-vocab-\(model.vocabularySize)", endOfSequence: nil, source: path, tokenizer: nil, engine: nil)
         }
         guard path.hasSuffix(".gguf") else {
@@ -102,14 +103,14 @@ package struct ClusterModel: Sendable {
         defer { try? handle.close() }
         let size = (try handle.seekToEnd())
         var hasher = SHA256()
-        hasher.update(Array(String(size).utf8))
+        hasher.update(data: Array(String(size).utf8))
         try handle.seek(toOffset: 0)
-        hasher.update(handle.readData(ofLength: 4 << 20))
+        hasher.update(data: handle.readData(ofLength: 4 << 20))
         for i in 0..<64 {
             try handle.seek(toOffset: size / 64 * UInt64(i))
-            hasher.update(handle.readData(ofLength: 64 << 10))
+            hasher.update(data: handle.readData(ofLength: 64 << 10))
         }
-        return "sampled-sha256:" + hasher.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        return "sampled-sha256:" + hasher.finalize().hex
     }
 }
 

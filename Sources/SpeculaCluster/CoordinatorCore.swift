@@ -22,7 +22,8 @@ actor CoordinatorCore {
     let events: AsyncStream<CoordinatorEvent>.Continuation
 
     enum Peer {
-        case greeting
+        /// Connected, no Hello yet; with a secret, the challenge its Hello must answer.
+        case greeting(challenge: Challenge?)
         case worker(WorkerState)
         case client(ClientState)
     }
@@ -118,6 +119,7 @@ actor CoordinatorCore {
     func run(_ stream: AsyncStream<CoordinatorEvent>) async {
         for await event in stream {
             switch event {
+            case .opened(let connection): opened(connection)
             case .message(let connection, let message): receive(message, from: connection)
             case .closed(let connection, let reason): closed(connection, reason)
             case .drained: schedule()
@@ -129,10 +131,17 @@ actor CoordinatorCore {
 
     // MARK: - Connections
 
+    /// A new peer: with a secret, the coordinator speaks first, with a fresh challenge.
+    func opened(_ connection: Connection) {
+        let challenge = options.authSecret.map { _ in HelloAuthentication.freshChallenge() }
+        peers[connection.id] = .greeting(challenge: challenge)
+        if let challenge { connection.send(.challenge(challenge)) }
+    }
+
     func receive(_ message: Message, from connection: Connection) {
-        switch peers[connection.id] ?? .greeting {
-        case .greeting:
-            greet(message, from: connection)
+        switch peers[connection.id] ?? .greeting(challenge: nil) {
+        case .greeting(let challenge):
+            greet(message, challenge: challenge, from: connection)
         case .worker:
             switch message {
             case .draftBlock(let block): draftArrived(block, from: connection)
@@ -150,7 +159,7 @@ actor CoordinatorCore {
         }
     }
 
-    func greet(_ message: Message, from connection: Connection) {
+    func greet(_ message: Message, challenge: Challenge?, from connection: Connection) {
         guard case .hello(let hello) = message else {
             refuse(connection, code: .protocolViolation, "the first message must be Hello, got \(message.kind)")
             return
@@ -171,9 +180,8 @@ actor CoordinatorCore {
             return deny(.incompatible, "protocol version \(hello.protocolVersion) is not supported (coordinator speaks \(WireProtocol.version))")
         }
         if let secret = options.authSecret {
-            let expected = HMACSHA256.hex(key: Array(secret.utf8), message: Array(hello.authNonce.utf8))
-            guard hello.authNonce.count >= 16, HMACSHA256.constantTimeEquals(expected, hello.authToken) else {
-                return deny(.unauthenticated, "authentication failed: Hello must carry a nonce of 16+ characters and its HMAC-SHA256 under the shared secret")
+            guard let challenge, HelloAuthentication.isAuthentic(hello, challenge: challenge.nonce, secret: secret) else {
+                return deny(.unauthenticated, "authentication failed: Hello must carry the HMAC-SHA256, under the shared secret, of this connection's Challenge and its own fields")
             }
         }
         switch hello.role {

@@ -4,6 +4,8 @@ import SpeculaNet
 /// Everything the coordinator reacts to, delivered in order through one stream so the state
 /// machine sees each connection's messages in the order they arrived.
 enum CoordinatorEvent: Sendable {
+    /// A peer connected (before any of its messages).
+    case opened(Connection)
     case message(Connection, Message)
     case closed(Connection, CloseReason)
     /// A connection that was backed up (`Connection.isBackedUp`) can take messages again.

@@ -31,7 +31,8 @@ package struct CoordinatorOptions: Sendable {
     package var trustsWorkers = false
     /// Entries per shipped draft distribution (0: the whole support).
     package var maxSupport: UInt32 = 64
-    /// When set, peers must prove knowledge of this secret in `Hello` (HMAC-SHA256 of their nonce).
+    /// When set, peers must prove knowledge of this secret in `Hello`: an HMAC-SHA256 of the
+    /// coordinator's per-connection `Challenge` and the Hello's fields (`HelloAuthentication`).
     package var authSecret: String?
     package var connection = ConnectionOptions()
     /// Where the coordinator's metrics are recorded (served by `--metrics-port`).

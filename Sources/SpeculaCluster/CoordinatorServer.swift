@@ -12,8 +12,9 @@ package final class CoordinatorServer: Sendable {
         runner = Task { await core.run(stream) }
         var connection = options.connection
         connection.handshakeTimeoutMs = options.handshakeTimeoutMs
-        listener = try Listener(loop: loop, host: host, port: port, options: connection, maxConnections: options.maxConnections) { _ in
-            ConnectionHandlers(
+        listener = try Listener(loop: loop, host: host, port: port, options: connection, maxConnections: options.maxConnections) { connection in
+            continuation.yield(.opened(connection))
+            return ConnectionHandlers(
                 onMessage: { connection, message in continuation.yield(.message(connection, message)) },
                 onClose: { connection, reason in continuation.yield(.closed(connection, reason)) },
                 onDrained: { connection in continuation.yield(.drained(connection)) })

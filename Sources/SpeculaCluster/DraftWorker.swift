@@ -113,10 +113,13 @@ package final class DraftWorker: @unchecked Sendable {
         hello.tokenizerFingerprint = model.tokenizerFingerprint
         hello.vocabSize = UInt32(model.vocabularySize)
         hello.capabilities = Capabilities(maxDrafts: options.maxDrafts, maxBlockLength: options.maxBlockLength, draftTokensPerSecond: tokensPerSecond, maxRequests: 0)
-        hello.authenticate(secret: options.authSecret)
-        connection.send(.hello(hello))
+        let greeting = HelloSender(hello, secret: options.authSecret)
+        greeting.opened(connection)
         return ConnectionHandlers(
-            onMessage: { [self] connection, message in receive(message, on: connection) },
+            onMessage: { [self] connection, message in
+                if case .challenge(let challenge) = message { return greeting.answer(challenge, on: connection) }
+                receive(message, on: connection)
+            },
             onClose: { [self] _, reason in
                 if countedAsConnected.exchange(false, ordering: .relaxed) { options.metrics.add(WorkerMetrics.connected, -1) }
                 logger.info("disconnected from coordinator", metadata: ["reason": "\(reason)"])

@@ -35,6 +35,8 @@ package final class SpeculaClient: Sendable {
         var closedReason: String?
         var nextID: UInt64 = 1
         var coordinator = HelloAck()
+        /// The HelloAck came (with a secret it may come before `connect` waits for it).
+        var acknowledged = false
     }
 
     private let state = Mutex(State())
@@ -49,27 +51,28 @@ package final class SpeculaClient: Sendable {
     /// Connects, says Hello and waits for the coordinator's HelloAck.
     package static func connect(loop: EventLoop, host: String, port: Int, authSecret: String? = nil) async throws -> SpeculaClient {
         let client = SpeculaClient()
+        var hello = Hello()
+        hello.role = .client
+        hello.nodeID = "client"
+        let greeting = HelloSender(hello, secret: authSecret)
         let connection = try await loop.connect(host: host, port: port) { _ in
             ConnectionHandlers(
-                onMessage: { _, message in client.receive(message) },
+                onMessage: { connection, message in
+                    if case .challenge(let challenge) = message { return greeting.answer(challenge, on: connection) }
+                    client.receive(message)
+                },
                 onClose: { _, reason in client.lost(reason.description) })
         }
         client.connectionBox.withLock { $0 = connection }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            let failed = client.state.withLock { s -> String? in
-                if let reason = s.closedReason { return reason }
+            let early = client.state.withLock { s -> Result<Void, ClientError>? in
+                if s.acknowledged { return s.coordinator.accepted ? .success(()) : .failure(.refused(s.coordinator.reason)) }
+                if let reason = s.closedReason { return .failure(.connectionLost(reason)) }
                 s.greeting = continuation
                 return nil
             }
-            if let failed {
-                continuation.resume(throwing: ClientError.connectionLost(failed))
-                return
-            }
-            var hello = Hello()
-            hello.role = .client
-            hello.nodeID = "client"
-            hello.authenticate(secret: authSecret)
-            connection.send(.hello(hello))
+            if let early { return continuation.resume(with: early) }
+            greeting.opened(connection)
         }
         return client
     }
@@ -109,6 +112,7 @@ package final class SpeculaClient: Sendable {
             let greeting = state.withLock { s in
                 defer { s.greeting = nil }
                 s.coordinator = ack
+                s.acknowledged = true
                 return s.greeting
             }
             if ack.accepted { greeting?.resume() } else { greeting?.resume(throwing: ClientError.refused(ack.reason)) }

@@ -1,3 +1,4 @@
+import Crypto
 package import Foundation
 
 /// The local model cache (`~/.cache/specula/models`, or `$SPECULA_MODELS`) and the fetch that
@@ -32,10 +33,8 @@ package struct ModelStore: Sendable {
         return spec
     }
 
-    /// The SHA-256 of a file (computed by Python's hashlib, which streams gigabytes quickly).
-    package static func sha256(of file: URL) throws -> String {
-        try run(["python3", "-c", "import hashlib,sys\nh=hashlib.sha256()\nwith open(sys.argv[1],'rb') as f:\n  for b in iter(lambda: f.read(1<<22), b''): h.update(b)\nprint(h.hexdigest())", file.path]).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    /// The SHA-256 of a file.
+    package static func sha256(of file: URL) throws -> String { try SHA256.hex(ofFile: file) }
 
     /// Downloads, joins and checks `model` unless a good copy is cached. `progress` gets lines.
     package func fetch(_ model: CatalogModel, progress: (String) -> Void) throws {

@@ -65,7 +65,6 @@ package enum MessageCodec {
                 cap.pointee.max_requests = c.maxRequests
                 m.pointee.capabilities = cap
             }
-            m.pointee.auth_nonce = arena.string(v.authNonce)
             m.pointee.auth_token = arena.string(v.authToken)
             envelope.pointee.body_case = SPECULA__ENVELOPE__BODY_HELLO
             envelope.pointee.hello = m
@@ -219,6 +218,12 @@ package enum MessageCodec {
             m.pointee.request_id = v.requestID
             envelope.pointee.body_case = SPECULA__ENVELOPE__BODY_ERROR
             envelope.pointee.error = m
+        case .challenge(let v):
+            let m = arena.allocate(Specula__Challenge.self)
+            specula__challenge__init(m)
+            m.pointee.nonce = arena.string(v.nonce)
+            envelope.pointee.body_case = SPECULA__ENVELOPE__BODY_CHALLENGE
+            envelope.pointee.challenge = m
         }
     }
 
@@ -248,7 +253,6 @@ package enum MessageCodec {
             if let c = m.capabilities?.pointee {
                 v.capabilities = Capabilities(maxDrafts: c.max_drafts, maxBlockLength: c.max_block_length, draftTokensPerSecond: c.draft_tokens_per_second, maxRequests: c.max_requests)
             }
-            v.authNonce = string(m.auth_nonce)
             v.authToken = string(m.auth_token)
             return .success(.hello(v))
         case SPECULA__ENVELOPE__BODY_HELLO_ACK:
@@ -366,6 +370,9 @@ package enum MessageCodec {
         case SPECULA__ENVELOPE__BODY_ERROR:
             guard let m = e.error?.pointee else { return .failure(.malformed("Error body missing")) }
             return .success(.error(ErrorMessage(code: WireErrorCode(rawValue: m.code.rawValue) ?? .unspecified, message: string(m.message), requestID: m.request_id)))
+        case SPECULA__ENVELOPE__BODY_CHALLENGE:
+            guard let m = e.challenge?.pointee else { return .failure(.malformed("Challenge body missing")) }
+            return .success(.challenge(Challenge(nonce: string(m.nonce))))
         default:
             return .failure(.malformed("envelope has no message (body case \(e.body_case.rawValue))"))
         }

@@ -35,9 +35,14 @@ package struct Hello: Sendable, Hashable {
     package var tokenizerFingerprint = ""
     package var vocabSize: UInt32 = 0
     package var capabilities: Capabilities? = nil
-    package var authNonce = ""
     package var authToken = ""
     package init() {}
+}
+
+/// The coordinator's fresh nonce for one connection, which the peer's `Hello` must authenticate.
+package struct Challenge: Sendable, Hashable {
+    package var nonce: String
+    package init(nonce: String) { self.nonce = nonce }
 }
 
 /// The coordinator's answer to `Hello`.
@@ -244,6 +249,7 @@ package enum Message: Sendable, Hashable {
     case done(Done)
     case cancel(Cancel)
     case error(ErrorMessage)
+    case challenge(Challenge)
 
     /// A short name for logs and counters.
     package var kind: String {
@@ -259,6 +265,7 @@ package enum Message: Sendable, Hashable {
         case .done: "Done"
         case .cancel: "Cancel"
         case .error: "Error"
+        case .challenge: "Challenge"
         }
     }
 

@@ -52,6 +52,51 @@ void   specula__hello__free_unpacked
   assert(message->base.descriptor == &specula__hello__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   specula__challenge__init
+                     (Specula__Challenge         *message)
+{
+  static const Specula__Challenge init_value = SPECULA__CHALLENGE__INIT;
+  *message = init_value;
+}
+size_t specula__challenge__get_packed_size
+                     (const Specula__Challenge *message)
+{
+  assert(message->base.descriptor == &specula__challenge__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t specula__challenge__pack
+                     (const Specula__Challenge *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &specula__challenge__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t specula__challenge__pack_to_buffer
+                     (const Specula__Challenge *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &specula__challenge__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Specula__Challenge *
+       specula__challenge__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Specula__Challenge *)
+     protobuf_c_message_unpack (&specula__challenge__descriptor,
+                                allocator, len, data);
+}
+void   specula__challenge__free_unpacked
+                     (Specula__Challenge *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &specula__challenge__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   specula__capabilities__init
                      (Specula__Capabilities         *message)
 {
@@ -727,7 +772,7 @@ void   specula__envelope__free_unpacked
   assert(message->base.descriptor == &specula__envelope__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor specula__hello__field_descriptors[9] =
+static const ProtobufCFieldDescriptor specula__hello__field_descriptors[8] =
 {
   {
     "protocol_version",
@@ -814,18 +859,6 @@ static const ProtobufCFieldDescriptor specula__hello__field_descriptors[9] =
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "auth_nonce",
-    8,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
-    0,   /* quantifier_offset */
-    offsetof(Specula__Hello, auth_nonce),
-    NULL,
-    &protobuf_c_empty_string,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
     "auth_token",
     9,
     PROTOBUF_C_LABEL_NONE,
@@ -839,8 +872,7 @@ static const ProtobufCFieldDescriptor specula__hello__field_descriptors[9] =
   },
 };
 static const unsigned specula__hello__field_indices_by_name[] = {
-  7,   /* field[7] = auth_nonce */
-  8,   /* field[8] = auth_token */
+  7,   /* field[7] = auth_token */
   6,   /* field[6] = capabilities */
   3,   /* field[3] = model_fingerprint */
   2,   /* field[2] = node_id */
@@ -849,10 +881,11 @@ static const unsigned specula__hello__field_indices_by_name[] = {
   4,   /* field[4] = tokenizer_fingerprint */
   5,   /* field[5] = vocab_size */
 };
-static const ProtobufCIntRange specula__hello__number_ranges[1 + 1] =
+static const ProtobufCIntRange specula__hello__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 9, 7 },
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor specula__hello__descriptor =
 {
@@ -862,11 +895,49 @@ const ProtobufCMessageDescriptor specula__hello__descriptor =
   "Specula__Hello",
   "specula",
   sizeof(Specula__Hello),
-  9,
+  8,
   specula__hello__field_descriptors,
   specula__hello__field_indices_by_name,
-  1,  specula__hello__number_ranges,
+  2,  specula__hello__number_ranges,
   (ProtobufCMessageInit) specula__hello__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor specula__challenge__field_descriptors[1] =
+{
+  {
+    "nonce",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Specula__Challenge, nonce),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned specula__challenge__field_indices_by_name[] = {
+  0,   /* field[0] = nonce */
+};
+static const ProtobufCIntRange specula__challenge__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor specula__challenge__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "specula.Challenge",
+  "Challenge",
+  "Specula__Challenge",
+  "specula",
+  sizeof(Specula__Challenge),
+  1,
+  specula__challenge__field_descriptors,
+  specula__challenge__field_indices_by_name,
+  1,  specula__challenge__number_ranges,
+  (ProtobufCMessageInit) specula__challenge__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor specula__capabilities__field_descriptors[4] =
@@ -2376,7 +2447,7 @@ const ProtobufCMessageDescriptor specula__error__descriptor =
   (ProtobufCMessageInit) specula__error__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__envelope__field_descriptors[11] =
+static const ProtobufCFieldDescriptor specula__envelope__field_descriptors[12] =
 {
   {
     "hello",
@@ -2510,10 +2581,23 @@ static const ProtobufCFieldDescriptor specula__envelope__field_descriptors[11] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "challenge",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Specula__Envelope, body_case),
+    offsetof(Specula__Envelope, challenge),
+    &specula__challenge__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned specula__envelope__field_indices_by_name[] = {
   5,   /* field[5] = accepted */
   9,   /* field[9] = cancel */
+  11,   /* field[11] = challenge */
   8,   /* field[8] = done */
   4,   /* field[4] = draft_block */
   10,   /* field[10] = error */
@@ -2527,7 +2611,7 @@ static const unsigned specula__envelope__field_indices_by_name[] = {
 static const ProtobufCIntRange specula__envelope__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor specula__envelope__descriptor =
 {
@@ -2537,7 +2621,7 @@ const ProtobufCMessageDescriptor specula__envelope__descriptor =
   "Specula__Envelope",
   "specula",
   sizeof(Specula__Envelope),
-  11,
+  12,
   specula__envelope__field_descriptors,
   specula__envelope__field_indices_by_name,
   1,  specula__envelope__number_ranges,

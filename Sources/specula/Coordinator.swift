@@ -12,8 +12,8 @@ struct Coordinator: AsyncParsableCommand {
             the workers for K drafts of γ tokens, verifies all of them in one target pass with a \
             lossless verifier, streams the accepted tokens to the client and broadcasts the accepted \
             prefix to the workers. Prints `listening on HOST:PORT` once ready; stops cleanly on \
-            SIGINT or SIGTERM. Binding an address other than loopback needs --auth-secret or \
-            --insecure.
+            SIGINT or SIGTERM. Binding an address other than loopback (the main port or the metrics \
+            port) needs a shared secret (--auth-secret-file or SPECULA_AUTH_SECRET) or --insecure.
             """)
 
     @OptionGroup var logging: LoggingOptions
@@ -32,8 +32,8 @@ struct Coordinator: AsyncParsableCommand {
     var decodeWhileDrafting = true
     @Flag(help: .hidden) var misalignDraftRowsForTesting = false
     @Flag(help: .hidden) var trustWorkersForTesting = false
-    @Option(help: "Shared secret peers must prove in Hello (HMAC-SHA256).") var authSecret: String?
-    @Flag(help: "Allow a non-loopback address without --auth-secret.") var insecure = false
+    @OptionGroup var auth: AuthOptions
+    @Flag(help: "Allow a non-loopback address without a shared secret.") var insecure = false
     @Option(help: "Heartbeat interval, ms.") var heartbeatMs: UInt64 = 1000
     @Option(help: "Requests one client connection may have in flight (more are refused).") var maxRequestsPerClient = 256
     @Option(help: "Connections open at once (default: 1024, or fewer to fit the open-file limit).") var maxConnections: Int?
@@ -46,13 +46,14 @@ struct Coordinator: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port).") }
         try metricsOptions.check()
+        let secret = try auth.secret()
+        try AuthOptions.checkListening(on: host, flag: "--host", secret: secret, insecure: insecure)
+        if metricsOptions.metricsPort != nil {
+            try AuthOptions.checkListening(on: metricsOptions.metricsHost, flag: "--metrics-host", secret: secret, insecure: insecure)
+        }
         guard drafts >= 0, block >= 1 else { throw ValidationError("--drafts must be ≥ 0 and --block ≥ 1.") }
         guard maxRequestsPerClient >= 1 else { throw ValidationError("--max-requests-per-client must be ≥ 1.") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be ≥ 1.") }
-        let loopback = host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
-        guard loopback || authSecret != nil || insecure else {
-            throw ValidationError("Binding \(host) exposes the coordinator beyond this machine: pass --auth-secret SECRET (or --insecure).")
-        }
     }
 
     func run() async throws {
@@ -66,7 +67,7 @@ struct Coordinator: AsyncParsableCommand {
         options.decodeWhileDrafting = decodeWhileDrafting
         options.misalignsDraftRows = misalignDraftRowsForTesting
         options.trustsWorkers = trustWorkersForTesting
-        options.authSecret = authSecret
+        options.authSecret = try auth.secret()
         options.maxRequestsPerClient = maxRequestsPerClient
         options.maxConnections = maxConnections ?? Self.connectionsFittingTheOpenFileLimit()
         options.handshakeTimeoutMs = handshakeTimeoutMs
@@ -75,7 +76,7 @@ struct Coordinator: AsyncParsableCommand {
         options.connection.deadPeerTimeoutMs = heartbeatMs * 5
         options.connection.metrics = options.metrics
         let loop = try EventLoop()
-        try metricsOptions.serve(options.metrics, loop: loop)
+        try metricsOptions.serve(options.metrics, loop: loop, secret: options.authSecret)
         try loop.onTerminationSignal { [loop] _ in loop.shutdown(wait: false) }
         let server = try CoordinatorServer(target: target, loop: loop, host: host, port: port, options: options, logger: logger)
         logger.info("coordinator ready", metadata: ["model": "\(model)", "fingerprint": "\(target.fingerprint)"])

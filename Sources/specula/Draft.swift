@@ -25,7 +25,8 @@ struct Draft: AsyncParsableCommand {
     @Option(help: "Name of this worker in the coordinator's logs (NAME-i with --count).") var name: String = "worker"
     @Option(help: "Workers in this process, each its own connection and drafting queue (load tests: many simulated workers in few processes).")
     var count: Int = 1
-    @Option(help: "The coordinator's shared secret.") var authSecret: String?
+    @OptionGroup var auth: AuthOptions
+    @Flag(help: "Allow a non-loopback --metrics-host without a shared secret.") var insecure = false
     @OptionGroup var metricsOptions: MetricsOptions
     @Flag(help: .hidden) var shipWrongDistribution = false
 
@@ -33,6 +34,9 @@ struct Draft: AsyncParsableCommand {
         _ = try HostPort(coordinator, flag: "--coordinator")
         guard count >= 1 else { throw ValidationError("--count must be ≥ 1.") }
         try metricsOptions.check()
+        if metricsOptions.metricsPort != nil {
+            try AuthOptions.checkListening(on: metricsOptions.metricsHost, flag: "--metrics-host", secret: try auth.secret(), insecure: insecure)
+        }
     }
 
     func run() async throws {
@@ -43,12 +47,13 @@ struct Draft: AsyncParsableCommand {
         let refusal = RefusalFlag()
         try loop.onTerminationSignal { [loop] _ in loop.shutdown(wait: false) }
         let metrics = MetricsRegistry()
-        try metricsOptions.serve(metrics, loop: loop)
+        let secret = try auth.secret()
+        try metricsOptions.serve(metrics, loop: loop, secret: secret)
         let workers = (0..<count).map { i in
             var options = DraftWorker.Options()
             options.metrics = metrics
             options.nodeID = count == 1 ? name : "\(name)-\(i)"
-            options.authSecret = authSecret
+            options.authSecret = secret
             options.shipsWrongDistribution = shipWrongDistribution
             return DraftWorker(model: draftModel, loop: loop, host: address.host, port: address.port, options: options, logger: logger) { [loop] reason in
                 refusal.set(reason)

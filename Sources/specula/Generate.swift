@@ -36,7 +36,7 @@ struct Generate: AsyncParsableCommand {
     @Flag(help: "Print per-round statistics as JSON lines.") var json = false
     @Flag(help: "Wrap the prompt in the model's chat template.") var chat = false
     @Option(help: "Stop when the output contains this text (repeatable).") var stop: [String] = []
-    @Option(help: "The coordinator's shared secret.") var authSecret: String?
+    @OptionGroup var auth: AuthOptions
     @Flag(help: "Run target and drafts in this process (no network), for comparisons.") var local = false
     @Option(help: "Target model for --local (GGUF file, cached name, toy JSON or synthetic spec).") var target: String?
     @Option(help: "Draft model for --local.") var draftModel: String?
@@ -62,7 +62,7 @@ struct Generate: AsyncParsableCommand {
         let address = try HostPort(coordinator, flag: "--coordinator")
         let loop = try EventLoop()
         defer { loop.shutdown() }
-        let client = try await SpeculaClient.connect(loop: loop, host: address.host, port: address.port, authSecret: authSecret)
+        let client = try await SpeculaClient.connect(loop: loop, host: address.host, port: address.port, authSecret: try auth.secret())
         defer { client.close() }
         let request = try wireRequest()
 

@@ -31,7 +31,7 @@ struct Loadtest: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
     @Option(help: "Coordinator address, HOST:PORT.") var coordinator: String = "127.0.0.1:7070"
-    @Option(help: "The coordinator's shared secret.") var authSecret: String?
+    @OptionGroup var auth: AuthOptions
     @Option(help: "Arrivals: closed, constant, poisson or gamma.") var mode: Mode = .closed
     @Option(help: "Concurrent clients (closed loop).") var concurrency: Int = 8
     @Option(help: "Requests per second (open loop).") var rate: Double = 4
@@ -94,7 +94,7 @@ struct Loadtest: AsyncParsableCommand {
         var configuration = LoadTestConfiguration(prompts: source)
         configuration.host = address.host
         configuration.port = address.port
-        configuration.authSecret = authSecret
+        configuration.authSecret = try auth.secret()
         configuration.requests = requests ?? (duration == nil ? 100 : nil)
         configuration.durationSeconds = duration
         configuration.rampUpSeconds = rampUp

@@ -13,10 +13,12 @@ struct MetricsOptions: ParsableArguments {
         if let port = metricsPort, !(0...65535).contains(port) { throw ValidationError("--metrics-port must be in 0...65535, got \(port).") }
     }
 
-    /// Starts the endpoint when asked and prints `metrics on http://HOST:PORT/metrics`.
-    func serve(_ registry: MetricsRegistry, loop: EventLoop) throws {
+    /// Starts the endpoint when asked and prints `metrics on http://HOST:PORT/metrics`. With a
+    /// secret on a non-loopback host, `/metrics` wants it as a bearer token.
+    func serve(_ registry: MetricsRegistry, loop: EventLoop, secret: String?) throws {
         guard let port = metricsPort else { return }
-        let endpoint = try MetricsEndpoint(loop: loop, host: metricsHost, port: port, registry: registry)
+        let token = AuthOptions.isLoopback(metricsHost) ? nil : secret
+        let endpoint = try MetricsEndpoint(loop: loop, host: metricsHost, port: port, registry: registry, bearerToken: token)
         print("metrics on http://\(metricsHost):\(endpoint.port)/metrics")
         fflush(nil)
     }

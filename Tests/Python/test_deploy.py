@@ -89,3 +89,19 @@ def test_every_flag_used_in_deploy_exists_in_the_cli():
             helps[key] = subprocess.run([specula_binary(), *sub, "--help"], capture_output=True, text=True, check=True).stdout
         for flag in (w for w in words if w.startswith("--")):
             assert re.search(rf"(^|\s){re.escape(flag)}(\s|$|,|<)", helps[key], re.M), f"{source}: specula {key} has no {flag}"
+
+
+def test_no_deploy_file_puts_the_secret_on_a_command_line():
+    """A secret in ExecStart or a container's args is readable by any local user in `ps`: the deploy
+    files hand it over in the environment (or a file), and the units and pods do set it there."""
+    for source, line in specula_invocations():
+        assert "--auth-secret " not in line + " " and "SECRET" not in line, f"{source}: {line}"
+    for path in (DEPLOY / "kubernetes").glob("*.yaml"):
+        for doc in yaml_documents(path):
+            if doc["kind"] == "Deployment":
+                env = [e["name"] for c in doc["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])]
+                assert "SPECULA_AUTH_SECRET" in env, f"{path.name}: no SPECULA_AUTH_SECRET in {env}"
+    compose = yaml_documents(DEPLOY / "docker" / "compose.yaml")[0]
+    for name in ("coordinator", "worker-a"):
+        assert "SPECULA_AUTH_SECRET" in compose["services"][name]["environment"], name
+    assert "SPECULA_AUTH_SECRET=" in (DEPLOY / "systemd" / "specula.env.example").read_text()

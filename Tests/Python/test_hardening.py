@@ -2,13 +2,17 @@
 Python protobuf runtime as an outside tester would: bad requests, floods, peers that do not read,
 do not greet, lie or forge. Each test is a row of the hardening issue's table; the coordinator must
 answer with a clear error or a close, stay up, and keep serving well-behaved peers."""
+import hashlib
+import hmac
 import math
 import os
+import struct
 import resource
 import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -22,14 +26,14 @@ DRAFT = "synthetic:vocab=8,seed=3,agreement=0.8,draft-seed=5"
 class Coordinator:
     """A running `specula coordinator` process (port 0, metrics on port 0)."""
 
-    def __init__(self, *extra, open_files=None):
+    def __init__(self, *extra, open_files=None, env=None):
         def limit():
             if open_files:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
         self.process = subprocess.Popen(
             [specula_binary(), "coordinator", "--model", TARGET, "--port", "0", "--metrics-port", "0",
              "--log-level", "error", *extra],
-            stdout=subprocess.PIPE, text=True, preexec_fn=limit)
+            stdout=subprocess.PIPE, text=True, preexec_fn=limit, env={**os.environ, **(env or {})})
         self.metrics_url = None
         while True:
             line = self.process.stdout.readline().strip()
@@ -380,3 +384,116 @@ def test_a_worker_that_lies_about_its_row_is_stopped_after_a_few_tokens(pb, coor
     assert c.metric("specula_worker_violations_total") >= 3
     # The output is the target's: token 7 as often as without the liar (it was 100 % before).
     assert abs(seven / samples - law) < 0.12, f"token 7: {seven / samples:.2f} with the liar, {law:.2f} alone"
+
+
+SECRET = "s3cret-for-tests"
+
+
+def authenticated_hello(pb, challenge, secret=SECRET, role=None, fingerprint="sha256:py-draft", tokenizer="", vocab=0):
+    """A Hello whose auth_token is computed as proto/specula.proto documents, from scratch."""
+    envelope = pb.Envelope()
+    h = envelope.hello
+    h.protocol_version = 1
+    h.role = pb.ROLE_CLIENT if role is None else role
+    h.node_id = "py"
+    h.model_fingerprint = fingerprint
+    h.tokenizer_fingerprint = tokenizer
+    h.vocab_size = vocab
+    h.capabilities.max_drafts = 4
+    h.capabilities.draft_tokens_per_second = 61.5
+    h.auth_token = auth_token(h, challenge, secret)
+    return envelope
+
+
+def auth_token(h, challenge, secret):
+    c = h.capabilities
+    caps = ([str(c.max_drafts), str(c.max_block_length), struct.pack(">d", c.draft_tokens_per_second).hex(),
+             str(c.max_requests)] if h.HasField("capabilities") else ["-"] * 4)
+    fields = ["specula-hello/1", challenge, str(h.protocol_version), str(h.role), h.node_id, h.model_fingerprint,
+              h.tokenizer_fingerprint, str(h.vocab_size)] + caps
+    message = b"".join(len(f.encode()).to_bytes(4, "big") + f.encode() for f in fields)
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def challenged(pb, address):
+    peer = Peer(pb, address)
+    first = peer.receive()
+    assert first.WhichOneof("body") == "challenge" and len(first.challenge.nonce) == 64, first
+    return peer, first.challenge.nonce
+
+
+def test_a_hello_answers_only_its_own_connections_challenge_and_only_unedited(pb, coordinator):
+    c = coordinator(env={"SPECULA_AUTH_SECRET": SECRET})
+    peer, nonce = challenged(pb, c.address)
+    good = authenticated_hello(pb, nonce)
+    peer.send(good)
+    ack = peer.receive()
+    assert ack.WhichOneof("body") == "hello_ack" and ack.hello_ack.accepted, ack
+    # The captured bytes, replayed on a new connection (another challenge): refused.
+    replay, other = challenged(pb, c.address)
+    assert other != nonce
+    replay.send(good)
+    reply = replay.receive()
+    assert reply.WhichOneof("body") == "hello_ack" and not reply.hello_ack.accepted
+    assert replay.receive().error.code == pb.ERROR_UNAUTHENTICATED
+    assert replay.is_closed()
+    # Answering the right challenge but with a field edited after the MAC: refused, whichever field.
+    for edit in ("role", "node_id", "model_fingerprint", "max_drafts"):
+        edited, nonce = challenged(pb, c.address)
+        hello = authenticated_hello(pb, nonce)
+        if edit == "role":
+            hello.hello.role = pb.ROLE_WORKER
+        elif edit == "max_drafts":
+            hello.hello.capabilities.max_drafts = 16
+        else:
+            setattr(hello.hello, edit, "forged")
+        edited.send(hello)
+        reply = edited.receive()
+        assert reply.WhichOneof("body") == "hello_ack" and not reply.hello_ack.accepted, edit
+        assert "authentication failed" in reply.hello_ack.reason
+    # A wrong secret: refused.
+    wrong, nonce = challenged(pb, c.address)
+    wrong.send(authenticated_hello(pb, nonce, secret="not-it"))
+    assert not wrong.receive().hello_ack.accepted
+    # The accepted peer is served.
+    peer.send(generate(pb, 1))
+    assert finish(peer, 1)[1].WhichOneof("body") == "done"
+
+
+def test_real_workers_and_clients_authenticate_with_a_secret_file_or_the_environment(pb, coordinator, tmp_path):
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(SECRET + "\n")
+    secret_file.chmod(0o600)
+    c = coordinator("--auth-secret-file", str(secret_file))
+    assert SECRET not in open(f"/proc/{c.process.pid}/cmdline").read()
+    worker = start_worker("--coordinator", f"{c.address[0]}:{c.address[1]}", "--auth-secret-file", str(secret_file))
+    try:
+        deadline = time.time() + 20
+        while c.metric("specula_workers") < 1 and time.time() < deadline:
+            time.sleep(0.1)
+        assert c.metric("specula_workers") == 1, "the worker did not join with the secret file"
+        out = subprocess.run([specula_binary(), "generate", "--coordinator", f"{c.address[0]}:{c.address[1]}",
+                              "--prompt-tokens", "0,1", "--max-tokens", "5", "--drafts", "1", "--block", "2"],
+                             capture_output=True, text=True, timeout=60, env={**os.environ, "SPECULA_AUTH_SECRET": SECRET})
+        assert out.returncode == 0 and len(out.stdout.strip().split(",")) == 5, out
+        refused = subprocess.run([specula_binary(), "generate", "--coordinator", f"{c.address[0]}:{c.address[1]}",
+                                  "--prompt-tokens", "0,1", "--max-tokens", "5"], capture_output=True, text=True, timeout=60,
+                                 env={k: v for k, v in os.environ.items() if k != "SPECULA_AUTH_SECRET"})
+        assert refused.returncode != 0 and "authentication failed" in refused.stderr, refused
+    finally:
+        worker.kill()
+        worker.wait()
+
+
+def test_a_metrics_port_beyond_loopback_needs_the_secret_and_then_asks_for_it(pb, coordinator):
+    bare = subprocess.run([specula_binary(), "coordinator", "--model", TARGET, "--port", "0", "--metrics-port", "0",
+                           "--metrics-host", "0.0.0.0"], capture_output=True, text=True, timeout=30,
+                          env={k: v for k, v in os.environ.items() if k != "SPECULA_AUTH_SECRET"})
+    assert bare.returncode != 0 and "--metrics-host" in bare.stderr, bare
+    c = coordinator("--metrics-host", "0.0.0.0", env={"SPECULA_AUTH_SECRET": SECRET})
+    url = c.metrics_url.replace("0.0.0.0", "127.0.0.1")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url, timeout=5)
+    assert refused.value.code == 401
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {SECRET}"})
+    assert "specula_requests_started_total" in urllib.request.urlopen(request, timeout=5).read().decode()

@@ -25,7 +25,6 @@ enum SampleMessages {
         hello.tokenizerFingerprint = "tok:def"
         hello.vocabSize = 151_936
         hello.capabilities = Capabilities(maxDrafts: 4, maxBlockLength: 8, draftTokensPerSecond: 61.5, maxRequests: 32)
-        hello.authNonce = "nonce"
         hello.authToken = "token"
 
         var ack = HelloAck()

@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 
 typedef struct Specula__Hello Specula__Hello;
+typedef struct Specula__Challenge Specula__Challenge;
 typedef struct Specula__Capabilities Specula__Capabilities;
 typedef struct Specula__HelloAck Specula__HelloAck;
 typedef struct Specula__Heartbeat Specula__Heartbeat;
@@ -95,14 +96,34 @@ struct  Specula__Hello
   uint32_t vocab_size;
   Specula__Capabilities *capabilities;
   /*
-   * Authentication: HMAC-SHA256(shared secret, nonce) in hex, with the nonce the peer chose.
+   * Authentication (when the coordinator sent a Challenge): HMAC-SHA256 under the shared secret,
+   * in lowercase hex, of the challenge and every other field of this Hello, each as a 4-byte
+   * big-endian length and its UTF-8 bytes, in this order: "specula-hello/1", the challenge's
+   * nonce, then protocol_version, role (as a number), node_id, model_fingerprint,
+   * tokenizer_fingerprint, vocab_size, and capabilities' max_drafts, max_block_length,
+   * draft_tokens_per_second (the IEEE-754 bit pattern, 16 lowercase hex digits) and max_requests
+   * ("-" for each when capabilities is absent). Numbers are written in decimal.
    */
-  char *auth_nonce;
   char *auth_token;
 };
 #define SPECULA__HELLO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__hello__descriptor) \
-    , 0, SPECULA__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , 0, SPECULA__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Coordinator → peer, first, when the coordinator requires authentication: a fresh random nonce
+ * for this connection, which the peer's Hello must authenticate (`Hello.auth_token`), so that a
+ * captured or edited Hello is worthless.
+ */
+struct  Specula__Challenge
+{
+  ProtobufCMessage base;
+  char *nonce;
+};
+#define SPECULA__CHALLENGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&specula__challenge__descriptor) \
+    , (char *)protobuf_c_empty_string }
 
 
 /*
@@ -453,7 +474,8 @@ typedef enum {
   SPECULA__ENVELOPE__BODY_TOKEN_CHUNK = 8,
   SPECULA__ENVELOPE__BODY_DONE = 9,
   SPECULA__ENVELOPE__BODY_CANCEL = 10,
-  SPECULA__ENVELOPE__BODY_ERROR = 11
+  SPECULA__ENVELOPE__BODY_ERROR = 11,
+  SPECULA__ENVELOPE__BODY_CHALLENGE = 12
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SPECULA__ENVELOPE__BODY__CASE)
 } Specula__Envelope__BodyCase;
 
@@ -476,6 +498,7 @@ struct  Specula__Envelope
     Specula__Done *done;
     Specula__Cancel *cancel;
     Specula__Error *error;
+    Specula__Challenge *challenge;
   };
 };
 #define SPECULA__ENVELOPE__INIT \
@@ -501,6 +524,25 @@ Specula__Hello *
                       const uint8_t       *data);
 void   specula__hello__free_unpacked
                      (Specula__Hello *message,
+                      ProtobufCAllocator *allocator);
+/* Specula__Challenge methods */
+void   specula__challenge__init
+                     (Specula__Challenge         *message);
+size_t specula__challenge__get_packed_size
+                     (const Specula__Challenge   *message);
+size_t specula__challenge__pack
+                     (const Specula__Challenge   *message,
+                      uint8_t             *out);
+size_t specula__challenge__pack_to_buffer
+                     (const Specula__Challenge   *message,
+                      ProtobufCBuffer     *buffer);
+Specula__Challenge *
+       specula__challenge__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   specula__challenge__free_unpacked
+                     (Specula__Challenge *message,
                       ProtobufCAllocator *allocator);
 /* Specula__Capabilities methods */
 void   specula__capabilities__init
@@ -792,6 +834,9 @@ void   specula__envelope__free_unpacked
 typedef void (*Specula__Hello_Closure)
                  (const Specula__Hello *message,
                   void *closure_data);
+typedef void (*Specula__Challenge_Closure)
+                 (const Specula__Challenge *message,
+                  void *closure_data);
 typedef void (*Specula__Capabilities_Closure)
                  (const Specula__Capabilities *message,
                   void *closure_data);
@@ -847,6 +892,7 @@ extern const ProtobufCEnumDescriptor    specula__role__descriptor;
 extern const ProtobufCEnumDescriptor    specula__finish_reason__descriptor;
 extern const ProtobufCEnumDescriptor    specula__error_code__descriptor;
 extern const ProtobufCMessageDescriptor specula__hello__descriptor;
+extern const ProtobufCMessageDescriptor specula__challenge__descriptor;
 extern const ProtobufCMessageDescriptor specula__capabilities__descriptor;
 extern const ProtobufCMessageDescriptor specula__hello_ack__descriptor;
 extern const ProtobufCMessageDescriptor specula__heartbeat__descriptor;
