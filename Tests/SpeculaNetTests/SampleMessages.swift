@@ -106,6 +106,7 @@ enum SampleMessages {
             .speculate(speculate), .draftBlock(draftBlock()), .draftBlock(DraftBlock()), .accepted(accepted),
             .generate(generate), .tokenChunk(chunk), .done(done), .cancel(Cancel(requestID: 77, reason: "client left")),
             .error(ErrorMessage(code: .frameTooLarge, message: "too big", requestID: 0)),
+            .challenge(Challenge(nonce: "00c0ffee")),
         ]
     }
 }
