@@ -10,7 +10,7 @@ APT_PACKAGES := libuv1-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev
 PIP_PACKAGES := protobuf==4.25.8 numpy gguf pytest tokenizers pyyaml
 PYTHON       ?= python3
 
-.PHONY: all deps apt-deps pip-deps build test test-models test-swift test-python proto demo bench bench-llama netns-bench soak clean
+.PHONY: all deps apt-deps pip-deps build test test-models test-swift test-python proto demo bench bench-llama netns-bench soak chaos fuzz clean
 
 all: build
 
@@ -78,6 +78,18 @@ bench-llama: build
 # Ten minutes of load on a simulated cluster; coordinator memory at the start and the end.
 soak: build
 	SPECULA_BIN=$(abspath $(BIN)) scripts/soak.sh
+
+# Chaos under load (also part of `make test`), with its report shown: CHAOS_REQUESTS=N to resize.
+chaos: build
+	SPECULA_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -s Tests/Python/test_chaos.py
+
+# Longer fuzzing than `make test` runs: FUZZ_SECONDS per seed of the coordinator fuzzer, and
+# FUZZ_ITERATIONS of the frame fuzzer.
+FUZZ_SECONDS    ?= 300
+FUZZ_ITERATIONS ?= 2000000
+fuzz: build
+	SPECULA_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) $(SWIFT) test $(BUILD_FLAGS) --filter FrameFuzzTests
+	SPECULA_BIN=$(abspath $(BIN)) SPECULA_FUZZ_SECONDS=$(FUZZ_SECONDS) $(PYTHON) -m pytest -q -s Tests/Python/test_fuzz_coordinator.py
 
 clean:
 	rm -rf .build

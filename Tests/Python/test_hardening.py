@@ -26,12 +26,12 @@ DRAFT = "synthetic:vocab=8,seed=3,agreement=0.8,draft-seed=5"
 class Coordinator:
     """A running `specula coordinator` process (port 0, metrics on port 0)."""
 
-    def __init__(self, *extra, open_files=None, env=None):
+    def __init__(self, *extra, model=TARGET, open_files=None, env=None):
         def limit():
             if open_files:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
         self.process = subprocess.Popen(
-            [specula_binary(), "coordinator", "--model", TARGET, "--port", "0", "--metrics-port", "0",
+            [specula_binary(), "coordinator", "--model", model, "--port", "0", "--metrics-port", "0",
              "--log-level", "error", *extra],
             stdout=subprocess.PIPE, text=True, preexec_fn=limit, env={**os.environ, **(env or {})})
         self.metrics_url = None
