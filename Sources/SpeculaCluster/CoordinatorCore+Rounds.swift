@@ -56,26 +56,35 @@ extension CoordinatorCore {
         }
         for worker in workers {
             guard let indices = request.assignment[worker.connection.id] else { continue }
-            let synced = min(worker.synced[id] ?? 0, request.context.count)
-            var speculate = Speculate()
-            speculate.requestID = id
-            speculate.round = request.round
-            speculate.contextPosition = UInt32(synced)
-            speculate.contextTokens = request.context[synced...].map { UInt32($0) }
-            speculate.numDrafts = UInt32(indices.count)
-            speculate.blockLength = UInt32(Self.lookahead(blockLength: request.blockLength))
-            speculate.sampling = request.sampling.wire
-            speculate.streamIDs = indices.map { Self.streamID(round: request.round, draft: $0) }
-            speculate.seed = request.seed
-            speculate.maxSupport = options.maxSupport
-            worker.connection.send(.speculate(speculate))
+            speculate(request, drafts: indices, to: worker.connection.id, from: request.context.count)
             if case .worker(var state) = peers[worker.connection.id] {
-                state.synced[id] = request.context.count
                 // Drafts not started yet: the worker's queue, which the next assignment weighs.
                 state.pending[id] = indices.count
                 peers[worker.connection.id] = .worker(state)
             }
         }
+        startAudit(&request, pool: workers)
+    }
+
+    /// Asks a worker to draft the round's drafts at `indices` from the context up to `base` (the
+    /// round's start; earlier for an audit's tiebreaker), sending it the context it lacks.
+    func speculate(_ request: GenerationRequest, drafts indices: [Int], to worker: UInt64, from base: Int) {
+        guard case .worker(var state) = peers[worker] else { return }
+        let synced = min(state.synced[request.id] ?? 0, base)
+        var speculate = Speculate()
+        speculate.requestID = request.id
+        speculate.round = request.round
+        speculate.contextPosition = UInt32(synced)
+        speculate.contextTokens = request.context[synced..<base].map { UInt32($0) }
+        speculate.numDrafts = UInt32(indices.count)
+        speculate.blockLength = UInt32(Self.lookahead(blockLength: request.blockLength))
+        speculate.sampling = request.sampling.wire
+        speculate.streamIDs = indices.map { Self.streamID(round: request.round, draft: $0) }
+        speculate.seed = request.seed
+        speculate.maxSupport = options.maxSupport
+        state.connection.send(.speculate(speculate))
+        state.synced[request.id] = base
+        peers[worker] = .worker(state)
     }
 
     /// A worker's next tokens of one of its drafts: checked (within the lookahead asked for, and
@@ -84,6 +93,13 @@ extension CoordinatorCore {
     /// the worker (`violation`); a gap (a block dropped on an overfull connection) only ends the
     /// draft.
     func draftArrived(_ block: DraftBlock, from worker: Connection) {
+        if var request = requests[block.requestID], block.round == request.round, request.audit?.isDrafter(worker.id) == true,
+           request.assignment[worker.id] == nil {
+            // An auditor's copy of a draft: compared, never verified.
+            audited(block, from: worker.id, in: &request)
+            requests[block.requestID] = request
+            return
+        }
         guard var request = requests[block.requestID], block.round == request.round,
               let indices = request.assignment[worker.id], Int(block.draftIndex) < indices.count,
               var stream = request.streams[indices[Int(block.draftIndex)]]
@@ -117,6 +133,7 @@ extension CoordinatorCore {
                 }
                 stream.append(token, row: row, context: request.context)
             }
+            if fault == nil, request.audit?.draft == index { audited(block, from: worker.id, in: &request) }
         } else {
             fault = "a malformed draft block (no tokens, too many, an invalid row, or a token outside its row)"
         }
@@ -125,6 +142,62 @@ extension CoordinatorCore {
         requests[block.requestID] = request
         if let fault { violation(by: worker, fault, request: block.requestID) }
         schedule()
+    }
+
+    /// An audit may start with a round: with probability `auditFraction` (drawn by the coordinator,
+    /// whatever the drafts hold), draft 0 is also asked of a random other worker of the pool.
+    func startAudit(_ request: inout GenerationRequest, pool workers: [WorkerState]) {
+        request.audit = nil
+        guard options.auditFraction > 0, Double.random(in: 0..<1) < options.auditFraction, let worker = request.streams[0]?.worker,
+              let auditor = workers.filter({ request.assignment[$0.connection.id] == nil }).randomElement()
+        else { return }
+        let base = request.context.count
+        request.audit = DraftAudit(draft: 0, base: base, lookahead: Self.lookahead(blockLength: request.blockLength),
+                                   worker: worker, auditor: auditor.connection.id)
+        speculate(request, drafts: [0], to: auditor.connection.id, from: base)
+        metrics.add(CoordinatorMetrics.audits, labels: ["outcome": "started"])
+    }
+
+    /// A drafter's tokens of the audited draft: compared with the others'; a dispute brings in a
+    /// tiebreaker (a third worker of the pool, drafting from the round's start), whose vote
+    /// quarantines the worker it outvotes.
+    func audited(_ block: DraftBlock, from drafter: UInt64, in request: inout GenerationRequest) {
+        guard var audit = request.audit else { return }
+        let finding = audit.record(drafter, from: Int(block.basePosition), tokens: block.tokens, rows: block.distributions)
+        request.audit = audit
+        switch finding {
+        case .pending, .agreeing:
+            return
+        case .disputed:
+            metrics.add(CoordinatorMetrics.audits, labels: ["outcome": "disputed"])
+            let pool = self.pool().filter { !audit.isDrafter($0.connection.id) && request.assignment[$0.connection.id] == nil }
+            guard let tiebreaker = pool.randomElement() else {
+                logger.warning("an audit found two workers' rows different, and no third worker can break the tie",
+                               metadata: ["request.id": "\(request.id)", "workers": "\(audit.drafters)"])
+                metrics.add(CoordinatorMetrics.audits, labels: ["outcome": "inconclusive"])
+                request.audit = nil
+                return
+            }
+            request.audit?.addTiebreaker(tiebreaker.connection.id)
+            speculate(request, drafts: [audit.draft], to: tiebreaker.connection.id, from: audit.base)
+        case .outvoted(let liar):
+            metrics.add(CoordinatorMetrics.audits, labels: ["outcome": "outvoted"])
+            request.audit = nil
+            quarantine(liar, why: "its draft rows differ from two other workers' of its pool for the same draft (request \(request.id))")
+        case .inconclusive:
+            metrics.add(CoordinatorMetrics.audits, labels: ["outcome": "inconclusive"])
+            logger.warning("an audit's three workers shipped three different rows", metadata: ["request.id": "\(request.id)"])
+            request.audit = nil
+        }
+    }
+
+    /// Disconnects a worker that an audit proved wrong and refuses its node id from then on.
+    func quarantine(_ worker: UInt64, why: String) {
+        // Once: other audits may outvote it again before its connection has closed.
+        guard case .worker(let state) = peers[worker], quarantinedNodes.insert(state.nodeID).inserted else { return }
+        metrics.add(CoordinatorMetrics.workersQuarantined)
+        logger.error("quarantining worker", metadata: ["worker": "\(state.nodeID)", "peer": "\(state.connection.peer)", "reason": "\(why)"])
+        refuse(state.connection, code: .protocolViolation, "quarantined: \(why)")
     }
 
     /// A worker sent what no correct worker sends: counted, the worker told; past

@@ -95,6 +95,8 @@ actor CoordinatorCore {
     var nextRequestID: UInt64 = 1
     /// Draft-model pools ever seen (their gauge drops to 0 when they empty).
     var knownPools: Set<String> = []
+    /// Node ids of workers an audit proved wrong: refused when they come back.
+    var quarantinedNodes: Set<String> = []
 
     init(target: ClusterModel, options: CoordinatorOptions, logger: Logger, events: AsyncStream<CoordinatorEvent>.Continuation) {
         self.target = target
@@ -186,6 +188,9 @@ actor CoordinatorCore {
         }
         switch hello.role {
         case .worker:
+            guard !quarantinedNodes.contains(hello.nodeID) else {
+                return deny(.unauthenticated, "worker \(hello.nodeID) is quarantined: an audit found its drafts' rows wrong")
+            }
             guard hello.tokenizerFingerprint == target.tokenizerFingerprint, Int(hello.vocabSize) == target.vocabularySize else {
                 return deny(.incompatible, "tokenizer mismatch: worker has \(hello.tokenizerFingerprint) (\(hello.vocabSize) tokens), target has \(target.tokenizerFingerprint) (\(target.vocabularySize) tokens)")
             }

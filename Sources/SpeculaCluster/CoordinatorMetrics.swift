@@ -20,6 +20,8 @@ package enum CoordinatorMetrics {
     static let workers = "specula_workers"
     static let workerViolations = "specula_worker_violations_total"
     static let draftTokensPastLookahead = "specula_draft_tokens_past_lookahead_total"
+    static let audits = "specula_audits_total"
+    static let workersQuarantined = "specula_workers_quarantined_total"
 
     /// Declares every coordinator metric in `registry`.
     package static func declare(in registry: MetricsRegistry) {
@@ -41,6 +43,8 @@ package enum CoordinatorMetrics {
         registry.declare(workers, .gauge, help: "Connected draft workers, by draft-model fingerprint.")
         registry.declare(workerViolations, .counter,
                          help: "Draft blocks that failed the coordinator's checks (a token its row and stream do not produce, past the lookahead, malformed).")
+        registry.declare(audits, .counter, help: "Draft audits, by outcome (started, disputed, outvoted, inconclusive).")
+        registry.declare(workersQuarantined, .counter, help: "Workers disconnected and refused for good after an audit outvoted them.")
         registry.declare(draftTokensPastLookahead, .counter, help: "Draft tokens dropped for lying past the lookahead the worker was asked for.")
     }
 }

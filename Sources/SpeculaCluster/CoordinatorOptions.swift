@@ -17,6 +17,9 @@ package struct CoordinatorOptions: Sendable {
     /// Checks a worker may fail (a token its row and stream do not produce, drafting past its
     /// lookahead, a malformed block) before it is disconnected.
     package var maxWorkerViolations = 3
+    /// The share of rounds whose first draft is also drawn by another worker of the pool and
+    /// compared row for row (`DraftAudit`); 0: no audits.
+    package var auditFraction = 0.05
     /// While a request's drafts have no tokens yet (its first pass; after a rejection, while the
     /// workers draft from the new context), the otherwise idle target scores the newest token
     /// alone; its token is then drawn coupled with the drafts' first tokens

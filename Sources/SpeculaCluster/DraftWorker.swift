@@ -26,9 +26,8 @@ package final class DraftWorker: @unchecked Sendable {
         package var nodeID = "worker"
         package var maxDrafts: UInt32 = 16
         package var maxBlockLength: UInt32 = 64
-        /// Test-only negative control: ship a uniform distribution over the support instead of the
-        /// one the token was drawn from. A cluster law test must catch this worker.
-        package var shipsWrongDistribution = false
+        /// A deliberate lie, for tests only (`Drafter.Lie`).
+        package var lie: Drafter.Lie?
         /// The coordinator's shared secret, if it requires one.
         package var authSecret: String?
         /// Where this worker's metrics are recorded (served by `--metrics-port`).
@@ -81,7 +80,7 @@ package final class DraftWorker: @unchecked Sendable {
     package init(model: ClusterModel, loop: EventLoop, host: String, port: Int, options: Options, logger: Logger, onRefused: @escaping @Sendable (String) -> Void) {
         self.model = model
         var drafter = Drafter(model: model)
-        drafter.shipsWrongDistribution = options.shipsWrongDistribution
+        drafter.lie = options.lie
         self.drafter = drafter
         self.options = options
         self.logger = logger

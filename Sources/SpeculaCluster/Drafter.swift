@@ -6,8 +6,19 @@ package import SpeculaNet
 /// named for the draft. Shared by the draft worker and the in-process generator.
 package struct Drafter: Sendable {
     package let model: ClusterModel
-    /// Negative control for tests: ship a uniform row instead of the one sampled from.
-    package var shipsWrongDistribution = false
+    /// How a deliberately dishonest worker lies, for tests only; nil for the real thing.
+    package var lie: Lie?
+
+    /// Lies a test worker tells about its drafts.
+    package enum Lie: Sendable {
+        /// Ships a uniform row over the support instead of the one sampled from (a crude liar:
+        /// the coordinator's redraw of the token from the row catches it).
+        case wrongRow
+        /// Knows its random stream, and ships a row whose next draw lands on `token` (the true
+        /// row with the ids of `token` and of the honest draw swapped): every token agrees with
+        /// its row and stream, so only an audit — an honest worker's row differs — catches it.
+        case steered(toward: Token)
+    }
 
     package init(model: ClusterModel) { self.model = model }
 
@@ -42,10 +53,23 @@ package struct Drafter: Sendable {
         let rows = model.model.distributions(after: contexts, sampling: sampling)
         return rows.indices.map { j in
             var wire = SparseShipping.ship(rows[j], maxSupport: maxSupport)
+            if case .steered(let favorite) = lie {
+                var peek = choices[j]
+                wire = Self.steer(wire, toward: favorite, quantile: peek.stream.nextUnit(), vocabularySize: model.vocabularySize)
+            }
             let token = choices[j].draw(from: SparseShipping.distribution(wire, vocabularySize: model.vocabularySize)!)
-            if shipsWrongDistribution { wire.probabilities = wire.probabilities.map { _ in 1 } }
+            if case .wrongRow = lie { wire.probabilities = wire.probabilities.map { _ in 1 } }
             return (token, wire)
         }
+    }
+
+    /// `wire` with `favorite` moved into the slot that the draw `u` lands on.
+    static func steer(_ wire: WireSparseDistribution, toward favorite: Token, quantile u: Double, vocabularySize: Int) -> WireSparseDistribution {
+        var steered = wire
+        let drawn = UInt32(SparseShipping.distribution(wire, vocabularySize: vocabularySize)!.sample(quantile: u))
+        guard drawn != UInt32(favorite), let slot = wire.tokenIDs.firstIndex(of: drawn) else { return wire }
+        if let other = wire.tokenIDs.firstIndex(of: UInt32(favorite)) { steered.tokenIDs.swapAt(slot, other) } else { steered.tokenIDs[slot] = UInt32(favorite) }
+        return steered
     }
 
     /// Draft tokens per second on this machine: one untimed warm-up block, then 8 timed tokens.

@@ -32,6 +32,8 @@ struct GenerationRequest {
     var assignment: [UInt64: [Int]] = [:]
     /// The current round's drafts, by draft index, as far as they arrived.
     var streams: [Int: DraftStream] = [:]
+    /// The current round's audit, if one of its drafts is being drawn again elsewhere.
+    var audit: DraftAudit?
     /// The target's row at the next position, when a pass computed it and no token was drawn
     /// from it yet: that token is then drawn coupled with the drafts' tokens there.
     var scoredNext: ScoredPosition?

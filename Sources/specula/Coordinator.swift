@@ -32,6 +32,9 @@ struct Coordinator: AsyncParsableCommand {
     var decodeWhileDrafting = true
     @Flag(help: .hidden) var misalignDraftRowsForTesting = false
     @Flag(help: .hidden) var trustWorkersForTesting = false
+    @Option(help: ArgumentHelp("Share of rounds whose first draft another worker of the pool also drafts, to compare rows.",
+                               discussion: "A worker whose rows differ from two others' is disconnected and refused from then on."))
+    var auditFraction = 0.05
     @OptionGroup var auth: AuthOptions
     @Flag(help: "Allow a non-loopback address without a shared secret.") var insecure = false
     @Option(help: "Heartbeat interval, ms.") var heartbeatMs: UInt64 = 1000
@@ -52,6 +55,7 @@ struct Coordinator: AsyncParsableCommand {
             try AuthOptions.checkListening(on: metricsOptions.metricsHost, flag: "--metrics-host", secret: secret, insecure: insecure)
         }
         guard drafts >= 0, block >= 1 else { throw ValidationError("--drafts must be ≥ 0 and --block ≥ 1.") }
+        guard (0...1).contains(auditFraction) else { throw ValidationError("--audit-fraction must be in 0...1.") }
         guard maxRequestsPerClient >= 1 else { throw ValidationError("--max-requests-per-client must be ≥ 1.") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be ≥ 1.") }
     }
@@ -67,6 +71,7 @@ struct Coordinator: AsyncParsableCommand {
         options.decodeWhileDrafting = decodeWhileDrafting
         options.misalignsDraftRows = misalignDraftRowsForTesting
         options.trustsWorkers = trustWorkersForTesting
+        options.auditFraction = auditFraction
         options.authSecret = try auth.secret()
         options.maxRequestsPerClient = maxRequestsPerClient
         options.maxConnections = maxConnections ?? Self.connectionsFittingTheOpenFileLimit()

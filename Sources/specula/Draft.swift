@@ -29,6 +29,7 @@ struct Draft: AsyncParsableCommand {
     @Flag(help: "Allow a non-loopback --metrics-host without a shared secret.") var insecure = false
     @OptionGroup var metricsOptions: MetricsOptions
     @Flag(help: .hidden) var shipWrongDistribution = false
+    @Option(help: .hidden) var steerDraftsForTesting: Int?
 
     func validate() throws {
         _ = try HostPort(coordinator, flag: "--coordinator")
@@ -54,7 +55,7 @@ struct Draft: AsyncParsableCommand {
             options.metrics = metrics
             options.nodeID = count == 1 ? name : "\(name)-\(i)"
             options.authSecret = secret
-            options.shipsWrongDistribution = shipWrongDistribution
+            options.lie = shipWrongDistribution ? .wrongRow : steerDraftsForTesting.map { .steered(toward: $0) }
             return DraftWorker(model: draftModel, loop: loop, host: address.host, port: address.port, options: options, logger: logger) { [loop] reason in
                 refusal.set(reason)
                 loop.shutdown(wait: false)

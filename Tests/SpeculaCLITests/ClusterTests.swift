@@ -84,6 +84,36 @@ struct ClusterTests {
         #expect((MetricsTests.value(metrics, "specula_worker_violations_total") ?? 0) >= 3, "the lies went uncounted")
     }
 
+    /// A clever liar knows its random stream and ships rows crafted so that each draw lands on its
+    /// favourite token: every token follows its row and stream, so the coordinator's redraw passes
+    /// it, and with audits off the law breaks (this test's negative control). Audits catch it: the
+    /// same draft drawn by an honest worker ships another row, a third worker outvotes the liar,
+    /// and it is quarantined (refused when it comes back); the honest workers never are.
+    func cleverLiar(auditFraction: String, honestWorkers: Int, liars: Int, drafts: Int) throws -> (ChiSquare, metrics: String, log: String) {
+        let toys = try Toys()
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target, extra: ["--metrics-port", "0", "--audit-fraction", auditFraction])
+        for i in 0..<liars { try cluster.startWorker(model: toys.files.draft, extra: ["--steer-drafts-for-testing", "0", "--name", "liar-\(i)"]) }
+        for i in 0..<honestWorkers { try cluster.startWorker(model: toys.files.draft, extra: ["--name", "honest-\(i)"]) }
+        usleep(500_000)
+        let output = try cluster.generate(Self.generateArguments(verifier: "multidraft-block", drafts: drafts, samples: 4000) + ["--concurrency", "4"])
+        let metrics = try MetricsTests.get(try #require(cluster.metricsURL), path: "/metrics").body
+        return (ChiSquare(expected: toys.targetLaw, observedLines: output), metrics, cluster.coordinatorLogText)
+    }
+
+    @Test func aCleverLiarPassesTheRedrawAndBreaksTheLawWithoutAudits() throws {
+        let (test, metrics, _) = try cleverLiar(auditFraction: "0", honestWorkers: 0, liars: 2, drafts: 2)
+        #expect(!test.passes(alpha: 1e-4), "the clever liars went unnoticed by the law test: chi-square \(test.statistic)")
+        #expect((MetricsTests.value(metrics, "specula_worker_violations_total") ?? 0) == 0, "the redraw was expected to pass them")
+    }
+
+    @Test func auditsQuarantineACleverLiarAndNoHonestWorker() throws {
+        let (_, metrics, log) = try cleverLiar(auditFraction: "0.5", honestWorkers: 2, liars: 1, drafts: 1)
+        #expect(MetricsTests.value(metrics, "specula_workers_quarantined_total") == 1, "\(metrics)")
+        let quarantines = log.split(separator: "\n").filter { $0.contains("quarantining worker") }
+        #expect(quarantines.count == 1 && quarantines[0].contains("worker=liar-0"), "\(quarantines)")
+    }
+
     /// Law test with the coordinator decoding while drafting (requests one at a time, so the
     /// target is idle when a round starts): the output law must stay the target's, and the
     /// coordinator must have decoded many tokens that way — or, with the deliberately wrong
