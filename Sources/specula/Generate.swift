@@ -27,7 +27,7 @@ struct Generate: AsyncParsableCommand {
     @Option(help: "Independent samples (concurrent requests).") var samples: Int = 1
     @Option(help: "Requests in flight at once with --samples.") var concurrency: Int = 64
     @Option(help: "Random seed (sample i uses seed + i).") var seed: UInt64 = 0
-    @Option(help: "Verifier name (default: multidraft-block, greedy at temperature 0).") var verifier: String?
+    @Option(help: "Verifier (default: multidraft-block, greedy at temperature 0).") var verifier: VerifierKind?
     @Option(help: "Drafts per round, K (0: coordinator chooses).") var drafts: Int = 0
     @Option(help: "Block length γ (0: coordinator chooses).") var block: Int = 0
     @OptionGroup var sampling: SamplingOptions
@@ -98,7 +98,7 @@ struct Generate: AsyncParsableCommand {
         request.promptTokens = try TokenList.parse(promptTokens ?? "", flag: "--prompt-tokens").map { UInt32(clamping: $0) }
         request.maxTokens = UInt32(clamping: maxTokens)
         request.sampling = sampling.parameters.wire
-        request.verifier = verifier ?? ""
+        request.verifier = verifier?.rawValue ?? ""
         request.numDrafts = UInt32(clamping: drafts)
         request.blockLength = UInt32(clamping: block)
         request.allowLossy = allowLossy

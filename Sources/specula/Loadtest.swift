@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpeculaCluster
+import SpeculaCore
 import SpeculaLoad
 import SpeculaNet
 
@@ -43,7 +44,7 @@ struct Loadtest: AsyncParsableCommand {
     @Option(help: "A JSONL file of {\"prompt\": …, \"max_tokens\": N} lines (default: built-in code and prose).") var prompts: String?
     @Option(help: "Output tokens per request: N, or A-B drawn uniformly.") var outputTokens: String = "64"
     @OptionGroup var sampling: SamplingOptions
-    @Option(help: "Verifier (default: the coordinator's choice).") var verifier: String?
+    @Option(help: "Verifier (default: the coordinator's choice).") var verifier: VerifierKind?
     @Option(help: "Drafts per round K (0: the coordinator chooses).") var drafts: Int = 0
     @Option(help: "Block length γ (0: the coordinator chooses).") var block: Int = 0
     @Flag(help: "Plain target decoding, no drafts (a baseline).") var noDraft = false
@@ -105,7 +106,7 @@ struct Loadtest: AsyncParsableCommand {
         configuration.slo.tpotMilliseconds = sloTpotMs
         configuration.slo.endToEndMilliseconds = sloE2eMs
         configuration.template.sampling = sampling.parameters.wire
-        configuration.template.verifier = verifier ?? ""
+        configuration.template.verifier = verifier?.rawValue ?? ""
         configuration.template.numDrafts = UInt32(drafts)
         configuration.template.blockLength = UInt32(block)
         configuration.template.noDraft = noDraft

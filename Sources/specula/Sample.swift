@@ -20,8 +20,7 @@ struct Sample: ParsableCommand {
 
     @Option(help: "Target model: toy n-gram JSON file.") var target: String
     @Option(help: "Draft model: toy n-gram JSON file.") var draft: String
-    @Option(help: "Verifier: \(VerifierKind.allCases.map(\.rawValue).joined(separator: ", ")) (alias spectr-gbv).")
-    var verifier: String = "multidraft-block"
+    @Option(help: "Verifier (alias spectr-gbv for multidraft-block).") var verifier: VerifierKind = .multidraftBlock
     @Option(help: "Drafts per round (K).") var drafts: Int = 2
     @Option(help: "Block length (γ).") var block: Int = 3
     @Option(help: "Prompt token ids, comma-separated.") var promptTokens: String = ""
@@ -33,9 +32,6 @@ struct Sample: ParsableCommand {
     @Flag(help: "Print the exact law of plain target sampling instead of samples.") var targetLaw = false
 
     func validate() throws {
-        guard VerifierKind(name: verifier) != nil else {
-            throw ValidationError("Unknown --verifier '\(verifier)'. Choose one of: \(VerifierKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-        }
         guard drafts >= 1 else { throw ValidationError("Please specify a '--drafts' of at least 1.") }
         guard block >= 1 else { throw ValidationError("Please specify a '--block' of at least 1.") }
         guard maxTokens >= 1 else { throw ValidationError("Please specify a '--max-tokens' of at least 1.") }
@@ -53,7 +49,7 @@ struct Sample: ParsableCommand {
         guard prompt.allSatisfy({ (0..<targetModel.vocabularySize).contains($0) }) else {
             throw ValidationError("--prompt-tokens has ids outside 0..<\(targetModel.vocabularySize).")
         }
-        let kind = VerifierKind(name: verifier)!
+        let kind = verifier
         let sampler = SpeculativeSampler(
             target: targetModel, draft: draftModel, verifier: kind.makeVerifier(),
             sampling: sampling.parameters,
