@@ -88,7 +88,9 @@ let package = Package(
             name: "SpeculaNetTests",
             dependencies: ["SpeculaNet", "SpeculaCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SpeculaModelTests", dependencies: ["SpeculaModel", "SpeculaCore"]),
-        .testTarget(name: "SpeculaClusterTests", dependencies: ["SpeculaCluster", "SpeculaCore", "SpeculaNet", "SpeculaModel"]),
+        .testTarget(
+            name: "SpeculaClusterTests",
+            dependencies: ["SpeculaCluster", "SpeculaCore", "SpeculaNet", "SpeculaModel", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SpeculaCLITests", dependencies: ["SpeculaCore", "SpeculaModel", "SpeculaNet"]),
     ]
 )

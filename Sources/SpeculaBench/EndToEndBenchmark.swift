@@ -81,7 +81,7 @@ package enum EndToEndBenchmark {
             : temperature == 0 && configuration.verifier == "multidraft-block" ? .greedy : VerifierKind(name: configuration.verifier)!
     }
 
-    package static func run(target: ClusterModel, draft: ClusterModel, maxTokens: Int, temperatures: [Double], quick: Bool, progress: (String) -> Void) -> Report {
+    package static func run(target: ClusterModel, draft: ClusterModel, maxTokens: Int, temperatures: [Double], quick: Bool, progress: (String) -> Void) throws -> Report {
         let generator = LocalGenerator(target: target, draft: draft)
         let promptIDs = prompts.map { p in target.tokenizer.map { $0.encode($0.chatPrompt(user: p)) } ?? [1, 2, 3] }
         var rows: [Row] = []
@@ -96,7 +96,7 @@ package enum EndToEndBenchmark {
                     var settings = LocalGenerator.Settings(verifier: kind, drafts: configuration.drafts, blockLength: configuration.blockLength,
                                                            sampling: SamplingParameters(temperature: temperature), maxTokens: maxTokens)
                     settings.seed = UInt64(i)
-                    let stats = generator.generate(prompt: prompt, settings: settings).stats
+                    let stats = try generator.generate(prompt: prompt, settings: settings).stats
                     total.generated += stats.generated
                     total.targetPasses += stats.targetPasses
                     total.draftSeconds += stats.draftSeconds

@@ -79,10 +79,7 @@ package struct ClusterModel: Sendable {
             do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
                 throw ClusterModelError.unreadable(path, error.localizedDescription)
             }
-            let model = try NGramModel(json: data, source: path)
-            return ClusterModel(
-                model: model, fingerprint: "sha256:" + SHA256.hash(data: data).hex,
-                tokenizerFingerprint: "toy-vocab-\(model.vocabularySize)", endOfSequence: nil, source: path, tokenizer: nil, engine: nil)
+            return toy(try NGramModel(json: data, source: path), fingerprint: "sha256:" + SHA256.hash(data: data).hex, source: path)
         }
         guard path.hasSuffix(".gguf") else {
             throw ClusterModelError.unsupported(spec, "expected a GGUF file, a model name from `specula models list`, a toy n-gram .json file or synthetic:…")
@@ -93,6 +90,13 @@ package struct ClusterModel: Sendable {
             model: EngineSequenceModel(engine: engine),
             fingerprint: try weightsFingerprint(path) + layerWeights.fingerprintSuffix + outputHead.fingerprintSuffix,
             tokenizerFingerprint: tokenizer.fingerprint, endOfSequence: tokenizer.eos, source: path, tokenizer: tokenizer, engine: engine)
+    }
+
+    /// A toy n-gram model (its end-of-sequence token, if any, ends sequences); `fingerprint`
+    /// names its table.
+    package static func toy(_ model: NGramModel, fingerprint: String, source: String = "<memory>") -> ClusterModel {
+        ClusterModel(model: model, fingerprint: fingerprint, tokenizerFingerprint: "toy-vocab-\(model.vocabularySize)",
+                     endOfSequence: model.endOfSequence, source: source, tokenizer: nil, engine: nil)
     }
 
     /// SHA-256 over the file size, its first 4 MiB (header, metadata, tensor table) and 64 KiB at

@@ -20,8 +20,8 @@ package import SpeculaNet
 /// own, never on the event-loop thread, one step per queue item so messages are handled between
 /// steps and requests take turns.
 package final class DraftWorker: @unchecked Sendable {
-    // @unchecked Sendable invariant: `contexts` and `rounds` are only touched on `drafting`;
-    // `connector` is set in `start` before any callback can run.
+    // @unchecked Sendable invariant: `session` and `queued` are only touched on `drafting`;
+    // `connector` is set once in `init`, before any callback can run.
     package struct Options: Sendable {
         package var nodeID = "worker"
         package var maxDrafts: UInt32 = 16
@@ -41,32 +41,12 @@ package final class DraftWorker: @unchecked Sendable {
     private let logger: Logger
     private let loop: EventLoop
     private let drafting = DispatchQueue(label: "specula.worker.drafting")
-    /// The accepted context of each request.
-    private var contexts: [UInt64: [Token]] = [:]
-    /// The drafts of each request's current round.
-    private var rounds: [UInt64: DraftRound] = [:]
-
-    /// One `Speculate`'s drafts at this worker.
-    private struct DraftRound {
-        let round: UInt64
-        let connection: Connection
-        let sampling: SamplingParameters
-        let maxSupport: Int
-        /// How far past the accepted context a draft may run.
-        let lookahead: Int
-        /// Context position of every draft's first token.
-        let base: Int
-        var drafts: [Draft]
-        /// A drafting step of this round is queued.
-        var stepQueued = false
-    }
-
-    /// One draft stream: its tokens from the round's base on.
-    private struct Draft {
-        var choices: StreamChoices
-        var tokens: [Token] = []
-        var alive = true
-    }
+    /// Every request's context and drafts (only on `drafting`).
+    private var session: DraftSession
+    /// Requests with a drafting step queued (only on `drafting`).
+    private var queued: Set<UInt64> = []
+    /// The connection drafts go out on (only on `drafting`).
+    private var connection: Connection?
 
     /// The newest Speculate round per request, written on the loop thread as it arrives: the
     /// drafting queue stops stepping an older round at once instead of after the steps queued.
@@ -86,7 +66,8 @@ package final class DraftWorker: @unchecked Sendable {
         self.logger = logger
         self.loop = loop
         self.onRefused = onRefused
-        WorkerMetrics.declare(in: options.metrics)
+        self.session = DraftSession(drafter: drafter, maxDrafts: Int(options.maxDrafts), maxLookahead: Int(options.maxBlockLength),
+                                    metrics: options.metrics, nodeID: options.nodeID)
         self.connector = Connector(
             loop: loop, host: host, port: port,
             onAttemptFailed: { [logger] error, retry in
@@ -122,10 +103,7 @@ package final class DraftWorker: @unchecked Sendable {
             onClose: { [self] _, reason in
                 if countedAsConnected.exchange(false, ordering: .relaxed) { options.metrics.add(WorkerMetrics.connected, -1) }
                 logger.info("disconnected from coordinator", metadata: ["reason": "\(reason)"])
-                drafting.async { [self] in
-                    contexts.removeAll()
-                    rounds.removeAll()
-                }
+                drafting.async { [self] in session.reset() }
             })
     }
 
@@ -147,11 +125,7 @@ package final class DraftWorker: @unchecked Sendable {
             drafting.async { [self] in follow(accepted, on: connection) }
         case .cancel(let cancel):
             latest.withLock { $0[cancel.requestID] = nil }
-            drafting.async { [self] in
-                contexts[cancel.requestID] = nil
-                rounds[cancel.requestID] = nil
-                options.metrics.set(WorkerMetrics.requests, Double(contexts.count), labels: ["worker": options.nodeID])
-            }
+            drafting.async { [self] in session.cancel(cancel.requestID) }
         case .error(let error):
             logger.warning("coordinator reported an error", metadata: ["code": "\(error.code)", "message": "\(error.message)"])
         default:
@@ -166,94 +140,28 @@ package final class DraftWorker: @unchecked Sendable {
 
     /// Starts a round's drafts from the context it names. Runs on `drafting`.
     private func begin(_ request: Speculate, on connection: Connection) {
-        let id = request.requestID
-        var context = contexts[id] ?? []
-        let position = Int(request.contextPosition)
-        guard context.count >= position else {
-            connection.send(.error(ErrorMessage(code: .badRequest, message: "worker has \(context.count) context tokens, Speculate assumes \(position)", requestID: id)))
-            contexts[id] = nil
-            return
-        }
-        context = Array(context.prefix(position)) + request.contextTokens.map(Int.init)
-        contexts[id] = context
-        options.metrics.set(WorkerMetrics.requests, Double(contexts.count), labels: ["worker": options.nodeID])
-        // Keep the context in step, but do not draft for a round the coordinator has moved past.
-        guard (rounds[id]?.round ?? 0) < request.round, !isStale(id, round: request.round) else {
-            options.metrics.add(WorkerMetrics.staleSkipped)
-            return
-        }
-        let count = min(Int(request.numDrafts), request.streamIDs.count, Int(options.maxDrafts))
-        rounds[id] = DraftRound(
-            round: request.round, connection: connection, sampling: SamplingParameters(wire: request.sampling), maxSupport: Int(request.maxSupport),
-            lookahead: min(Int(request.blockLength), Int(options.maxBlockLength)), base: context.count,
-            drafts: request.streamIDs.prefix(count).map { Draft(choices: StreamChoices(RandomStream(seed: request.seed, stream: $0))) })
-        options.metrics.add(WorkerMetrics.rounds)
-        queueStep(id)
+        self.connection = connection
+        if let error = session.begin(request, stale: isStale(request.requestID, round: request.round)) { return connection.send(.error(error)) }
+        queueStep(request.requestID)
     }
 
-    /// Advances a request's context by the tokens the coordinator accepted and stops the drafts
-    /// that disagree with them; the others may now run further ahead. Runs on `drafting`.
+    /// Advances a request's context by the tokens the coordinator accepted. Runs on `drafting`.
     private func follow(_ accepted: Accepted, on connection: Connection) {
-        let id = accepted.requestID
-        guard var context = contexts[id], context.count + accepted.tokens.count == Int(accepted.newPosition) else {
-            // Out of sync (a message was lost): say so, and the coordinator resends the context.
-            contexts[id] = nil
-            rounds[id] = nil
-            connection.send(.error(ErrorMessage(code: .badRequest, message: "worker lost the context of request \(id); send it whole", requestID: id)))
-            return
-        }
-        context += accepted.tokens.map(Int.init)
-        contexts[id] = context
-        guard var round = rounds[id] else { return }
-        for j in round.drafts.indices where !DraftStream.agrees(round.drafts[j].tokens, base: round.base, with: context) {
-            round.drafts[j].alive = false
-        }
-        rounds[id] = round
-        queueStep(id)
+        if let error = session.follow(accepted) { return connection.send(.error(error)) }
+        queueStep(accepted.requestID)
     }
 
     private func queueStep(_ id: UInt64) {
-        guard var round = rounds[id], !round.stepQueued else { return }
-        round.stepQueued = true
-        rounds[id] = round
+        guard queued.insert(id).inserted else { return }
         drafting.async { [self] in step(id) }
     }
 
-    /// One lockstep token for every draft of the request that is alive, not ended and within its
-    /// lookahead; each token is sent as soon as it is drawn. Queues the next step while a draft
-    /// can still grow. Runs on `drafting`.
+    /// One lockstep token for every draft of the request that can grow, each sent at once; queues
+    /// the next step while a draft can still grow. Runs on `drafting`.
     private func step(_ id: UInt64) {
-        guard var round = rounds[id], let context = contexts[id] else { return }
-        round.stepQueued = false
-        rounds[id] = round
-        guard !isStale(id, round: round.round) else { return }
-        let growing = round.drafts.indices.filter { j in
-            let draft = round.drafts[j]
-            let ended = draft.tokens.last.map { $0 == model.endOfSequence } ?? false
-            return draft.alive && !ended && round.base + draft.tokens.count - context.count < round.lookahead
-        }
-        guard !growing.isEmpty else { return }
-        let started = ContinuousClock.now
-        var choices = growing.map { round.drafts[$0].choices }
-        let prefix = Array(context.prefix(round.base))
-        let drawn = drafter.step(after: growing.map { prefix + round.drafts[$0].tokens }, sampling: round.sampling, maxSupport: round.maxSupport, choices: &choices)
-        options.metrics.observe(WorkerMetrics.draftSeconds, (ContinuousClock.now - started) / .seconds(1))
-        options.metrics.add(WorkerMetrics.tokens, Double(growing.count))
-        for (i, j) in growing.enumerated() {
-            round.drafts[j].choices = choices[i]
-            round.drafts[j].tokens.append(drawn[i].token)
-            var block = DraftBlock()
-            block.requestID = id
-            block.round = round.round
-            block.basePosition = UInt32(round.base + round.drafts[j].tokens.count - 1)
-            block.draftIndex = UInt32(j)
-            block.tokens = [UInt32(drawn[i].token)]
-            block.distributions = [drawn[i].row]
-            round.connection.send(.draftBlock(block))
-            // A draft behind the accepted context learns only now whether it agrees with it.
-            if !DraftStream.agrees(round.drafts[j].tokens, base: round.base, with: context) { round.drafts[j].alive = false }
-        }
-        rounds[id] = round
+        queued.remove(id)
+        guard let round = session.round(of: id), !isStale(id, round: round), let blocks = session.step(id) else { return }
+        for block in blocks { connection?.send(.draftBlock(block)) }
         queueStep(id)
     }
 }

@@ -1,9 +1,17 @@
-import Foundation
+package import Logging
 package import SpeculaCore
+package import SpeculaNet
 
-/// Speculative generation in one process, without a network: the same drafting (`Drafter`),
-/// tree (`RoundTree`), scoring (`TargetScorer`) and verification as the cluster, one round at a
-/// time. `specula generate --local` and `specula bench e2e` use it for side-by-side comparisons.
+/// Speculative generation in one process, without a network: a second shell over
+/// `SpeculationCore` — the cluster's algorithm exactly, streamed drafts, coupling, stop strings
+/// and all — with an in-process drafter (`DraftSession`) as its one worker and the target scored
+/// in the same thread. `specula generate --local` and `specula bench e2e` use it for side-by-side
+/// comparisons.
+///
+/// Timing is the one difference, and it changes no law: the drafter runs until it can draft no
+/// further (its lookahead) before the target is asked for a pass, and the request waits for its
+/// drafts instead of decoding alone meanwhile (`decodeWhileDrafting` off: on one thread the
+/// target would only delay the drafter).
 package final class LocalGenerator {
     /// What to generate and how.
     package struct Settings: Sendable {
@@ -12,16 +20,27 @@ package final class LocalGenerator {
         package var drafts: Int
         package var blockLength: Int
         package var sampling: SamplingParameters
-        package var maxSupport = 64
+        package var maxSupport: UInt32 = 64
         package var seed: UInt64 = 0
         package var maxTokens: Int
 
         package init(verifier: VerifierKind, drafts: Int, blockLength: Int, sampling: SamplingParameters, maxTokens: Int) {
-            self.verifier = verifier
-            self.drafts = drafts
-            self.blockLength = blockLength
-            self.sampling = sampling
-            self.maxTokens = maxTokens
+            (self.verifier, self.drafts, self.blockLength, self.sampling, self.maxTokens) = (verifier, drafts, blockLength, sampling, maxTokens)
+        }
+
+        /// The request a client would send for these settings.
+        func request(prompt: [Token]) -> GenerateRequest {
+            var request = GenerateRequest()
+            request.promptTokens = prompt.map { UInt32($0) }
+            request.maxTokens = UInt32(maxTokens)
+            request.sampling = sampling.wire
+            request.seed = seed
+            request.verifier = verifier.rawValue
+            request.numDrafts = UInt32(drafts)
+            request.blockLength = UInt32(blockLength)
+            request.noDraft = drafts == 0
+            request.allowLossy = !verifier.isLossless
+            return request
         }
     }
 
@@ -34,7 +53,7 @@ package final class LocalGenerator {
         package var targetSeconds = 0.0
         package var verifySeconds = 0.0
         package var totalSeconds = 0.0
-        /// Rounds with drafts whose block was accepted at least up to position i + 1.
+        /// Passes with drafts whose tree was accepted at least up to position i + 1.
         package var acceptedAt: [Int] = []
         package var draftedRounds = 0
 
@@ -43,71 +62,146 @@ package final class LocalGenerator {
         package init() {}
     }
 
+    /// Why a generation did not run: the core refused its request.
+    package struct Refusal: Error, CustomStringConvertible {
+        package let description: String
+    }
+
     private let target: ClusterModel
     private let drafter: Drafter?
     private let scorer: any TargetScorer
-    private var nextRequest: UInt64 = 1
+    private let logger: Logger
+    private static let (client, worker): (UInt64, UInt64) = (1, 2)
 
-    package init(target: ClusterModel, draft: ClusterModel?) {
+    package init(target: ClusterModel, draft: ClusterModel?, logger: Logger = Logger(label: "specula.local")) {
         self.target = target
         self.drafter = draft.map { Drafter(model: $0) }
         self.scorer = target.makeScorer()
+        self.logger = logger
     }
 
-    /// Generates after `prompt` (non-empty); `onTokens` gets each round's new tokens.
-    package func generate(prompt: [Token], settings: Settings, onTokens: ([Token]) -> Void = { _ in }) -> (tokens: [Token], stats: Stats) {
-        let id = nextRequest
-        nextRequest += 1
-        defer { scorer.release(request: id) }
-        let verifier = settings.verifier.makeVerifier()
-        var choices = StreamChoices(RandomStream(seed: settings.seed, stream: .max))
-        var context = prompt
-        var stats = Stats()
-        stats.acceptedAt = Array(repeating: 0, count: settings.blockLength)
-        let started = Date()
-        var round: UInt64 = 0
-        while stats.generated < settings.maxTokens {
-            round += 1
-            let draftStart = Date()
-            var drafts: [[Token]] = []
-            var rows: [[SparseDistribution]] = []
-            if let drafter, settings.drafts > 0 {
-                let k = settings.verifier.usesMultipleDrafts ? settings.drafts : 1
-                let blocks = drafter.blocks(after: context, length: settings.blockLength, sampling: settings.sampling, maxSupport: settings.maxSupport,
-                                            streams: (0..<k).map { RandomStream(seed: settings.seed, stream: round << 20 | UInt64($0)) })
-                for block in blocks {
-                    drafts.append(block.tokens)
-                    rows.append(block.rows.map { SparseShipping.distribution($0, vocabularySize: target.vocabularySize)! })
+    /// Generates after `prompt` (non-empty); `onTokens` gets each pass's new tokens.
+    package func generate(prompt: [Token], settings: Settings, onTokens: ([Token]) -> Void = { _ in }) throws(Refusal) -> (tokens: [Token], stats: Stats) {
+        try generate(settings.request(prompt: prompt), maxSupport: settings.maxSupport, onTokens: onTokens)
+    }
+
+    /// Generates what a client's `request` asks for, as a coordinator would (checked by
+    /// `GenerationSpec`, refused with the same words); `onTokens` gets each pass's new tokens.
+    package func generate(_ request: GenerateRequest, maxSupport: UInt32 = 64,
+                          onTokens: ([Token]) -> Void = { _ in }) throws(Refusal) -> (tokens: [Token], stats: Stats) {
+        var options = CoordinatorOptions()
+        (options.decodeWhileDrafting, options.auditFraction, options.maxSupport) = (false, 0, maxSupport)
+        var core = SpeculationCore(target: target, options: options, logger: logger)
+        var session = drafter.map { DraftSession(drafter: $0, maxDrafts: 64, maxLookahead: 64, metrics: MetricsRegistry(), nodeID: "local") }
+        let started = ContinuousClock.now
+        var run = Run()
+        var actions = join(&core, drafter: drafter)
+        actions += core.received(.generate(request), from: Self.client, at: .now)
+        var deadlines: [(request: UInt64, wait: UInt64)] = []
+        while !run.finished {
+            var due: [UInt64] = []
+            for action in actions {
+                switch action {
+                case .send(let message, Self.worker): due += deliver(message, to: &session)
+                case .send(let message, _): try run.take(message, onTokens: onTokens)
+                case .score(let pass): run.pending = pass
+                case .commit(let request, let nodes): scorer.accept(request: request, nodes: nodes)
+                case .release(let request): scorer.release(request: request)
+                case .armDeadline(let request, let wait, _): deadlines.append((request, wait))
+                case .disconnect(_, let error): throw Refusal(description: error.message)
+                case .admit: break
                 }
             }
-            let (tree, draftRows, _) = RoundTree.build(drafts: drafts, rows: rows)
-            let scoreStart = Date()
-            let targetRows = scorer.score(request: id, context: context, tree: tree, sampling: settings.sampling)
-            let verifyStart = Date()
-            let outcome = verifier.verify(VerificationProblem(tree: tree, draft: draftRows, target: targetRows, blockLength: settings.blockLength), choices: &choices)
-            scorer.accept(request: id, nodes: Array(tree.nodePath(to: outcome.acceptedNode).dropFirst()))
-            let done = Date()
-            stats.draftSeconds += scoreStart.timeIntervalSince(draftStart)
-            stats.targetSeconds += verifyStart.timeIntervalSince(scoreStart)
-            stats.verifySeconds += done.timeIntervalSince(verifyStart)
-            stats.targetPasses += 1
-            if !drafts.isEmpty {
-                stats.draftedRounds += 1
-                for i in 0..<min(outcome.acceptedLength, settings.blockLength) { stats.acceptedAt[i] += 1 }
+            actions = []
+            let drafting = ContinuousClock.now
+            // The drafter runs until no draft can grow, its tokens going to the core as they come.
+            while let id = due.first {
+                guard let blocks = session?.step(id) else { due.removeFirst(); continue }
+                for block in blocks { actions += core.received(.draftBlock(block), from: Self.worker, at: .now) }
             }
-            var emitted = Array(outcome.emittedTokens.prefix(settings.maxTokens - stats.generated))
-            var finished = false
-            if let eos = target.endOfSequence, let at = emitted.firstIndex(of: eos) {
-                emitted = Array(emitted[...at])
-                finished = true
+            run.stats.draftSeconds += (ContinuousClock.now - drafting) / .seconds(1)
+            guard actions.isEmpty else { continue }
+            actions = core.schedule(at: .now)
+            if let pass = run.pending {
+                run.pending = nil
+                let scoring = ContinuousClock.now
+                let rows = scorer.scoreBatch(pass.items)
+                let verifying = ContinuousClock.now
+                actions += core.passFinished(pass, rows: rows, duration: verifying - scoring, at: verifying)
+                run.stats.targetSeconds += (verifying - scoring) / .seconds(1)
+                run.stats.verifySeconds += (ContinuousClock.now - verifying) / .seconds(1)
+            } else if actions.isEmpty, !deadlines.isEmpty {
+                // Nothing else can happen: the waits that are armed are over.
+                let (request, wait) = deadlines.removeFirst()
+                actions = core.waitDeadline(request: request, wait: wait, at: .now)
+            } else if actions.isEmpty {
+                preconditionFailure("the local generation stalled: no pass, no draft, no deadline")
             }
-            stats.acceptedDraftTokens += min(outcome.acceptedLength, emitted.count)
-            stats.generated += emitted.count
-            context += emitted
-            onTokens(emitted)
-            if finished { break }
         }
-        stats.totalSeconds = Date().timeIntervalSince(started)
-        return (Array(context.dropFirst(prompt.count)), stats)
+        run.stats.totalSeconds = (ContinuousClock.now - started) / .seconds(1)
+        return (run.tokens, run.stats)
+    }
+
+    /// The client and (with a draft model) the worker join the core.
+    private func join(_ core: inout SpeculationCore, drafter: Drafter?) -> [SpeculationAction] {
+        var hello = Hello()
+        hello.role = .client
+        var actions = core.opened(Self.client, challenge: nil) + core.received(.hello(hello), from: Self.client, at: .now)
+        guard let drafter else { return actions }
+        hello.role = .worker
+        hello.nodeID = "local"
+        hello.modelFingerprint = drafter.model.fingerprint
+        hello.tokenizerFingerprint = drafter.model.tokenizerFingerprint
+        hello.vocabSize = UInt32(drafter.model.vocabularySize)
+        actions += core.opened(Self.worker, challenge: nil) + core.received(.hello(hello), from: Self.worker, at: .now)
+        return actions
+    }
+
+    /// A message to the in-process worker; returns the requests it now has drafting to do.
+    private func deliver(_ message: Message, to session: inout DraftSession?) -> [UInt64] {
+        switch message {
+        case .speculate(let speculate):
+            _ = session?.begin(speculate, stale: false)
+            return [speculate.requestID]
+        case .accepted(let accepted):
+            _ = session?.follow(accepted)
+            return [accepted.requestID]
+        case .cancel(let cancel):
+            session?.cancel(cancel.requestID)
+        default:
+            break
+        }
+        return []
+    }
+
+    /// The client's side of one generation: its tokens and stats as they arrive.
+    private struct Run {
+        var stats = Stats()
+        var tokens: [Token] = []
+        var pending: TargetPass?
+        var finished = false
+
+        mutating func take(_ message: Message, onTokens: ([Token]) -> Void) throws(Refusal) {
+            switch message {
+            case .tokenChunk(let chunk):
+                let new = chunk.tokens.map(Int.init)
+                tokens += new
+                onTokens(new)
+                for pass in chunk.rounds where pass.drafts > 0 && !pass.decodedWhileDrafting {
+                    stats.draftedRounds += 1
+                    if stats.acceptedAt.count < Int(pass.blockLength) { stats.acceptedAt += Array(repeating: 0, count: Int(pass.blockLength) - stats.acceptedAt.count) }
+                    for i in 0..<Int(pass.accepted) { stats.acceptedAt[i] += 1 }
+                }
+            case .done(let done):
+                stats.generated = Int(done.generatedTokens)
+                stats.targetPasses = Int(done.targetPasses)
+                stats.acceptedDraftTokens = Int(done.acceptedDraftTokens)
+                finished = true
+            case .error(let error):
+                throw Refusal(description: error.message)
+            default:
+                break
+            }
+        }
     }
 }

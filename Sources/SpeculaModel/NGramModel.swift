@@ -5,18 +5,25 @@ package import SpeculaCore
 /// claims about the verifiers.
 ///
 /// JSON: `{"kind": "ngram", "vocab_size": V, "order": n, "table": {"": [V probs], "2": [...],
-/// "2,1": [...]}}`. p(x | context) is the row of the longest suffix of the context (up to n − 1
-/// tokens, ids joined by ",") present in the table, down to `""`, which must exist.
+/// "2,1": [...]}, "eos": 2}`. p(x | context) is the row of the longest suffix of the context (up
+/// to n − 1 tokens, ids joined by ",") present in the table, down to `""`, which must exist.
+/// `eos` (optional) is the end-of-sequence token: a sequence ends when it is drawn, as with a
+/// real model.
 package struct NGramModel: ExactModel, Sendable {
     package let vocabularySize: Int
     package let order: Int
+    package let endOfSequence: Token?
     private let rows: [[Token]: DenseDistribution]
 
     package var contextWindow: Int? { order - 1 }
 
     /// Builds a model from rows keyed by context suffix; every row must be a probability vector.
-    package init(vocabularySize: Int, order: Int, table: [[Token]: [Double]], source: String = "<memory>") throws(NGramModelError) {
+    package init(vocabularySize: Int, order: Int, table: [[Token]: [Double]], endOfSequence: Token? = nil,
+                 source: String = "<memory>") throws(NGramModelError) {
         guard vocabularySize > 0 else { throw .invalid(source, "vocab_size must be positive, got \(vocabularySize)") }
+        if let eos = endOfSequence, !(0..<vocabularySize).contains(eos) {
+            throw .invalid(source, "eos \(eos) is outside 0..<\(vocabularySize)")
+        }
         guard order >= 1 else { throw .invalid(source, "order must be at least 1, got \(order)") }
         guard table[[]] != nil else { throw .invalid(source, "the table needs the empty-context row \"\"") }
         var rows: [[Token]: DenseDistribution] = [:]
@@ -42,6 +49,7 @@ package struct NGramModel: ExactModel, Sendable {
         }
         self.vocabularySize = vocabularySize
         self.order = order
+        self.endOfSequence = endOfSequence
         self.rows = rows
     }
 
@@ -73,7 +81,7 @@ package struct NGramModel: ExactModel, Sendable {
             }
             table[context] = row
         }
-        try self.init(vocabularySize: file.vocab_size, order: file.order, table: table, source: source)
+        try self.init(vocabularySize: file.vocab_size, order: file.order, table: table, endOfSequence: file.eos, source: source)
     }
 
     package func distribution(after context: [Token]) -> DenseDistribution {
@@ -91,7 +99,7 @@ package struct NGramModel: ExactModel, Sendable {
         for (context, row) in rows { table[context.map(String.init).joined(separator: ",")] = row.probabilities }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return try encoder.encode(NGramFile(kind: "ngram", vocab_size: vocabularySize, order: order, table: table))
+        return try encoder.encode(NGramFile(kind: "ngram", vocab_size: vocabularySize, order: order, table: table, eos: endOfSequence))
     }
 }
 
@@ -101,6 +109,7 @@ private struct NGramFile: Codable {
     var vocab_size: Int
     var order: Int
     var table: [String: [Double]]
+    var eos: Int?
 }
 
 /// Why an n-gram model could not be loaded; each case names the file.

@@ -7,21 +7,21 @@ package import SpeculaCore
 /// target and draft, which is where careless verifiers go wrong.
 package enum RandomToyModels {
     /// A random n-gram model with a row for every context of length 0 ..< order.
-    package static func model(vocabularySize: Int, order: Int, stream: inout RandomStream) -> NGramModel {
+    package static func model(vocabularySize: Int, order: Int, endOfSequence: Token? = nil, stream: inout RandomStream) -> NGramModel {
         var table: [[Token]: [Double]] = [:]
         for length in 0..<order {
             for context in allContexts(vocabularySize: vocabularySize, length: length) {
                 table[context] = randomRow(vocabularySize, &stream)
             }
         }
-        return try! NGramModel(vocabularySize: vocabularySize, order: order, table: table)
+        return try! NGramModel(vocabularySize: vocabularySize, order: order, table: table, endOfSequence: endOfSequence)
     }
 
-    /// A (target, draft) pair drawn from `seed`.
-    package static func pair(vocabularySize: Int, order: Int, seed: UInt64) -> (target: NGramModel, draft: NGramModel) {
+    /// A (target, draft) pair drawn from `seed`; with `endOfSequence`, both end a sequence there.
+    package static func pair(vocabularySize: Int, order: Int, seed: UInt64, endOfSequence: Token? = nil) -> (target: NGramModel, draft: NGramModel) {
         var stream = RandomStream(seed: seed, stream: 0x70_79)
-        let target = model(vocabularySize: vocabularySize, order: order, stream: &stream)
-        let draft = model(vocabularySize: vocabularySize, order: order, stream: &stream)
+        let target = model(vocabularySize: vocabularySize, order: order, endOfSequence: endOfSequence, stream: &stream)
+        let draft = model(vocabularySize: vocabularySize, order: order, endOfSequence: endOfSequence, stream: &stream)
         return (target, draft)
     }
 

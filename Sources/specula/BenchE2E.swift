@@ -44,7 +44,7 @@ struct BenchE2E: AsyncParsableCommand {
         let targetModel = try ClusterModel.load(target, threads: threads)
         let draftModel = try ClusterModel.loadDraft(draft, threads: threads, outputHead: draftOutputHead, layerWeights: draftWeights)
         let progress = { (note: String) in FileHandle.standardError.write(Data("… \(note)\n".utf8)) }
-        var report = EndToEndBenchmark.run(target: targetModel, draft: draftModel, maxTokens: maxTokens, temperatures: temps, quick: quick, progress: progress)
+        var report = try EndToEndBenchmark.run(target: targetModel, draft: draftModel, maxTokens: maxTokens, temperatures: temps, quick: quick, progress: progress)
         if cluster { report.rows += try await clusterRows(temperatures: temps, progress: progress) }
         if json {
             try JSONOutput.print(report)

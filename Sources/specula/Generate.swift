@@ -139,25 +139,22 @@ struct Generate: AsyncParsableCommand {
         if let draft, draft.tokenizerFingerprint != targetModel.tokenizerFingerprint {
             throw ValidationError("--draft-model has tokenizer \(draft.tokenizerFingerprint), --target has \(targetModel.tokenizerFingerprint).")
         }
-        let spec: GenerationSpec
-        do {
-            spec = try GenerationSpec(try wireRequest(), target: targetModel, limits: GenerationSpec.Limits())
-        } catch {
-            throw ValidationError("The request was refused: \(error)")
-        }
-        let promptIDs = spec.promptTokens
         let generator = LocalGenerator(target: targetModel, draft: draft)
-        var settings = LocalGenerator.Settings(verifier: spec.verifier, drafts: spec.drafts, blockLength: spec.blockLength, sampling: spec.sampling,
-                                               maxTokens: spec.maxTokens)
+        var request = try wireRequest()
         for i in 0..<samples {
-            settings.seed = seed &+ UInt64(i)
+            request.seed = seed &+ UInt64(i)
             var decoder = targetModel.tokenizer.map { StreamingDecoder(tokenizer: $0) }
             let streamText = prompt != nil && samples == 1
-            let (tokens, stats) = generator.generate(prompt: promptIDs, settings: settings) { new in
-                if streamText, var d = decoder {
-                    FileHandle.standardOutput.write(Data(d.append(new.filter { $0 != targetModel.endOfSequence }).utf8))
-                    decoder = d
+            let (tokens, stats): ([Token], LocalGenerator.Stats)
+            do {
+                (tokens, stats) = try generator.generate(request) { new in
+                    if streamText, var d = decoder {
+                        FileHandle.standardOutput.write(Data(d.append(new.filter { $0 != targetModel.endOfSequence }).utf8))
+                        decoder = d
+                    }
                 }
+            } catch {
+                throw ValidationError("The request was refused: \(error)")
             }
             if streamText {
                 print("")

@@ -1,4 +1,5 @@
 import SpeculaCore
+import SpeculaNet
 
 /// One draft of a round as it streams in from its worker, a token at a time: the tokens from
 /// `base` (a context position) on and the rows they were drawn from. It lives as long as its
@@ -15,17 +16,37 @@ import SpeculaCore
 /// draws each arriving token again from the row shipped with it (`redraws`); a token that its row
 /// and stream do not produce is a lie or a bug, and ends the draft.
 struct DraftStream {
-    /// The worker (connection id) drafting it.
+    /// The worker (peer id) drafting it.
     let worker: UInt64
     /// How far past the accepted context the worker was asked to draft.
     let lookahead: Int
     /// Context position of its first token kept (tokens the context has long passed are dropped).
     private(set) var base: Int
-    var tokens: [Token] = []
-    var rows: [SparseDistribution] = []
+    private(set) var tokens: [Token] = []
+    private(set) var rows: [SparseDistribution] = []
     private(set) var alive = true
+    /// Tokens received so far (kept or dropped).
+    private(set) var received = 0
     /// The draft's random stream, as the worker consumes it: one draw per token.
     private var choices: StreamChoices
+
+    /// Why a delivery broke the rules (the draft ends, and it counts against the worker).
+    enum Fault: CustomStringConvertible {
+        /// Tokens past the lookahead (how many).
+        case pastLookahead(Int)
+        /// A token that its row and random stream do not produce.
+        case notRedrawn
+        /// No tokens, too many, an invalid row, or a token outside its row.
+        case malformed
+
+        var description: String {
+            switch self {
+            case .pastLookahead: "draft tokens past the lookahead it was asked for"
+            case .notRedrawn: "a draft token that its row and random stream do not produce"
+            case .malformed: "a malformed draft block (no tokens, too many, an invalid row, or a token outside its row)"
+            }
+        }
+    }
 
     init(worker: UInt64, base: Int, lookahead: Int, stream: RandomStream) {
         self.worker = worker
@@ -34,21 +55,42 @@ struct DraftStream {
         self.choices = StreamChoices(stream)
     }
 
-    /// Whether `token` is what the draft's stream draws from `row` at its next position (the
-    /// worker's own draw, repeated). Consumes that draw.
-    mutating func redraws(_ token: Token, from row: SparseDistribution) -> Bool {
-        choices.draw(from: row) == token
+    /// Takes a delivery (`parsed`: its tokens and rows, nil when malformed) against `context`.
+    /// Tokens past the lookahead are checked first, whether the draft is still alive or not: the
+    /// worker's context is never ahead of the coordinator's, so no correct worker drafts there. A
+    /// gap (a block lost on an overfull connection) only ends the draft; `trusting` skips the
+    /// redraw (a test's negative control).
+    mutating func receive(_ block: DraftBlock, parsed: (tokens: [Token], rows: [SparseDistribution])?, context: [Token],
+                          trusting: Bool) -> Fault? {
+        let past = Int(block.basePosition) + block.tokens.count - (context.count + lookahead)
+        guard past <= 0 else {
+            stop()
+            return .pastLookahead(min(past, block.tokens.count))
+        }
+        guard alive else { return nil }
+        guard Int(block.basePosition) == nextPosition else {
+            stop()
+            return nil
+        }
+        guard let parsed else {
+            stop()
+            return .malformed
+        }
+        for (token, row) in zip(parsed.tokens, parsed.rows) {
+            guard trusting || choices.draw(from: row) == token else {
+                stop()
+                return .notRedrawn
+            }
+            tokens.append(token)
+            rows.append(row)
+            received += 1
+            check(against: context)
+        }
+        return nil
     }
 
     /// The position its next token will have.
     var nextPosition: Int { base + tokens.count }
-
-    /// Appends the next token, then checks it against `context`.
-    mutating func append(_ token: Token, row: SparseDistribution, context: [Token]) {
-        tokens.append(token)
-        rows.append(row)
-        check(against: context)
-    }
 
     /// Ends the draft if a token of it differs from the context at the same position; drops the
     /// tokens before the context's last (checked, and no pass needs them again).

@@ -1,4 +1,3 @@
-import Foundation
 import SpeculaCore
 import SpeculaModel
 import SpeculaNet
@@ -6,7 +5,8 @@ import SpeculaNet
 /// One client generation inside the coordinator: its context, settings, and its drafts in flight.
 struct GenerationRequest {
     let id: UInt64
-    let client: Connection
+    /// The client's peer id.
+    let client: UInt64
     let clientRequestID: UInt64
     let promptLength: Int
     var context: [Token]
@@ -18,12 +18,13 @@ struct GenerationRequest {
     var blockLength: Int
     /// K and γ are chosen by the coordinator each round.
     let adaptive: Bool
-    var choices: StreamChoices
+    /// The verifier's randomness (a `StreamChoices` in production; scripted in exact tests).
+    var choices: any RandomChoices
     /// Detokenizes the output as it streams (models with a tokenizer).
     var text: StreamingDecoder?
     let stop: [String]
     var generatedText = ""
-    let started = Date()
+    let started: ContinuousClock.Instant
 
     /// The current round: one `Speculate`, whose drafts stream in over as many target passes as
     /// they keep agreeing with the context (0 before the first).
@@ -41,7 +42,7 @@ struct GenerationRequest {
     var inPass = false
     /// Since when the request has waited for its drafts' next tokens while the target could score
     /// it, and whether that wait passed the round deadline.
-    var waitingSince: Date?
+    var waitingSince: ContinuousClock.Instant?
     var waitedPastDeadline = false
     /// Waits so far (names the wait a deadline event is for).
     var waits: UInt64 = 0
@@ -65,8 +66,8 @@ struct GenerationRequest {
 
     var generated: Int { context.count - promptLength }
 
-    /// The `Done` that tells its client it ended for `reason`.
-    func done(_ reason: FinishReason) -> Done {
+    /// The `Done` that tells its client it ended for `reason` (at `now`).
+    func done(_ reason: FinishReason, at now: ContinuousClock.Instant) -> Done {
         var done = Done()
         done.requestID = clientRequestID
         done.reason = reason
@@ -75,7 +76,7 @@ struct GenerationRequest {
         done.rounds = rounds
         done.targetPasses = targetPasses
         done.acceptedDraftTokens = acceptedDraftTokens
-        done.elapsedSeconds = Date().timeIntervalSince(started)
+        done.elapsedSeconds = (now - started) / .seconds(1)
         return done
     }
 
@@ -90,8 +91,33 @@ struct GenerationRequest {
         PlanningRegime(verifier: verifier.name, temperatureTenths: sampling.isGreedy ? -1 : Int((min(sampling.temperature, 1000) * 10).rounded()))
     }
 
-    /// Ends the drafts that disagree with the context.
-    mutating func checkStreams() {
+    /// Appends the tokens a pass (or a coupled draw) chose, as far as the request takes them: up
+    /// to its length limit and through the first end-of-sequence token. Ends the drafts that now
+    /// disagree, decodes the text, and says whether the tokens finish the request (length, end of
+    /// sequence, a stop string in the text so far).
+    mutating func append(_ tokens: [Token], acceptedDraftTokens accepted: Int,
+                         endOfSequence eos: Token?) -> (emitted: [Token], text: String, finish: FinishReason?) {
+        var emitted = Array(tokens.prefix(maxTokens - generated))
+        var finish: FinishReason?
+        if let eos, let at = emitted.firstIndex(of: eos) {
+            emitted = Array(emitted[...at])
+            finish = .endOfSequence
+        }
+        context += emitted
         for index in streams.keys { streams[index]!.check(against: context) }
+        acceptedDraftTokens += UInt64(min(accepted, emitted.count))
+        var delta = ""
+        if var decoder = text {
+            delta = decoder.append(emitted.filter { $0 != eos })
+            generatedText += delta
+            if finish == nil, stop.contains(where: { !$0.isEmpty && generatedText.contains($0) }) { finish = .stop }
+            text = decoder
+        }
+        if finish == nil && generated >= maxTokens { finish = .length }
+        if finish != nil, var decoder = text {
+            delta += decoder.finish()
+            text = decoder
+        }
+        return (emitted, delta, finish)
     }
 }

@@ -1,0 +1,150 @@
+import SpeculaCore
+package import SpeculaNet
+
+/// A worker's drafting state for every request it drafts for, with no I/O or threads: the
+/// accepted context of each request, and the drafts of its current round. `Speculate`, `Accepted`
+/// and `Cancel` change it; `step` draws the next token of every draft of a request that can grow
+/// and returns the `DraftBlock`s to send. `DraftWorker` runs it on its drafting queue behind a
+/// connection; `LocalGenerator` runs it in-process.
+///
+/// A draft is a stream: it keeps growing, a lockstep step at a time (`Drafter.step`), as long as
+/// the tokens the coordinator accepts agree with it, up to the lookahead it was asked for past
+/// the accepted context; a draft that disagrees with an accepted token stops, and the next
+/// `Speculate` starts new ones.
+package struct DraftSession {
+    private let drafter: Drafter
+    private let maxDrafts: Int
+    private let maxLookahead: Int
+    private let metrics: MetricsRegistry
+    private let nodeID: String
+    /// The accepted context of each request.
+    private var contexts: [UInt64: [Token]] = [:]
+    /// The drafts of each request's current round.
+    private var rounds: [UInt64: DraftRound] = [:]
+
+    /// One `Speculate`'s drafts.
+    private struct DraftRound {
+        let round: UInt64
+        let sampling: SamplingParameters
+        let maxSupport: Int
+        /// How far past the accepted context a draft may run.
+        let lookahead: Int
+        /// Context position of every draft's first token.
+        let base: Int
+        var drafts: [Draft]
+    }
+
+    /// One draft stream: its tokens from the round's base on.
+    private struct Draft {
+        var choices: StreamChoices
+        var tokens: [Token] = []
+        var alive = true
+    }
+
+    package init(drafter: Drafter, maxDrafts: Int, maxLookahead: Int, metrics: MetricsRegistry, nodeID: String) {
+        (self.drafter, self.maxDrafts, self.maxLookahead, self.metrics, self.nodeID) = (drafter, maxDrafts, maxLookahead, metrics, nodeID)
+        WorkerMetrics.declare(in: metrics)
+    }
+
+    /// Takes a round's context and, unless `stale` (a newer round of the request has arrived) or
+    /// older than the round it drafts, starts its drafts. Returns an error for the coordinator
+    /// when the worker lacks the context the message assumes.
+    package mutating func begin(_ request: Speculate, stale: Bool) -> ErrorMessage? {
+        let id = request.requestID
+        var context = contexts[id] ?? []
+        let position = Int(request.contextPosition)
+        guard context.count >= position else {
+            contexts[id] = nil
+            return ErrorMessage(code: .badRequest, message: "worker has \(context.count) context tokens, Speculate assumes \(position)", requestID: id)
+        }
+        context = Array(context.prefix(position)) + request.contextTokens.map(Int.init)
+        contexts[id] = context
+        updateGauge()
+        // Keep the context in step, but do not draft for a round the coordinator has moved past.
+        guard (rounds[id]?.round ?? 0) < request.round, !stale else {
+            metrics.add(WorkerMetrics.staleSkipped)
+            return nil
+        }
+        let count = min(Int(request.numDrafts), request.streamIDs.count, maxDrafts)
+        rounds[id] = DraftRound(
+            round: request.round, sampling: SamplingParameters(wire: request.sampling), maxSupport: Int(request.maxSupport),
+            lookahead: min(Int(request.blockLength), maxLookahead), base: context.count,
+            drafts: request.streamIDs.prefix(count).map { Draft(choices: StreamChoices(RandomStream(seed: request.seed, stream: $0))) })
+        metrics.add(WorkerMetrics.rounds)
+        return nil
+    }
+
+    /// Advances a request's context by the tokens the coordinator accepted and stops the drafts
+    /// that disagree with them; the others may now run further ahead. Returns an error when the
+    /// worker is out of step (a message was lost): the coordinator then resends the context.
+    package mutating func follow(_ accepted: Accepted) -> ErrorMessage? {
+        let id = accepted.requestID
+        guard var context = contexts[id], context.count + accepted.tokens.count == Int(accepted.newPosition) else {
+            (contexts[id], rounds[id]) = (nil, nil)
+            return ErrorMessage(code: .badRequest, message: "worker lost the context of request \(id); send it whole", requestID: id)
+        }
+        context += accepted.tokens.map(Int.init)
+        contexts[id] = context
+        guard var round = rounds[id] else { return nil }
+        for j in round.drafts.indices where !DraftStream.agrees(round.drafts[j].tokens, base: round.base, with: context) {
+            round.drafts[j].alive = false
+        }
+        rounds[id] = round
+        return nil
+    }
+
+    /// Forgets a request.
+    package mutating func cancel(_ id: UInt64) {
+        (contexts[id], rounds[id]) = (nil, nil)
+        updateGauge()
+    }
+
+    /// Forgets everything (the connection to the coordinator closed).
+    package mutating func reset() {
+        contexts.removeAll()
+        rounds.removeAll()
+    }
+
+    /// The round a request's drafts belong to, if it has one.
+    package func round(of id: UInt64) -> UInt64? { rounds[id]?.round }
+
+    /// One lockstep token for every draft of the request that is alive, not ended and within its
+    /// lookahead: the blocks to send, one token each, or nil when no draft can grow (until the
+    /// next `Accepted` or `Speculate`).
+    package mutating func step(_ id: UInt64) -> [DraftBlock]? {
+        guard var round = rounds[id], let context = contexts[id] else { return nil }
+        let growing = round.drafts.indices.filter { j in
+            let draft = round.drafts[j]
+            let ended = draft.tokens.last.map { $0 == drafter.model.endOfSequence } ?? false
+            return draft.alive && !ended && round.base + draft.tokens.count - context.count < round.lookahead
+        }
+        guard !growing.isEmpty else { return nil }
+        let started = ContinuousClock.now
+        var choices = growing.map { round.drafts[$0].choices }
+        let prefix = Array(context.prefix(round.base))
+        let drawn = drafter.step(after: growing.map { prefix + round.drafts[$0].tokens }, sampling: round.sampling, maxSupport: round.maxSupport, choices: &choices)
+        metrics.observe(WorkerMetrics.draftSeconds, (ContinuousClock.now - started) / .seconds(1))
+        metrics.add(WorkerMetrics.tokens, Double(growing.count))
+        var blocks: [DraftBlock] = []
+        for (i, j) in growing.enumerated() {
+            round.drafts[j].choices = choices[i]
+            round.drafts[j].tokens.append(drawn[i].token)
+            var block = DraftBlock()
+            block.requestID = id
+            block.round = round.round
+            block.basePosition = UInt32(round.base + round.drafts[j].tokens.count - 1)
+            block.draftIndex = UInt32(j)
+            block.tokens = [UInt32(drawn[i].token)]
+            block.distributions = [drawn[i].row]
+            blocks.append(block)
+            // A draft behind the accepted context learns only now whether it agrees with it.
+            if !DraftStream.agrees(round.drafts[j].tokens, base: round.base, with: context) { round.drafts[j].alive = false }
+        }
+        rounds[id] = round
+        return blocks
+    }
+
+    private func updateGauge() {
+        metrics.set(WorkerMetrics.requests, Double(contexts.count), labels: ["worker": nodeID])
+    }
+}

@@ -1,0 +1,114 @@
+import SpeculaCore
+import SpeculaNet
+
+/// Planning target passes: whenever the target is free, one batched pass over every request that
+/// has something to score — the context's newest token and the tokens its drafts have delivered
+/// past it so far.
+///
+/// The target never waits for a whole block: a pass takes what has arrived (up to γ tokens a
+/// draft), and the workers keep drafting meanwhile. When a pass accepts all it was given, the
+/// next token is not the verifier's bonus token but one drawn from the same target row coupled
+/// with the drafts' own next tokens (`FirstTokenCoupling`), so that the drafts usually go on.
+/// With no draft tokens yet (a request's first pass, or after a rejection, while the workers
+/// draft from the new context) the target scores the newest token alone meanwhile.
+extension SpeculationCore {
+    /// Starts a pass over every request that is ready, if any is.
+    mutating func startPass(at now: ContinuousClock.Instant, paused: Set<UInt64>) {
+        let steps = requests.ids.compactMap { prepareStep($0, at: now, paused: paused) }
+        guard !steps.isEmpty else { return }
+        scoring = true
+        let pass = TargetPass(steps: steps)
+        metrics.observe(CoordinatorMetrics.targetPassRequests, Double(steps.count))
+        metrics.observe(CoordinatorMetrics.targetPassTokens, Double(pass.tokens))
+        outbox.append(.score(pass))
+    }
+
+    /// What the request contributes to the next pass, or nil when it must wait for draft tokens
+    /// (or finished, or its client does not read). First draws the token at a position a finished
+    /// pass scored, once every live draft has its token there (or the wait deadline passed: the
+    /// drafts without one end).
+    mutating func prepareStep(_ id: UInt64, at now: ContinuousClock.Instant, paused: Set<UInt64>) -> PassStep? {
+        guard let request = requests[id], !request.inPass, !paused.contains(request.client) else { return nil }
+        var waited = Duration.zero
+        if let scored = request.scoredNext {
+            let position = request.context.count
+            let live = request.liveStreams
+            if waits(for: live.filter { $0.stream.available(from: position) == 0 }.map(\.index), id, at: now) { return nil }
+            waited += stopWaiting(id, at: now)
+            guard let (token, matched) = requests.update(id, { request -> (Token, Bool) in
+                let firsts = request.liveStreams.filter { $0.stream.available(from: position) > 0 }
+                    .map { $0.stream.slice(from: position, count: 1) }.map { (token: $0.tokens[0], row: $0.rows[0]) }
+                request.scoredNext = nil
+                let token = FirstTokenCoupling.token(verifier: request.verifier, targetRow: scored.row, firsts: firsts, choices: &request.choices)
+                return (token, firsts.contains { $0.token == token })
+            }) else { return nil }
+            guard emit([token], acceptedDraftTokens: matched ? 1 : 0, stats: scored.ownPass, request: id, at: now) else { return nil }
+        }
+        if requests[id]!.liveStreams.isEmpty { beginRound(id, at: now) }
+        let live = requests[id]!.liveStreams
+        let position = requests[id]!.context.count
+        let candidates = live.filter { $0.stream.available(from: position) > 0 }
+        if candidates.isEmpty && !options.decodeWhileDrafting && waits(for: live.map(\.index), id, at: now) { return nil }
+        waited += stopWaiting(id, at: now)
+        let step = step(for: requests[id]!, from: candidates, waited: waited)
+        requests.update(id) { $0.inPass = true }
+        return step
+    }
+
+    /// The pass step of a request over the drafts that have tokens past its context: each cut
+    /// to the depth they all reach (at most γ).
+    private func step(for request: GenerationRequest, from candidates: [(index: Int, stream: DraftStream)], waited: Duration) -> PassStep {
+        let position = request.context.count
+        let depth = min(request.blockLength, candidates.map { $0.stream.available(from: position) }.min() ?? 0)
+        var drafts: [[Token]] = [], rows: [[SparseDistribution]] = [], indices: [Int] = []
+        for (index, stream) in candidates where depth > 0 {
+            var (tokens, drawnFrom) = stream.slice(from: position, count: depth)
+            if options.misalignsDraftRows && position > stream.base { drawnFrom = stream.slice(from: position - 1, count: depth).rows }
+            drafts.append(tokens)
+            rows.append(drawnFrom)
+            indices.append(index)
+        }
+        let (tree, draftRows, kept) = RoundTree.build(drafts: drafts, rows: rows)
+        return PassStep(item: ScoringItem(request: request.id, context: request.context, tree: tree, sampling: request.sampling),
+                        round: request.round, draftRows: draftRows, draftIndices: kept.map { indices[$0] }, waited: waited,
+                        continued: kept.filter { request.streams[indices[$0]]!.base < position }.count)
+    }
+
+    /// Whether the request must wait for the drafts at `lagging` (draft indices): it starts (or
+    /// goes on) waiting, unless the wait passed its deadline — then those drafts end (their
+    /// workers sit out rounds if they delivered nothing) and it goes on without them.
+    mutating func waits(for lagging: [Int], _ id: UInt64, at now: ContinuousClock.Instant) -> Bool {
+        guard !lagging.isEmpty, let request = requests[id] else { return false }
+        guard request.waitedPastDeadline else {
+            startWaiting(id, at: now)
+            return true
+        }
+        for index in lagging {
+            requests.update(id) { $0.streams[index]!.stop() }
+            guard request.streams[index]!.received == 0 else { continue }
+            let worker = request.streams[index]!.worker
+            workers.update(worker) { $0.missedDeadline(at: now) }
+            logger.warning("worker missed a wait deadline", metadata: ["worker": "\(worker)", "missed": "\(workers[worker]?.missedInARow ?? 0)"])
+        }
+        return false
+    }
+
+    /// The request now waits for its drafts' next tokens; the wait deadline bounds the wait.
+    private mutating func startWaiting(_ id: UInt64, at now: ContinuousClock.Instant) {
+        guard let wait = requests.update(id, { request -> UInt64? in
+            guard request.waitingSince == nil else { return nil }
+            request.waitingSince = now
+            request.waits += 1
+            return request.waits
+        }) ?? nil else { return }
+        outbox.append(.armDeadline(request: id, wait: wait, after: .milliseconds(options.roundDeadlineMs)))
+    }
+
+    /// The wait is over; returns how long it was.
+    private mutating func stopWaiting(_ id: UInt64, at now: ContinuousClock.Instant) -> Duration {
+        requests.update(id) { request in
+            defer { (request.waitingSince, request.waitedPastDeadline) = (nil, false) }
+            return request.waitingSince.map { now - $0 } ?? .zero
+        } ?? .zero
+    }
+}

@@ -1,0 +1,149 @@
+import SpeculaCore
+import SpeculaNet
+
+/// Rounds: assigning a request's drafts to workers (one `Speculate`), collecting their tokens as
+/// they stream in, checking each, and giving up on drafts whose worker left or lost the context.
+extension SpeculationCore {
+    /// The random stream of a round's draft: unique per round and draft index within a request.
+    package static func streamID(round: UInt64, draft: Int) -> UInt64 { round << 20 | UInt64(draft) }
+
+    /// How far past the accepted context a request's workers may draft: a pass scores up to γ
+    /// draft tokens, and the workers should already be drafting the γ after them meanwhile.
+    package static func lookahead(blockLength: Int) -> Int { 2 * blockLength + 1 }
+
+    /// Starts a new round for the request: chooses K and γ (when the request leaves them open),
+    /// assigns the drafts to workers of one pool and asks them to draft from the current context.
+    /// A request without drafts, or without workers, gets no streams (the target decodes alone).
+    mutating func beginRound(_ id: UInt64, at now: ContinuousClock.Instant) {
+        guard var request = requests[id] else { return }
+        let pool = workers.pool(at: now)
+        let states = pool.map { workers[$0]! }
+        workers.forgetPending(id)
+        request.round += 1
+        let previous = pool.firstIndex { request.assignment[$0] != nil }
+        (request.assignment, request.streams, request.audit) = ([:], [:], nil)
+        if request.adaptive { (request.drafts, request.blockLength) = plan(request, pool: states) }
+        if request.drafts > 0, !pool.isEmpty {
+            let assignment = DraftAssignment.assign(drafts: request.drafts, speeds: states.map(\.tokensPerSecond), queued: states.map(\.queuedDrafts),
+                                                    limits: states.map(\.maxDrafts), previous: previous)
+            for (index, w) in assignment.enumerated() {
+                request.assignment[pool[w], default: []].append(index)
+                request.streams[index] = DraftStream(worker: pool[w], base: request.context.count, lookahead: Self.lookahead(blockLength: request.blockLength),
+                                                     stream: RandomStream(seed: request.seed, stream: Self.streamID(round: request.round, draft: index)))
+            }
+        }
+        requests.update(id) { $0 = request }
+        for worker in pool {
+            guard let indices = request.assignment[worker] else { continue }
+            speculate(request, drafts: indices, to: worker, from: request.context.count)
+            // Drafts not started yet: the worker's queue, which the next assignment weighs.
+            workers.update(worker) { $0.pending[id] = indices.count }
+        }
+        if !request.streams.isEmpty { startAudit(id, pool: pool) }
+    }
+
+    /// K and γ for a request that leaves them open: the planner's choice for its regime, given
+    /// the pass cost and the pool's announced speed (greedy drafts are all one draft: K = 1).
+    func plan(_ request: GenerationRequest, pool: [WorkerRegistry.WorkerState]) -> (drafts: Int, block: Int) {
+        let speeds = pool.map(\.tokensPerSecond).filter { $0 > 0 }
+        let announced = speeds.isEmpty ? 0 : speeds.map { 1e6 / $0 }.reduce(0, +) / Double(speeds.count)
+        let maxDrafts = request.sampling.isGreedy ? 1 : min(4, options.limits.maxDrafts)
+        let choice = planners[request.planningRegime, default: SpeculationPlanner()]
+            .choose(maxDrafts: maxDrafts, maxBlock: min(8, options.limits.maxBlockLength), passCost: passCost.line, announcedMicrosPerToken: announced)
+        return (choice.drafts, choice.block)
+    }
+
+    /// Asks a worker to draft the round's drafts at `indices` from the context up to `base` (the
+    /// round's start; earlier for an audit's tiebreaker), sending it the context it lacks.
+    mutating func speculate(_ request: GenerationRequest, drafts indices: [Int], to worker: UInt64, from base: Int) {
+        guard let state = workers[worker] else { return }
+        let synced = min(state.synced[request.id] ?? 0, base)
+        var speculate = Speculate()
+        speculate.requestID = request.id
+        speculate.round = request.round
+        speculate.contextPosition = UInt32(synced)
+        speculate.contextTokens = request.context[synced..<base].map { UInt32($0) }
+        speculate.numDrafts = UInt32(indices.count)
+        speculate.blockLength = UInt32(Self.lookahead(blockLength: request.blockLength))
+        speculate.sampling = request.sampling.wire
+        speculate.streamIDs = indices.map { Self.streamID(round: request.round, draft: $0) }
+        speculate.seed = request.seed
+        speculate.maxSupport = options.maxSupport
+        send(.speculate(speculate), to: worker)
+        workers.update(worker) { $0.synced[request.id] = base }
+    }
+
+    /// A worker's next tokens of one of its drafts: checked (within the lookahead asked for, and
+    /// each the token the draft's stream draws from its shipped row) and appended. A block that
+    /// fails a check ends the draft and counts against the worker (`violation`); a gap (a block
+    /// dropped on an overfull connection) only ends the draft. Late or unasked-for blocks are
+    /// ignored.
+    mutating func draftArrived(_ block: DraftBlock, from worker: UInt64, at now: ContinuousClock.Instant) {
+        let id = block.requestID
+        guard let request = requests[id], block.round == request.round else { return }
+        if request.audit?.isDrafter(worker) == true, request.assignment[worker] == nil {
+            return audited(block, from: worker, in: id, at: now)  // an auditor's copy: compared, never verified
+        }
+        guard let indices = request.assignment[worker], Int(block.draftIndex) < indices.count else { return }
+        let index = indices[Int(block.draftIndex)]
+        let before = request.streams[index]!.received
+        let (parsed, trusting) = (parse(block), options.trustsWorkers)
+        let fault = requests.update(id) { request in
+            request.streams[index]!.receive(block, parsed: parsed, context: request.context, trusting: trusting)
+        } ?? nil
+        if let fault {
+            if case .pastLookahead(let past) = fault { metrics.add(CoordinatorMetrics.draftTokensPastLookahead, Double(past)) }
+            return violation(by: worker, fault.description, request: id)
+        }
+        let received = requests[id]!.streams[index]!.received
+        if before == 0, received > 0 {
+            workers.update(worker) { state in
+                state.delivered()
+                if let queued = state.pending[id] { state.pending[id] = queued > 1 ? queued - 1 : nil }
+            }
+        }
+        if requests[id]!.audit?.draft == index, received > before { audited(block, from: worker, in: id, at: now) }
+    }
+
+    /// A delivered chunk of a draft as tokens and the rows they were drawn from, or nil when it is
+    /// malformed (no tokens, too many, a token outside its own row's support, an invalid row).
+    func parse(_ block: DraftBlock) -> (tokens: [Token], rows: [SparseDistribution])? {
+        guard !block.tokens.isEmpty, block.tokens.count <= options.limits.maxBlockLength, block.distributions.count == block.tokens.count else { return nil }
+        var rows: [SparseDistribution] = []
+        for (token, wire) in zip(block.tokens, block.distributions) {
+            guard let row = SparseShipping.distribution(wire, vocabularySize: target.vocabularySize), row.probability(of: Int(token)) > 0 else { return nil }
+            rows.append(row)
+        }
+        return (block.tokens.map(Int.init), rows)
+    }
+
+    /// A worker sent what no correct worker sends: counted, the worker told; past
+    /// `maxWorkerViolations` it is disconnected (its drafts of every request stop).
+    mutating func violation(by worker: UInt64, _ what: String, request id: UInt64) {
+        workers.update(worker) { $0.violations += 1 }
+        guard let state = workers[worker] else { return }
+        metrics.add(CoordinatorMetrics.workerViolations)
+        logger.warning("worker sent \(what)", metadata: ["worker": "\(state.nodeID)", "peer": "\(worker)", "request.id": "\(id)", "violations": "\(state.violations)"])
+        let message = "\(what) (request \(id)); violation \(state.violations) of \(options.maxWorkerViolations) allowed"
+        if state.violations >= options.maxWorkerViolations {
+            refuse(worker, code: .protocolViolation, message)
+        } else {
+            send(.error(ErrorMessage(code: .protocolViolation, message: message)), to: worker)
+        }
+    }
+
+    /// Ends a worker's drafts of a request's current round and drops them from its assignment.
+    mutating func stopDrafts(of worker: UInt64, in id: UInt64) {
+        requests.update(id) { request in
+            for index in request.assignment.removeValue(forKey: worker) ?? [] { request.streams[index]?.stop() }
+        }
+    }
+
+    /// A worker reported an error about a request: it holds no usable context for it (a message
+    /// it needed was dropped on an overfull connection, say). Its drafts of the request stop, and
+    /// its next `Speculate` for it carries the whole context.
+    mutating func workerLostRequest(_ id: UInt64, worker: UInt64) {
+        workers.update(worker) { ($0.synced[id], $0.pending[id]) = (nil, nil) }
+        stopDrafts(of: worker, in: id)
+    }
+}

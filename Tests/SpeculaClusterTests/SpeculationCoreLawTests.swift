@@ -1,0 +1,68 @@
+import SpeculaCluster
+import SpeculaCore
+import SpeculaModel
+import Testing
+
+/// The output law of the real coordinator logic (`SpeculationCore`), exactly: for every order of
+/// draft-token arrivals and pass completions up to a length (then a fixed completion policy),
+/// every branch of the drafts' and verifier's randomness is enumerated, and the law of the
+/// client's whole output must be the target's to 1e-12. The negative controls — draft rows
+/// misaligned after a pass, a worker shipping rows it did not draw from — must be caught.
+struct SpeculationCoreLawTests {
+    /// Every script of `length` events over K drafts' deliveries and pass completions.
+    static func scripts(drafts: Int, length: Int) -> [[CoreScript.Event]] {
+        let alphabet = (0..<drafts).map(CoreScript.Event.deliver) + [.finishPass]
+        var scripts: [[CoreScript.Event]] = [[]]
+        for _ in 0..<length { scripts = scripts.flatMap { script in alphabet.map { script + [$0] } } }
+        return scripts
+    }
+
+    /// The largest gap between the core's output law and the target's over the scripts, and the
+    /// script where it is.
+    static func largestGap(_ core: CoreScript, verifier: VerifierKind, drafts: Int, blockLength: Int, maxTokens: Int,
+                           scriptLength: Int) -> (gap: Double, script: [CoreScript.Event]) {
+        let exact = core.targetLaw(maxTokens: maxTokens)
+        var worst = (gap: 0.0, script: [CoreScript.Event]())
+        for script in scripts(drafts: drafts, length: scriptLength) {
+            let law = core.law(script, verifier: verifier, drafts: drafts, blockLength: blockLength, maxTokens: maxTokens)
+            let total = abs(law.values.reduce(0, +) - 1)
+            let gap = Set(law.keys).union(exact.keys).map { abs((law[$0] ?? 0) - (exact[$0] ?? 0)) }.max() ?? 0
+            if max(gap, total) > worst.gap { worst = (max(gap, total), script) }
+        }
+        return worst
+    }
+
+    static let lossless: [(VerifierKind, Int)] = [
+        (.token, 1), (.block, 1), (.multidraftBlock, 1),
+        (.multidraftBlock, 2), (.traversal, 2), (.kseq, 2), (.rrs, 2), (.rrsWithoutReplacement, 2),
+        (.multidraftBlock, 3), (.kseq, 3), (.rrsWithoutReplacement, 3),
+    ]
+
+    @Test(arguments: lossless)
+    func everyArrivalOrderKeepsTheTargetLaw(verifier: VerifierKind, drafts: Int) throws {
+        let core = try CoreScript(seed: 3)
+        let worst = Self.largestGap(core, verifier: verifier, drafts: drafts, blockLength: 2, maxTokens: 3, scriptLength: drafts == 3 ? 3 : 4)
+        #expect(worst.gap < 1e-12, "\(verifier) K=\(drafts): gap \(worst.gap) under \(worst.script)")
+    }
+
+    @Test(arguments: lossless)
+    func draftsThatEndAtEndOfSequenceKeepTheTargetLaw(verifier: VerifierKind, drafts: Int) throws {
+        let core = try CoreScript(seed: 5, eos: 2)
+        let worst = Self.largestGap(core, verifier: verifier, drafts: drafts, blockLength: 2, maxTokens: 3, scriptLength: drafts == 3 ? 3 : 4)
+        #expect(worst.gap < 1e-12, "\(verifier) K=\(drafts): gap \(worst.gap) under \(worst.script)")
+    }
+
+    @Test func draftRowsMisalignedAfterAPassAreCaught() throws {
+        var core = try CoreScript(seed: 3)
+        core.options.misalignsDraftRows = true
+        let worst = Self.largestGap(core, verifier: .block, drafts: 1, blockLength: 2, maxTokens: 3, scriptLength: 4)
+        #expect(worst.gap > 1e-3, "gap \(worst.gap)")
+    }
+
+    @Test func aWorkerShippingRowsItDidNotDrawFromIsCaught() throws {
+        var core = try CoreScript(seed: 3)
+        core.workerFault = .wrongRows
+        let worst = Self.largestGap(core, verifier: .multidraftBlock, drafts: 2, blockLength: 2, maxTokens: 3, scriptLength: 4)
+        #expect(worst.gap > 1e-3, "gap \(worst.gap)")
+    }
+}
