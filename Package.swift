@@ -47,8 +47,7 @@ let package = Package(
         .target(
             name: "SpeculaNet",
             dependencies: [
-                "CUV", "CProtobufC", "SpeculaProto", "SpeculaCore",
-                .product(name: "Logging", package: "swift-log"),
+                "CUV", "CProtobufC", "SpeculaProto",
             ],
             swiftSettings: strictSwift),
         .target(
@@ -86,7 +85,7 @@ let package = Package(
         .testTarget(name: "SpeculaCoreTests", dependencies: ["SpeculaCore", "SpeculaModel"]),
         .testTarget(
             name: "SpeculaNetTests",
-            dependencies: ["SpeculaNet", "SpeculaCore", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["SpeculaNet", "SpeculaCore"]),
         .testTarget(name: "SpeculaModelTests", dependencies: ["SpeculaModel", "SpeculaCore"]),
         .testTarget(
             name: "SpeculaClusterTests",

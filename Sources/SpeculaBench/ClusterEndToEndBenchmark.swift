@@ -32,7 +32,7 @@ package enum ClusterEndToEndBenchmark {
                     for try await event in client.generate(request) {
                         guard case .chunk(let chunk) = event else { continue }
                         tokens += chunk.tokens.count
-                        for round in chunk.rounds {
+                        for round in chunk.passes {
                             targetSeconds += round.targetMicros / 1e6
                             if round.decodedWhileDrafting {
                                 decodedWhileDrafting += 1
@@ -43,7 +43,7 @@ package enum ClusterEndToEndBenchmark {
                             guard round.drafts > 0 else { continue }
                             draftedRounds += 1
                             chosenDrafts += Int(round.drafts)
-                            chosenBlocks += Int(round.blockLength)
+                            chosenBlocks += Int(round.depth)
                             for p in 0..<min(Int(round.accepted), acceptedAt.count) { acceptedAt[p] += 1 }
                         }
                     }

@@ -38,9 +38,9 @@ package enum EngineBenchmark {
     }
 
     package static func run(path: String, threads: Int, precision: ActivationPrecision = .int8, outputHead: OutputHead = .file, layerWeights: LayerWeights = .file, contextTokens: Int = 32, decodeTokens: Int, batchSizes: [Int], repetitions: Int, progress: (String) -> Void) throws -> Report {
-        let start = Date()
+        let start = ContinuousClock.now
         let engine = try TransformerModel(path: path, threads: threads, precision: precision, outputHead: outputHead, layerWeights: layerWeights)
-        let loadSeconds = Date().timeIntervalSince(start)
+        let loadSeconds = (ContinuousClock.now - start) / .seconds(1)
         guard contextTokens + decodeTokens + 1 + (batchSizes.max() ?? 0) <= engine.config.contextLength else {
             throw BenchmarkError.tooLong("context \(contextTokens) + \(decodeTokens) decoded (+ 1 untimed) + the largest pass exceed the model's context length \(engine.config.contextLength)")
         }
@@ -54,21 +54,21 @@ package enum EngineBenchmark {
         var decodeCache = cache
         var token = 42
         _ = engine.decode([token], cache: &decodeCache)
-        let decodeStart = Date()
+        let decodeStart = ContinuousClock.now
         for _ in 0..<decodeTokens {
             let logits = engine.decode([token], cache: &decodeCache)
             token = logits.indices.max { logits[$0] < logits[$1] } ?? 0
         }
-        let decodeRate = Double(decodeTokens) / Date().timeIntervalSince(decodeStart)
+        let decodeRate = Double(decodeTokens) / ((ContinuousClock.now - decodeStart) / .seconds(1))
         var rows: [PassRow] = []
         for b in batchSizes {
             progress("pass of \(b) tokens")
             let tree = TokenTree.chain((0..<b).map { ($0 * 104_729 + 7) % engine.vocabularySize })
             var times: [Double] = []
             for _ in 0..<repetitions {
-                let t0 = Date()
+                let t0 = ContinuousClock.now
                 _ = engine.evaluate([tree], caches: [cache])
-                times.append(Date().timeIntervalSince(t0) * 1000)
+                times.append((ContinuousClock.now - t0) / .milliseconds(1))
             }
             let mean = times.reduce(0, +) / Double(times.count)
             let sd = (times.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, times.count - 1))).squareRoot()

@@ -1,7 +1,7 @@
 import Foundation
 package import SpeculaNet
 
-/// `specula bench net`: round-trip latency and message rate of realistic `DraftBlock`s against a
+/// `specula bench net`: round-trip latency and message rate of realistic `DraftToken`s against a
 /// `NetReflector` on loopback (K = 4 drafts, γ = 8, 64 sparse entries per position).
 ///
 /// Latency is measured on the loop thread (send, then the echo's arrival), so it includes both
@@ -34,7 +34,7 @@ package enum NetBenchmark {
         package var blockLength: Int
         package var support: Int
         package var draftBlockBytes: Int
-        /// One DraftBlock out and back, microseconds.
+        /// One DraftToken out and back, microseconds.
         package var messageRoundTripMicros: Percentiles
         /// One round (K DraftBlocks) out and all K back, microseconds.
         package var roundRoundTripMicros: Percentiles
@@ -46,8 +46,8 @@ package enum NetBenchmark {
     }
 
     /// A realistic draft block: γ tokens, each with a `support`-entry sparse distribution.
-    package static func draftBlock(index: Int, blockLength: Int = 8, support: Int = 64) -> DraftBlock {
-        var block = DraftBlock()
+    package static func draftToken(index: Int, blockLength: Int = 8, support: Int = 64) -> DraftToken {
+        var block = DraftToken()
         block.requestID = 1
         block.round = UInt64(index)
         block.basePosition = 512
@@ -74,7 +74,7 @@ package enum NetBenchmark {
         hello.nodeID = "bench-net"
         _ = try await driver.exchange(on: connection, messages: [.hello(hello)])
 
-        let blocks = (0..<64).map { Message.draftBlock(draftBlock(index: $0)) }
+        let blocks = (0..<64).map { Message.draftToken(draftToken(index: $0)) }
         // Warm-up, then one message at a time, then rounds of four.
         _ = try await driver.exchange(on: connection, messages: Array(blocks.prefix(16)))
         var single: [Double] = []

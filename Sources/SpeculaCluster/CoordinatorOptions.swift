@@ -5,7 +5,7 @@ package struct CoordinatorOptions: Sendable {
     package var nodeID = "coordinator"
     /// How long a request waits for its drafts' next tokens before going on without the drafts
     /// that have not delivered, in milliseconds.
-    package var roundDeadlineMs: UInt64 = 1000
+    package var waitDeadlineMs: UInt64 = 1000
     /// K and γ when a request leaves them at 0, and what a request may ask for.
     package var limits = GenerationSpec.Limits()
     /// Requests one client connection may have in flight; more are refused (`unavailable`).
@@ -23,7 +23,7 @@ package struct CoordinatorOptions: Sendable {
     /// While a request's drafts have no tokens yet (its first pass; after a rejection, while the
     /// workers draft from the new context), the otherwise idle target scores the newest token
     /// alone; its token is then drawn coupled with the drafts' first tokens
-    /// (`CoordinatorCore+Passes`). Off: the target waits for draft tokens.
+    /// (`SpeculationCore+Passes`). Off: the target waits for draft tokens.
     package var decodeWhileDrafting = true
     /// Deliberately wrong, for tests only (the negative control of drafts that go on across
     /// passes): pairs each draft token after a draft's first with the row one position before

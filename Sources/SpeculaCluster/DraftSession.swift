@@ -4,7 +4,7 @@ package import SpeculaNet
 /// A worker's drafting state for every request it drafts for, with no I/O or threads: the
 /// accepted context of each request, and the drafts of its current round. `Speculate`, `Accepted`
 /// and `Cancel` change it; `step` draws the next token of every draft of a request that can grow
-/// and returns the `DraftBlock`s to send. `DraftWorker` runs it on its drafting queue behind a
+/// and returns the `DraftToken`s to send. `DraftWorker` runs it on its drafting queue behind a
 /// connection; `LocalGenerator` runs it in-process.
 ///
 /// A draft is a stream: it keeps growing, a lockstep step at a time (`Drafter.step`), as long as
@@ -68,7 +68,7 @@ package struct DraftSession {
         let count = min(Int(request.numDrafts), request.streamIDs.count, maxDrafts)
         rounds[id] = DraftRound(
             round: request.round, sampling: SamplingParameters(wire: request.sampling), maxSupport: Int(request.maxSupport),
-            lookahead: min(Int(request.blockLength), maxLookahead), base: context.count,
+            lookahead: min(Int(request.lookahead), maxLookahead), base: context.count,
             drafts: request.streamIDs.prefix(count).map { Draft(choices: StreamChoices(RandomStream(seed: request.seed, stream: $0))) })
         metrics.add(WorkerMetrics.rounds)
         return nil
@@ -111,7 +111,7 @@ package struct DraftSession {
     /// One lockstep token for every draft of the request that is alive, not ended and within its
     /// lookahead: the blocks to send, one token each, or nil when no draft can grow (until the
     /// next `Accepted` or `Speculate`).
-    package mutating func step(_ id: UInt64) -> [DraftBlock]? {
+    package mutating func step(_ id: UInt64) -> [DraftToken]? {
         guard var round = rounds[id], let context = contexts[id] else { return nil }
         let growing = round.drafts.indices.filter { j in
             let draft = round.drafts[j]
@@ -125,11 +125,11 @@ package struct DraftSession {
         let drawn = drafter.step(after: growing.map { prefix + round.drafts[$0].tokens }, sampling: round.sampling, maxSupport: round.maxSupport, choices: &choices)
         metrics.observe(WorkerMetrics.draftSeconds, (ContinuousClock.now - started) / .seconds(1))
         metrics.add(WorkerMetrics.tokens, Double(growing.count))
-        var blocks: [DraftBlock] = []
+        var blocks: [DraftToken] = []
         for (i, j) in growing.enumerated() {
             round.drafts[j].choices = choices[i]
             round.drafts[j].tokens.append(drawn[i].token)
-            var block = DraftBlock()
+            var block = DraftToken()
             block.requestID = id
             block.round = round.round
             block.basePosition = UInt32(round.base + round.drafts[j].tokens.count - 1)

@@ -5,12 +5,12 @@ import SpeculaCore
 package import SpeculaNet
 
 /// A draft worker: connects to a coordinator (reconnecting with backoff), answers `Speculate` by
-/// streaming each requested draft a token at a time as `DraftBlock`s, and follows `Accepted` to
+/// streaming each requested draft a token at a time as `DraftToken`s, and follows `Accepted` to
 /// keep each request's context.
 ///
 /// A draft is a stream: it keeps growing, a lockstep step at a time (`Drafter.step`), as long as
-/// the tokens the coordinator accepts agree with it, up to `block_length` tokens ahead of the
-/// accepted context; a draft that disagrees with an accepted token stops, and the next
+/// the tokens the coordinator accepts agree with it, up to its lookahead (`Speculate.lookahead`)
+/// past the accepted context; a draft that disagrees with an accepted token stops, and the next
 /// `Speculate` starts new ones. So when a target pass accepts everything it was given, the tokens
 /// after it are usually already drafted (and sent).
 ///
@@ -20,8 +20,9 @@ package import SpeculaNet
 /// own, never on the event-loop thread, one step per queue item so messages are handled between
 /// steps and requests take turns.
 package final class DraftWorker: @unchecked Sendable {
-    // @unchecked Sendable invariant: `session` and `queued` are only touched on `drafting`;
-    // `connector` is set once in `init`, before any callback can run.
+    // @unchecked Sendable invariant: `session`, `queued` and `connection` are only touched on
+    // `drafting`; `connector` is set once in `init`, before any callback can run; the lazy
+    // `tokensPerSecond` is computed in `start()` before the connector starts, and only read after.
     package struct Options: Sendable {
         package var nodeID = "worker"
         package var maxDrafts: UInt32 = 16
@@ -161,7 +162,7 @@ package final class DraftWorker: @unchecked Sendable {
     private func step(_ id: UInt64) {
         queued.remove(id)
         guard let round = session.round(of: id), !isStale(id, round: round), let blocks = session.step(id) else { return }
-        for block in blocks { connection?.send(.draftBlock(block)) }
+        for block in blocks { connection?.send(.draftToken(block)) }
         queueStep(id)
     }
 }

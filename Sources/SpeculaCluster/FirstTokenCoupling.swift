@@ -1,6 +1,6 @@
 package import SpeculaCore
 
-/// The target's token at a position a finished pass scored (`CoordinatorCore+Passes`: after a pass
+/// The target's token at a position a finished pass scored (`SpeculationCore+Passes`: after a pass
 /// accepted all it was given, or scored the newest token alone), coupled with the live drafts'
 /// tokens there: the verifier runs on the one-level tree of those tokens, every node given the
 /// target's row at the root, and its first emitted token is the answer (a bonus token drawn from
@@ -16,7 +16,7 @@ package enum FirstTokenCoupling {
     /// `firsts`: each draft's first token and the draft row it was drawn from.
     package static func token<Choices: RandomChoices>(verifier: any Verifier, targetRow: DenseDistribution,
                                                       firsts: [(token: Token, row: SparseDistribution)], choices: inout Choices) -> Token {
-        let (tree, draftRows, _) = RoundTree.build(drafts: firsts.map { [$0.token] }, rows: firsts.map { [$0.row] })
+        let (tree, draftRows, _) = PassTree.build(drafts: firsts.map { [$0.token] }, rows: firsts.map { [$0.row] })
         let problem = VerificationProblem(tree: tree, draft: draftRows, target: Array(repeating: targetRow, count: tree.count), blockLength: 1)
         guard let token = verifier.verify(problem, choices: &choices).emittedTokens.first else {
             preconditionFailure("a verifier emits at least one token")

@@ -117,7 +117,7 @@ package final class LocalGenerator {
             // The drafter runs until no draft can grow, its tokens going to the core as they come.
             while let id = due.first {
                 guard let blocks = session?.step(id) else { due.removeFirst(); continue }
-                for block in blocks { actions += core.received(.draftBlock(block), from: Self.worker, at: .now) }
+                for block in blocks { actions += core.received(.draftToken(block), from: Self.worker, at: .now) }
             }
             run.stats.draftSeconds += (ContinuousClock.now - drafting) / .seconds(1)
             guard actions.isEmpty else { continue }
@@ -187,9 +187,9 @@ package final class LocalGenerator {
                 let new = chunk.tokens.map(Int.init)
                 tokens += new
                 onTokens(new)
-                for pass in chunk.rounds where pass.drafts > 0 && !pass.decodedWhileDrafting {
+                for pass in chunk.passes where pass.drafts > 0 && !pass.decodedWhileDrafting {
                     stats.draftedRounds += 1
-                    if stats.acceptedAt.count < Int(pass.blockLength) { stats.acceptedAt += Array(repeating: 0, count: Int(pass.blockLength) - stats.acceptedAt.count) }
+                    if stats.acceptedAt.count < Int(pass.depth) { stats.acceptedAt += Array(repeating: 0, count: Int(pass.depth) - stats.acceptedAt.count) }
                     for i in 0..<Int(pass.accepted) { stats.acceptedAt[i] += 1 }
                 }
             case .done(let done):

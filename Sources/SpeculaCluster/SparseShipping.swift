@@ -10,10 +10,10 @@ package enum SparseShipping {
     /// The shipped form of a transformed draft row: its `maxSupport` most likely tokens (ties: the
     /// smaller id), by probability, found with a bounded min-heap in O(V log maxSupport).
     package static func ship(_ row: DenseDistribution, maxSupport: Int) -> WireSparseDistribution {
-        var heap = TopEntries(capacity: maxSupport > 0 ? maxSupport : Int.max)
-        row.forEachOutcome { heap.offer(token: $0, probability: $1) }
-        let entries = heap.sortedDescending()
-        return WireSparseDistribution(tokenIDs: entries.map { UInt32($0.token) }, probabilities: entries.map { Float($0.probability) })
+        var top = LargestEntries<Double>(capacity: maxSupport > 0 ? maxSupport : Int.max)
+        row.forEachOutcome { top.offer(score: $1, id: $0) }
+        let entries = top.sortedDescending()
+        return WireSparseDistribution(tokenIDs: entries.map { UInt32($0.id) }, probabilities: entries.map { Float($0.score) })
     }
 
     /// The distribution a shipped row stands for (what both sides sample / verify with), or nil
@@ -27,62 +27,5 @@ package enum SparseShipping {
         let weights = wire.probabilities.map(Double.init)
         guard weights.reduce(0, +) > 0 else { return nil }
         return SparseDistribution(tokens: wire.tokenIDs.map(Int.init), weights: weights)
-    }
-}
-
-/// The `capacity` largest (probability, then smaller token id) entries seen, as a min-heap whose
-/// root is the entry to evict next.
-struct TopEntries {
-    struct Entry {
-        var token: Token
-        var probability: Double
-
-        /// Ranks below `other` (probability first, then the larger id ranks lower).
-        func ranksBelow(_ other: Entry) -> Bool {
-            probability != other.probability ? probability < other.probability : token > other.token
-        }
-    }
-
-    let capacity: Int
-    private var heap: [Entry] = []
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    mutating func offer(token: Token, probability: Double) {
-        let entry = Entry(token: token, probability: probability)
-        if heap.count < capacity {
-            heap.append(entry)
-            siftUp(heap.count - 1)
-        } else if let root = heap.first, root.ranksBelow(entry) {
-            heap[0] = entry
-            siftDown(0)
-        }
-    }
-
-    func sortedDescending() -> [Entry] {
-        heap.sorted { $1.ranksBelow($0) }
-    }
-
-    private mutating func siftUp(_ start: Int) {
-        var i = start
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard heap[i].ranksBelow(heap[parent]) else { return }
-            heap.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    private mutating func siftDown(_ start: Int) {
-        var i = start
-        while true {
-            let left = 2 * i + 1, right = left + 1
-            var smallest = i
-            if left < heap.count && heap[left].ranksBelow(heap[smallest]) { smallest = left }
-            if right < heap.count && heap[right].ranksBelow(heap[smallest]) { smallest = right }
-            if smallest == i { return }
-            heap.swapAt(i, smallest)
-            i = smallest
-        }
     }
 }

@@ -20,7 +20,7 @@ import Foundation
 /// K is then settled by what rounds actually delivered: once a K has been tried a few rounds, its
 /// observed tokens per second (emitted tokens over the round's wait and target pass) stand in for the
 /// model's estimate, which misses effects such as how many draft tokens a pass finds already
-/// there. γ is the model's best for the chosen K: with streamed drafts (`CoordinatorCore+Passes`)
+/// there. γ is the model's best for the chosen K: with streamed drafts (`SpeculationCore+Passes`)
 /// it caps the draft tokens a pass takes, and sets how far ahead the workers draft.
 /// The choice depends only on past rounds, so every round still draws from the target's exact law.
 package struct SpeculationPlanner {

@@ -50,9 +50,9 @@ package struct RequestRecord: Sendable {
                 interTokenSeconds += Array(repeating: gap / Double(chunk.tokens.count), count: chunk.tokens.count)
             }
         }
-        for stats in chunk.rounds {
+        for stats in chunk.passes {
             draftsSent += Int(stats.drafts)
-            let block = Int(stats.blockLength)
+            let block = Int(stats.depth)
             guard stats.drafts > 0, block > 0 else { continue }
             if positionsTried.count < block {
                 positionsTried += Array(repeating: 0, count: block - positionsTried.count)

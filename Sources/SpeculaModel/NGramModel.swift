@@ -93,6 +93,21 @@ package struct NGramModel: ExactModel, Sendable {
         return rows[[]]!
     }
 
+    /// The exact law of the model's whole outputs after `prompt`: `maxTokens` tokens, or fewer
+    /// ending at its end of sequence (tokens and where they end, as a client gets them).
+    package func outputLaw(after prompt: [Token], maxTokens: Int, sampling: SamplingParameters) -> [[Token]: Double] {
+        var law: [[Token]: Double] = [:]
+        func extend(_ output: [Token], _ p: Double) {
+            if output.count == maxTokens || (output.last != nil && output.last == endOfSequence) {
+                law[output, default: 0] += p
+                return
+            }
+            distribution(after: prompt + output, sampling: sampling).forEachOutcome { token, q in extend(output + [token], p * q) }
+        }
+        extend([], 1)
+        return law
+    }
+
     /// The model as JSON, in the format it loads.
     package func jsonData() throws -> Data {
         var table: [String: [Double]] = [:]

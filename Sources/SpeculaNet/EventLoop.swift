@@ -14,8 +14,11 @@ private final class Inbox: Sendable {
 /// Everything that touches a uv handle must run on the loop thread; such methods start with
 /// `preconditionOnLoopThread()`.
 package final class EventLoop: @unchecked Sendable {
-    // @unchecked Sendable invariant: `uv`, `wakeup`, `signals` and `closeHooks` are only touched on
-    // the loop thread (after `init` returns); `inbox` and `state` are guarded by their mutexes.
+    // @unchecked Sendable invariant: `signals`, `closeHooks` and `nextHookID` are only touched on
+    // the loop thread; `uv`, `wakeup` and `thread` are set in `init` and never again, and from
+    // other threads only `wakeup.send()` (libuv's one thread-safe call) is used; `loopThreadID` is
+    // written once on the loop thread before `init` returns (`ready` orders it); `inbox` and
+    // `state` are guarded by their mutexes.
     let uv: UVLoop
     private var wakeup: UVAsync!
     private var signals: [UVSignal] = []

@@ -100,7 +100,7 @@ package enum MessageCodec {
             m.pointee.context_tokens = arena.copy(v.contextTokens)
             m.pointee.context_position = v.contextPosition
             m.pointee.num_drafts = v.numDrafts
-            m.pointee.block_length = v.blockLength
+            m.pointee.block_length = v.lookahead
             m.pointee.sampling = v.sampling.map { sampling($0, arena) }
             m.pointee.n_stream_ids = v.streamIDs.count
             m.pointee.stream_ids = arena.copy(v.streamIDs)
@@ -108,7 +108,7 @@ package enum MessageCodec {
             m.pointee.max_support = v.maxSupport
             envelope.pointee.body_case = SPECULA__ENVELOPE__BODY_SPECULATE
             envelope.pointee.speculate = m
-        case .draftBlock(let v):
+        case .draftToken(let v):
             let m = arena.allocate(Specula__DraftBlock.self)
             specula__draft_block__init(m)
             m.pointee.request_id = v.requestID
@@ -166,16 +166,15 @@ package enum MessageCodec {
             m.pointee.n_tokens = v.tokens.count
             m.pointee.tokens = arena.copy(v.tokens)
             m.pointee.text = arena.string(v.text)
-            m.pointee.n_rounds = v.rounds.count
-            m.pointee.rounds = arena.copy(v.rounds.map { r -> UnsafeMutablePointer<Specula__RoundStats>? in
+            m.pointee.n_rounds = v.passes.count
+            m.pointee.rounds = arena.copy(v.passes.map { r -> UnsafeMutablePointer<Specula__RoundStats>? in
                 let s = arena.allocate(Specula__RoundStats.self)
                 specula__round_stats__init(s)
                 s.pointee.round = r.round
                 s.pointee.drafts = r.drafts
-                s.pointee.block_length = r.blockLength
+                s.pointee.block_length = r.depth
                 s.pointee.accepted = r.accepted
                 s.pointee.draft_index = r.draftIndex
-                s.pointee.verify_micros = r.verifyMicros
                 s.pointee.target_micros = r.targetMicros
                 s.pointee.wait_micros = r.waitMicros
                 s.pointee.batch_size = r.batchSize
@@ -280,25 +279,25 @@ package enum MessageCodec {
             v.contextTokens = array(m.context_tokens, m.n_context_tokens)
             v.contextPosition = m.context_position
             v.numDrafts = m.num_drafts
-            v.blockLength = m.block_length
+            v.lookahead = m.block_length
             v.sampling = m.sampling.map { sampling($0.pointee) }
             v.streamIDs = array(m.stream_ids, m.n_stream_ids)
             v.seed = m.seed
             v.maxSupport = m.max_support
             return .success(.speculate(v))
         case SPECULA__ENVELOPE__BODY_DRAFT_BLOCK:
-            guard let m = e.draft_block?.pointee else { return .failure(.malformed("DraftBlock body missing")) }
-            var v = DraftBlock()
+            guard let m = e.draft_block?.pointee else { return .failure(.malformed("DraftToken body missing")) }
+            var v = DraftToken()
             v.requestID = m.request_id
             v.round = m.round
             v.basePosition = m.base_position
             v.draftIndex = m.draft_index
             v.tokens = array(m.tokens, m.n_tokens)
             for pointer in array(m.distributions, m.n_distributions) {
-                guard let d = pointer?.pointee else { return .failure(.malformed("DraftBlock has a null distribution")) }
+                guard let d = pointer?.pointee else { return .failure(.malformed("DraftToken has a null distribution")) }
                 v.distributions.append(WireSparseDistribution(tokenIDs: array(d.token_ids, d.n_token_ids), probabilities: array(d.probabilities, d.n_probabilities)))
             }
-            return .success(.draftBlock(v))
+            return .success(.draftToken(v))
         case SPECULA__ENVELOPE__BODY_ACCEPTED:
             guard let m = e.accepted?.pointee else { return .failure(.malformed("Accepted body missing")) }
             var v = Accepted()
@@ -332,13 +331,12 @@ package enum MessageCodec {
             v.text = string(m.text)
             for pointer in array(m.rounds, m.n_rounds) {
                 guard let r = pointer?.pointee else { return .failure(.malformed("TokenChunk has a null round")) }
-                var s = RoundStats()
+                var s = PassStats()
                 s.round = r.round
                 s.drafts = r.drafts
-                s.blockLength = r.block_length
+                s.depth = r.block_length
                 s.accepted = r.accepted
                 s.draftIndex = r.draft_index
-                s.verifyMicros = r.verify_micros
                 s.targetMicros = r.target_micros
                 s.waitMicros = r.wait_micros
                 s.batchSize = r.batch_size
@@ -349,7 +347,7 @@ package enum MessageCodec {
                 s.continuedDrafts = r.continued_drafts
                 s.draftWaitPerTokenMicros = r.draft_wait_per_token_micros
                 s.decodedWhileDrafting = r.decoded_while_drafting != 0
-                v.rounds.append(s)
+                v.passes.append(s)
             }
             return .success(.tokenChunk(v))
         case SPECULA__ENVELOPE__BODY_DONE:

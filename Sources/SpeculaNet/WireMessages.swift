@@ -89,14 +89,15 @@ package struct WireSampling: Sendable, Hashable {
 
 /// Coordinator → worker: start `numDrafts` drafts from the context it names (a new round). Each
 /// streams a token at a time and goes on while the accepted tokens agree with it, at most
-/// `blockLength` tokens past the accepted context.
+/// `lookahead` tokens past the accepted context.
 package struct Speculate: Sendable, Hashable {
     package var requestID: UInt64 = 0
     package var round: UInt64 = 0
     package var contextTokens: [UInt32] = []
     package var contextPosition: UInt32 = 0
     package var numDrafts: UInt32 = 0
-    package var blockLength: UInt32 = 0
+    /// How far a draft may run past the accepted context, 2γ + 1 (the wire's `block_length`).
+    package var lookahead: UInt32 = 0
     package var sampling: WireSampling? = nil
     package var streamIDs: [UInt64] = []
     package var seed: UInt64 = 0
@@ -114,9 +115,10 @@ package struct WireSparseDistribution: Sendable, Hashable {
     }
 }
 
-/// Worker → coordinator: the next tokens of one draft, from `basePosition` (a context position),
-/// and the distribution behind every token.
-package struct DraftBlock: Sendable, Hashable {
+/// Worker → coordinator: the next token of one draft, at `basePosition` (a context position), and
+/// the distribution it was drawn from (the wire's `DraftBlock`; it may carry several tokens, but
+/// drafts stream one at a time).
+package struct DraftToken: Sendable, Hashable {
     package var requestID: UInt64 = 0
     package var round: UInt64 = 0
     package var basePosition: UInt32 = 0
@@ -154,17 +156,18 @@ package struct GenerateRequest: Sendable, Hashable {
     package init() {}
 }
 
-/// Statistics of one verification round.
-package struct RoundStats: Sendable, Hashable {
+/// What one target pass did for one request: its drafts, depth and acceptance, what it waited
+/// and cost (the wire's `RoundStats`), sent with the tokens it yielded.
+package struct PassStats: Sendable, Hashable {
     package var round: UInt64 = 0
     package var drafts: UInt32 = 0
-    package var blockLength: UInt32 = 0
+    /// Draft tokens per draft the pass scored (its tree's depth; the wire's `block_length`).
+    package var depth: UInt32 = 0
     package var accepted: UInt32 = 0
     package var draftIndex: Int32 = 0
-    package var verifyMicros: Double = 0
     package var targetMicros: Double = 0
     package var waitMicros: Double = 0
-    /// Requests in the target pass that scored this round.
+    /// Requests in the target pass.
     package var batchSize: UInt32 = 0
     /// Inputs of the coordinator's choice of K and γ (`adaptive` rounds).
     package var acceptanceEstimate: Double = 0
@@ -187,7 +190,8 @@ package struct TokenChunk: Sendable, Hashable {
     package var requestID: UInt64 = 0
     package var tokens: [UInt32] = []
     package var text = ""
-    package var rounds: [RoundStats] = []
+    /// One entry per target pass that yielded these tokens (the wire's `rounds`).
+    package var passes: [PassStats] = []
     package init() {}
 }
 
@@ -242,7 +246,7 @@ package enum Message: Sendable, Hashable {
     case helloAck(HelloAck)
     case heartbeat(Heartbeat)
     case speculate(Speculate)
-    case draftBlock(DraftBlock)
+    case draftToken(DraftToken)
     case accepted(Accepted)
     case generate(GenerateRequest)
     case tokenChunk(TokenChunk)
@@ -258,7 +262,7 @@ package enum Message: Sendable, Hashable {
         case .helloAck: "HelloAck"
         case .heartbeat: "Heartbeat"
         case .speculate: "Speculate"
-        case .draftBlock: "DraftBlock"
+        case .draftToken: "DraftBlock"
         case .accepted: "Accepted"
         case .generate: "Generate"
         case .tokenChunk: "TokenChunk"
@@ -273,7 +277,7 @@ package enum Message: Sendable, Hashable {
     /// "an Accepted makes older drafts useless anyway"). Control messages are never dropped.
     package var isDroppableWhenStale: Bool {
         switch self {
-        case .draftBlock, .speculate, .heartbeat: true
+        case .draftToken, .speculate, .heartbeat: true
         default: false
         }
     }

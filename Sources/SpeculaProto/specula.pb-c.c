@@ -1893,7 +1893,7 @@ const ProtobufCMessageDescriptor specula__generate__descriptor =
   (ProtobufCMessageInit) specula__generate__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[16] =
+static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[15] =
 {
   {
     "round",
@@ -1950,18 +1950,6 @@ static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[16
     PROTOBUF_C_TYPE_INT32,
     0,   /* quantifier_offset */
     offsetof(Specula__RoundStats, draft_index),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "verify_micros",
-    6,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
-    offsetof(Specula__RoundStats, verify_micros),
     NULL,
     NULL,
     0,             /* flags */
@@ -2089,27 +2077,27 @@ static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[16
   },
 };
 static const unsigned specula__round_stats__field_indices_by_name[] = {
-  9,   /* field[9] = acceptance_estimate */
+  8,   /* field[8] = acceptance_estimate */
   3,   /* field[3] = accepted */
-  12,   /* field[12] = adaptive */
-  8,   /* field[8] = batch_size */
+  11,   /* field[11] = adaptive */
+  7,   /* field[7] = batch_size */
   2,   /* field[2] = block_length */
-  13,   /* field[13] = continued_drafts */
-  15,   /* field[15] = decoded_while_drafting */
+  12,   /* field[12] = continued_drafts */
+  14,   /* field[14] = decoded_while_drafting */
   4,   /* field[4] = draft_index */
-  14,   /* field[14] = draft_wait_per_token_micros */
+  13,   /* field[13] = draft_wait_per_token_micros */
   1,   /* field[1] = drafts */
-  10,   /* field[10] = pass_cost_fixed_micros */
-  11,   /* field[11] = pass_cost_per_token_micros */
+  9,   /* field[9] = pass_cost_fixed_micros */
+  10,   /* field[10] = pass_cost_per_token_micros */
   0,   /* field[0] = round */
-  6,   /* field[6] = target_micros */
-  5,   /* field[5] = verify_micros */
-  7,   /* field[7] = wait_micros */
+  5,   /* field[5] = target_micros */
+  6,   /* field[6] = wait_micros */
 };
-static const ProtobufCIntRange specula__round_stats__number_ranges[1 + 1] =
+static const ProtobufCIntRange specula__round_stats__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 16 }
+  { 7, 5 },
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor specula__round_stats__descriptor =
 {
@@ -2119,10 +2107,10 @@ const ProtobufCMessageDescriptor specula__round_stats__descriptor =
   "Specula__RoundStats",
   "specula",
   sizeof(Specula__RoundStats),
-  16,
+  15,
   specula__round_stats__field_descriptors,
   specula__round_stats__field_indices_by_name,
-  1,  specula__round_stats__number_ranges,
+  2,  specula__round_stats__number_ranges,
   (ProtobufCMessageInit) specula__round_stats__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

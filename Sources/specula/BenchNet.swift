@@ -11,7 +11,7 @@ struct BenchNet: AsyncParsableCommand {
         abstract: "Round-trip latency and message rate of realistic DraftBlocks over loopback.",
         discussion: """
             Starts a reflector server in a second process (or uses --connect), then measures \
-            p50/p90/p99 round-trip time of one DraftBlock (γ = 8 tokens, 64 sparse entries per \
+            p50/p90/p99 round-trip time of one DraftToken (γ = 8 tokens, 64 sparse entries per \
             position) and of a round of K = 4 blocks, and the message rate with --window messages in \
             flight. --serve runs only the reflector: it prints `listening on HOST:PORT` and runs \
             until SIGINT or SIGTERM.
@@ -66,7 +66,7 @@ struct BenchNet: AsyncParsableCommand {
             try JSONOutput.print(report)
         } else {
             let m = report.messageRoundTripMicros, r = report.roundRoundTripMicros
-            print("DraftBlock: \(report.draftBlockBytes) bytes (γ=\(report.blockLength), \(report.support) entries per position)")
+            print("DraftToken: \(report.draftBlockBytes) bytes (γ=\(report.blockLength), \(report.support) entries per position)")
             print(String(format: "one block round trip: p50 %.1f µs  p90 %.1f µs  p99 %.1f µs  (n=%d)", m.p50, m.p90, m.p99, m.n))
             print(String(format: "K=4 round trip:       p50 %.1f µs  p90 %.1f µs  p99 %.1f µs  (n=%d)", r.p50, r.p90, r.p99, r.n))
             print(String(format: "throughput: %.0f messages/s, %.1f MB/s (window %d)", report.messagesPerSecond, report.megabytesPerSecond, report.window))

@@ -36,8 +36,8 @@ final class ChildProcess {
         try process.run()
         let handle = output.fileHandleForReading
         var line = Data()
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
             let byte = handle.readData(ofLength: 1)
             if byte.isEmpty { break }
             if byte == Data("\n".utf8) {
@@ -92,9 +92,9 @@ final class ChildProcessGroup: @unchecked Sendable {
     func terminateAll() {
         let all = lock.withLock { defer { processes.removeAll() }; return processes }
         for process in all where process.isRunning { process.terminate() }
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = ContinuousClock.now + .seconds(5)
         for process in all {
-            while process.isRunning && Date() < deadline { usleep(10_000) }
+            while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
     }

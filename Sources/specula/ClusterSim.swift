@@ -55,7 +55,7 @@ struct ClusterSim: AsyncParsableCommand {
     @Option(help: "Workers per draft process.") var workersPerProcess: Int = 32
     @Option(help: "Coordinator port (0: any free port).") var port: Int = 7070
     @Option(help: "Seconds to run before stopping (default: until SIGINT/SIGTERM).") var duration: Double?
-    @Option(help: "Extra coordinator flags, space-separated (e.g. \"--round-deadline-ms 200\").") var coordinatorFlags: String = ""
+    @Option(help: "Extra coordinator flags, space-separated (e.g. \"--wait-deadline-ms 200\").") var coordinatorFlags: String = ""
 
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be in 1...256.") }

@@ -22,7 +22,10 @@ struct Coordinator: AsyncParsableCommand {
     @Option(help: "Compute threads for the target.") var threads: Int = 2
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "TCP port to listen on (0: any free port).") var port: Int = 7070
-    @Option(help: "Milliseconds a round waits for drafts before verifying what arrived.") var roundDeadlineMs: UInt64 = 1000
+    @Option(help: ArgumentHelp("Milliseconds a request waits for its drafts' next tokens.",
+        discussion: "Past it, passes go on without the drafts that have not delivered.")) var waitDeadlineMs: UInt64 = 1000
+    /// The old spelling of --wait-deadline-ms, kept for one release.
+    @Option(name: .customLong("round-deadline-ms"), help: .hidden) var roundDeadlineMs: UInt64?
     @Option(help: "Drafts per round when a request does not say (K).") var drafts: Int = 2
     @Option(help: "Block length when a request does not say (γ).") var block: Int = 4
     @Option(help: "Entries per shipped draft distribution (0: whole support).") var maxSupport: UInt32 = 64
@@ -64,7 +67,7 @@ struct Coordinator: AsyncParsableCommand {
         let logger = logging.makeLogger("specula.coordinator")
         let target = try ClusterModel.load(model, threads: threads)
         var options = CoordinatorOptions()
-        options.roundDeadlineMs = roundDeadlineMs
+        options.waitDeadlineMs = roundDeadlineMs ?? waitDeadlineMs
         options.limits.defaultDrafts = drafts
         options.limits.defaultBlockLength = block
         options.maxSupport = maxSupport

@@ -93,7 +93,7 @@ struct Demo: AsyncParsableCommand {
                 request.numDrafts = UInt32(k)
                 request.noDraft = k == 0 && gamma != nil
                 request.blockLength = UInt32(gamma ?? 0)
-                let started = Date()
+                let started = ContinuousClock.now
                 var tokens: [UInt32] = []
                 var text = ""
                 say("▶ \(mode): \(prompt)")
@@ -101,10 +101,10 @@ struct Demo: AsyncParsableCommand {
                     if case .chunk(let chunk) = event {
                         tokens += chunk.tokens
                         text += chunk.text
-                        for round in chunk.rounds { stats.add(round) }
+                        for pass in chunk.passes { stats.add(pass) }
                     }
                 }
-                stats.seconds += Date().timeIntervalSince(started)
+                stats.seconds += (ContinuousClock.now - started) / .seconds(1)
                 stats.tokens += tokens.count
                 say(toy ? tokens.map(String.init).joined(separator: " ") : text)
             }
@@ -152,12 +152,12 @@ struct DemoStats {
         acceptedAt = Array(repeating: 0, count: block)
     }
 
-    mutating func add(_ round: RoundStats) {
+    mutating func add(_ pass: PassStats) {
         passes += 1
-        guard round.drafts > 0 else { return }
-        for position in 0..<min(Int(round.blockLength), block) {
+        guard pass.drafts > 0 else { return }
+        for position in 0..<min(Int(pass.depth), block) {
             attemptedAt[position] += 1
-            if Int(round.accepted) > position { acceptedAt[position] += 1 }
+            if Int(pass.accepted) > position { acceptedAt[position] += 1 }
         }
     }
 

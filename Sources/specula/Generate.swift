@@ -108,7 +108,7 @@ struct Generate: AsyncParsableCommand {
         return request
     }
 
-    /// The generated token ids of one stream, comma-separated (printing round stats with `json`).
+    /// The generated token ids of one stream, comma-separated (printing each pass's stats with `json`).
     private static func collect(_ stream: AsyncThrowingStream<SpeculaClient.GenerationEvent, Error>, json: Bool, streamText: Bool = false) async throws -> String {
         var tokens: [UInt32] = []
         for try await event in stream {
@@ -119,14 +119,10 @@ struct Generate: AsyncParsableCommand {
                     FileHandle.standardOutput.write(Data(chunk.text.utf8))
                 }
                 if json {
-                    for r in chunk.rounds {
-                        print(#"{"round":\#(r.round),"drafts":\#(r.drafts),"block":\#(r.blockLength),"accepted":\#(r.accepted),"draft_index":\#(r.draftIndex),"wait_us":\#(Int(r.waitMicros)),"target_us":\#(Int(r.targetMicros)),"verify_us":\#(Int(r.verifyMicros)),"batch":\#(r.batchSize),"adaptive":\#(r.adaptive),"continued_drafts":\#(r.continuedDrafts),"acceptance_estimate":\#(r.acceptanceEstimate),"pass_cost_us":[\#(Int(r.passCostFixedMicros)),\#(r.passCostPerTokenMicros)],"draft_wait_per_token_us":\#(Int(r.draftWaitPerTokenMicros)),"decoded_while_drafting":\#(r.decodedWhileDrafting)}"#)
-                    }
+                    for pass in chunk.passes { try JSONOutput.print(GenerationJSONLines.Pass(pass), pretty: false) }
                 }
             case .done(let done):
-                if json {
-                    print(#"{"done":"\#(done.reason)","generated":\#(done.generatedTokens),"rounds":\#(done.rounds),"accepted_draft_tokens":\#(done.acceptedDraftTokens),"seconds":\#(done.elapsedSeconds)}"#)
-                }
+                if json { try JSONOutput.print(GenerationJSONLines.End(done), pretty: false) }
             }
         }
         return tokens.map(String.init).joined(separator: ",")

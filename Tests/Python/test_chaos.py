@@ -74,6 +74,7 @@ def slowloris(address, stop):
 
 
 def test_a_cluster_under_chaos_loses_no_request_of_its_well_behaved_clients():
+    # --round-deadline-ms: the old spelling of --wait-deadline-ms, kept as an alias for one release.
     c = Coordinator("--round-deadline-ms", "200", "--stall-timeout-ms", "3000", "--handshake-timeout-ms", "2000", model=TARGET)
     workers = [draft_worker(c.address, f"w{i}") for i in range(8)]
     stop = threading.Event()

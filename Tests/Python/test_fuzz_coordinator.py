@@ -144,7 +144,7 @@ def frame(envelope):
 
 def test_arbitrary_message_sequences_from_clients_and_workers_never_take_the_coordinator_down(pb, coordinator):
     rng = random.Random(SEED)
-    c = coordinator("--round-deadline-ms", "200", "--stall-timeout-ms", "2000", env={"SPECULA_AUTH_SECRET": SECRET})
+    c = coordinator("--wait-deadline-ms", "200", "--stall-timeout-ms", "2000", env={"SPECULA_AUTH_SECRET": SECRET})
     worker = start_worker("--coordinator", f"{c.address[0]}:{c.address[1]}", "--auth-secret", SECRET)
     probe, nonce = challenged(pb, c.address)
     probe.send(authenticated_hello(pb, nonce))

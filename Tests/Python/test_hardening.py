@@ -270,7 +270,7 @@ def test_connections_that_never_greet_are_capped_and_timed_out(pb, coordinator):
 
 
 def test_a_worker_that_drafts_past_its_lookahead_is_cut_off_and_others_are_served(pb, coordinator):
-    c = coordinator("--round-deadline-ms", "10000")  # the round waits while the flood is built
+    c = coordinator("--wait-deadline-ms", "10000")  # the round waits while the flood is built
     liar = fake_worker(pb, c.address)
     peer = client(pb, c.address)
     peer.send(generate(pb, 1, max_tokens=200, num_drafts=1, block_length=4, temperature=0))

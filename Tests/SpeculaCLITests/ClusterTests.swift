@@ -12,17 +12,16 @@ import Testing
 struct ClusterTests {
     static let samples = 20_000
 
-    /// Toy files plus the exact target law of 3 tokens after the prompt 0,1.
+    /// Toy files plus the exact law of the target's whole outputs after the prompt 0,1: 3 tokens,
+    /// or fewer ending at `eos`.
     struct Toys {
         let files: ToyFiles
         let targetLaw: [[Token]: Double]
 
-        init(vocabulary: Int = 3, order: Int = 3, seed: UInt64 = 4, temperature: Double = 1) throws {
-            files = try ToyFiles(vocabulary: vocabulary, order: order, seed: seed)
-            let pair = RandomToyModels.pair(vocabularySize: vocabulary, order: order, seed: seed)
-            let sampler = SpeculativeSampler(target: pair.target, draft: pair.draft, verifier: BlockVerifier(),
-                                             sampling: SamplingParameters(temperature: temperature), drafts: 1, blockLength: 1)
-            targetLaw = ExactAnalysis(sampler: sampler).targetLaw(prompt: [0, 1], count: 3)
+        init(vocabulary: Int = 3, order: Int = 3, seed: UInt64 = 4, temperature: Double = 1, eos: Token? = nil) throws {
+            files = try ToyFiles(vocabulary: vocabulary, order: order, seed: seed, eos: eos)
+            let pair = RandomToyModels.pair(vocabularySize: vocabulary, order: order, seed: seed, endOfSequence: eos)
+            targetLaw = pair.target.outputLaw(after: [0, 1], maxTokens: 3, sampling: SamplingParameters(temperature: temperature))
         }
     }
 
@@ -41,6 +40,22 @@ struct ClusterTests {
         let output = try cluster.generate(Self.generateArguments(verifier: verifier, drafts: drafts))
         let test = ChiSquare(expected: toys.targetLaw, observedLines: output)
         #expect(test.passes(alpha: 1e-4), "\(verifier): chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
+    }
+
+    /// Drafts that end at the toys' end of sequence inside a pass (a pass's depth is the least
+    /// its drafts delivered, and an ended draft delivers no more): the law of whole outputs,
+    /// tokens and where they end, is still the target's.
+    @Test(arguments: [("block", 1), ("multidraft-block", 2), ("kseq", 3)])
+    func draftsEndingAtEndOfSequenceKeepTheTargetLaw(verifier: String, drafts: Int) throws {
+        let toys = try Toys(eos: 2)
+        #expect(toys.targetLaw.keys.contains { $0.count < 3 }, "some outputs must end early")
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target)
+        try cluster.startWorker(model: toys.files.draft)
+        try cluster.startWorker(model: toys.files.draft)
+        let output = try cluster.generate(Self.generateArguments(verifier: verifier, drafts: drafts))
+        let test = ChiSquare(expected: toys.targetLaw, observedLines: output)
+        #expect(test.passes(alpha: 1e-4), "\(verifier) K=\(drafts): chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
     }
 
     @Test func adaptiveDraftsAndBlockLengthKeepTheTargetLaw() throws {
@@ -148,7 +163,7 @@ struct ClusterTests {
     @Test func lawHoldsWhileAWorkerIsKilledAndRestarted() async throws {
         let toys = try Toys()
         let cluster = try ClusterHarness()
-        try cluster.startCoordinator(model: toys.files.target, extra: ["--round-deadline-ms", "100"])
+        try cluster.startCoordinator(model: toys.files.target, extra: ["--wait-deadline-ms", "100"])
         try cluster.startWorker(model: toys.files.draft)
         let victim = try cluster.startWorker(model: toys.files.draft)
         let stop = StopFlag()
@@ -177,7 +192,7 @@ struct ClusterTests {
     @Test func aStalledWorkerOnlyDelaysRounds() throws {
         let toys = try Toys()
         let cluster = try ClusterHarness()
-        try cluster.startCoordinator(model: toys.files.target, extra: ["--round-deadline-ms", "50"])
+        try cluster.startCoordinator(model: toys.files.target, extra: ["--wait-deadline-ms", "50"])
         try cluster.startWorker(model: toys.files.draft)
         let stalled = try cluster.startWorker(model: toys.files.draft)
         usleep(300_000)
@@ -261,7 +276,7 @@ struct ClusterTests {
     @Test func concurrentRequestsShareTargetPasses() throws {
         let toys = try Toys()
         let cluster = try ClusterHarness()
-        try cluster.startCoordinator(model: toys.files.target, extra: ["--round-deadline-ms", "200"])
+        try cluster.startCoordinator(model: toys.files.target, extra: ["--wait-deadline-ms", "200"])
         try cluster.startWorker(model: toys.files.draft)
         let output = try cluster.generate(["--prompt-tokens", "0,1", "--max-tokens", "20", "--samples", "64", "--concurrency", "64", "--json"])
         let batches = output.split(separator: "\n").compactMap { line -> Int? in
@@ -284,13 +299,15 @@ struct ClusterTests {
         // A draft identical to its target at temperature 0: every pass accepts all it was given,
         // so after its first pass a draft always goes on from where the accepted tokens end.
         let cluster = try ClusterHarness()
-        try cluster.startCoordinator(spec: "synthetic:vocab=300,seed=5,window=3", extra: ["--round-deadline-ms", "5000"])
+        try cluster.startCoordinator(spec: "synthetic:vocab=300,seed=5,window=3", extra: ["--wait-deadline-ms", "5000"])
         try cluster.startWorker(spec: "synthetic:vocab=300,seed=5,window=3,agreement=1,draft-seed=9")
         usleep(500_000)  // let the worker join: rounds before it are target-only
         let output = try cluster.generate(["--prompt-tokens", "1,2,3", "--max-tokens", "120", "--temperature", "0", "--drafts", "1", "--block", "4", "--json"])
         let drafted = output.split(separator: "\n").filter { $0.contains(#""drafts":1"#) }
         let continued = drafted.filter { $0.contains(#""continued_drafts":1"#) }.count
-        let rounds = Set(drafted.compactMap { line in line.split(separator: ",").first { $0.hasPrefix(#"{"round":"#) } })
+        let rounds = Set(drafted.compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["round"] as? Int
+        })
         #expect(drafted.count >= 10 && continued >= drafted.count - 1, "\(continued) of \(drafted.count) passes with a draft continued one")
         #expect(rounds.count <= 2, "one Speculate should serve the whole generation, saw rounds \(rounds.sorted())")
     }
@@ -299,7 +316,7 @@ struct ClusterTests {
         // A hand-made worker that reports, at its first Speculate, that it lost the request's
         // context (as after a dropped message), and never drafts.
         let cluster = try ClusterHarness()
-        try cluster.startCoordinator(spec: "synthetic:vocab=50,seed=5,window=3", extra: ["--round-deadline-ms", "200"])
+        try cluster.startCoordinator(spec: "synthetic:vocab=50,seed=5,window=3", extra: ["--wait-deadline-ms", "200"])
         let loop = try EventLoop()
         defer { loop.shutdown() }
         let seen = Mutex<[Speculate]>([])

@@ -9,7 +9,7 @@ struct LoadTestTests {
 
     @Test func aLoadTestOfASyntheticClusterLosesNoRequest() throws {
         let cluster = try ClusterHarness()
-        try cluster.startCoordinator(spec: Self.target, extra: ["--round-deadline-ms", "200"])
+        try cluster.startCoordinator(spec: Self.target, extra: ["--wait-deadline-ms", "200"])
         try cluster.startWorker(spec: Self.draft, extra: ["--count", "8", "--name", "sim"])
         Thread.sleep(forTimeInterval: 1)
         let out = cluster.directory.appendingPathComponent("load").path

@@ -34,7 +34,7 @@ struct MetricsTests {
         #expect(Self.value(body, #"specula_requests_finished_total{reason="length"}"#) == 12)
         #expect(Self.value(body, "specula_generated_tokens_total") == 60)
         #expect(Self.value(body, "specula_requests_in_flight") == 0)
-        #expect((Self.value(body, "specula_rounds_total") ?? 0) >= 1)
+        #expect((Self.value(body, "specula_passes_total") ?? 0) >= 1)
         #expect(body.contains(#"specula_workers{draft_model=""#) && body.contains("} 2\n"), "two workers in one pool")
         #expect(body.contains("# TYPE specula_target_pass_seconds histogram"))
         #expect(body.contains(#"specula_target_pass_seconds_bucket{le="+Inf"}"#))

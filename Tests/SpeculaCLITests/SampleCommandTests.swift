@@ -65,8 +65,9 @@ final class ToyFiles: Sendable {
     let draft: URL
     private let directory: URL
 
-    init(vocabulary: Int, order: Int, seed: UInt64) throws {
-        let pair = RandomToyModels.pair(vocabularySize: vocabulary, order: order, seed: seed)
+    /// `eos`: the pair's end-of-sequence token, if any.
+    init(vocabulary: Int, order: Int, seed: UInt64, eos: Token? = nil) throws {
+        let pair = RandomToyModels.pair(vocabularySize: vocabulary, order: order, seed: seed, endOfSequence: eos)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("specula-toys-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         directory = dir

@@ -54,16 +54,7 @@ struct CoreScript {
 
     /// The exact law of the target's whole outputs: `maxTokens` tokens, or fewer ending at EOS.
     func targetLaw(maxTokens: Int) -> [[Token]: Double] {
-        var law: [[Token]: Double] = [:]
-        func extend(_ output: [Token], _ p: Double) {
-            if output.count == maxTokens || (output.last != nil && output.last == target.endOfSequence) {
-                law[output, default: 0] += p
-                return
-            }
-            target.distribution(after: prompt + output, sampling: sampling).forEachOutcome { token, q in extend(output + [token], p * q) }
-        }
-        extend([], 1)
-        return law
+        target.outputLaw(after: prompt, maxTokens: maxTokens, sampling: sampling)
     }
 
     /// The exact law of the client's output under `script` (then the completion policy).
@@ -102,7 +93,7 @@ struct CoreScript {
             case .deliver(let j):
                 if state.worker.canGrow(j) {
                     let block = state.worker.next(j, choices: shared)
-                    state.perform(core.received(.draftBlock(block), from: Self.worker, at: now))
+                    state.perform(core.received(.draftToken(block), from: Self.worker, at: now))
                 }
             case .finishPass:
                 if let pass = state.pass {
@@ -183,16 +174,16 @@ struct ScriptedWorker {
     /// Whether draft j is alive, has not ended at EOS and is within its lookahead.
     func canGrow(_ j: Int) -> Bool {
         j < drafts.count && alive[j] && (drafts[j].last.map { $0 != draft.endOfSequence } ?? true)
-            && base + drafts[j].count - context.count < Int(speculate.blockLength)
+            && base + drafts[j].count - context.count < Int(speculate.lookahead)
     }
 
-    mutating func next(_ j: Int, choices: SharedChoices) -> DraftBlock {
+    mutating func next(_ j: Int, choices: SharedChoices) -> DraftToken {
         var row = SparseShipping.ship(draft.distribution(after: Array(context.prefix(base)) + drafts[j], sampling: sampling), maxSupport: 0)
         let token = choices.draw(from: SparseShipping.distribution(row, vocabularySize: draft.vocabularySize)!)
         if fault == .wrongRows { row.probabilities = row.probabilities.map { _ in 1 } }
         drafts[j].append(token)
         if !agrees(j) { alive[j] = false }
-        var block = DraftBlock()
+        var block = DraftToken()
         (block.requestID, block.round, block.draftIndex) = (speculate.requestID, speculate.round, UInt32(j))
         (block.basePosition, block.tokens, block.distributions) = (UInt32(base + drafts[j].count - 1), [UInt32(token)], [row])
         return block

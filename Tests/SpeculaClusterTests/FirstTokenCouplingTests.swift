@@ -48,7 +48,7 @@ struct FirstTokenCouplingTests {
             }
             let token: Token
             if seesSecondTokens {
-                let (tree, draftRows, _) = RoundTree.build(drafts: drafts, rows: rows)
+                let (tree, draftRows, _) = PassTree.build(drafts: drafts, rows: rows)
                 let problem = VerificationProblem(tree: tree, draft: draftRows, target: Array(repeating: targetRow, count: tree.count), blockLength: 2)
                 token = s.kind.makeVerifier().verify(problem, choices: &choices).emittedTokens[0]
             } else {

@@ -40,29 +40,29 @@ struct SpeculationCoreLawTests {
 
     @Test(arguments: lossless)
     func everyArrivalOrderKeepsTheTargetLaw(verifier: VerifierKind, drafts: Int) throws {
-        let core = try CoreScript(seed: 3)
-        let worst = Self.largestGap(core, verifier: verifier, drafts: drafts, blockLength: 2, maxTokens: 3, scriptLength: drafts == 3 ? 3 : 4)
+        let core = try CoreScript(seed: 3, vocabulary: drafts == 1 ? 3 : 2)
+        let worst = Self.largestGap(core, verifier: verifier, drafts: drafts, blockLength: drafts == 1 ? 2 : 1, maxTokens: 2, scriptLength: 3)
         #expect(worst.gap < 1e-12, "\(verifier) K=\(drafts): gap \(worst.gap) under \(worst.script)")
     }
 
     @Test(arguments: lossless)
     func draftsThatEndAtEndOfSequenceKeepTheTargetLaw(verifier: VerifierKind, drafts: Int) throws {
-        let core = try CoreScript(seed: 5, eos: 2)
-        let worst = Self.largestGap(core, verifier: verifier, drafts: drafts, blockLength: 2, maxTokens: 3, scriptLength: drafts == 3 ? 3 : 4)
+        let core = try CoreScript(seed: 5, vocabulary: drafts == 1 ? 3 : 2, eos: 1, prompt: [0, 0])
+        let worst = Self.largestGap(core, verifier: verifier, drafts: drafts, blockLength: drafts == 1 ? 2 : 1, maxTokens: 3, scriptLength: 3)
         #expect(worst.gap < 1e-12, "\(verifier) K=\(drafts): gap \(worst.gap) under \(worst.script)")
     }
 
     @Test func draftRowsMisalignedAfterAPassAreCaught() throws {
         var core = try CoreScript(seed: 3)
         core.options.misalignsDraftRows = true
-        let worst = Self.largestGap(core, verifier: .block, drafts: 1, blockLength: 2, maxTokens: 3, scriptLength: 4)
+        let worst = Self.largestGap(core, verifier: .block, drafts: 1, blockLength: 2, maxTokens: 2, scriptLength: 2)
         #expect(worst.gap > 1e-3, "gap \(worst.gap)")
     }
 
     @Test func aWorkerShippingRowsItDidNotDrawFromIsCaught() throws {
-        var core = try CoreScript(seed: 3)
+        var core = try CoreScript(seed: 3, vocabulary: 2)
         core.workerFault = .wrongRows
-        let worst = Self.largestGap(core, verifier: .multidraftBlock, drafts: 2, blockLength: 2, maxTokens: 3, scriptLength: 4)
+        let worst = Self.largestGap(core, verifier: .multidraftBlock, drafts: 2, blockLength: 1, maxTokens: 2, scriptLength: 3)
         #expect(worst.gap > 1e-3, "gap \(worst.gap)")
     }
 }

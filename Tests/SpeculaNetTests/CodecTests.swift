@@ -45,7 +45,7 @@ struct CodecTests {
     }
 
     @Test func frameAtTheLimitIsAccepted() throws {
-        let frame = FrameEncoder.frame(.draftBlock(SampleMessages.draftBlock()))
+        let frame = FrameEncoder.frame(.draftToken(SampleMessages.draftToken()))
         var decoder = FrameDecoder(maxFrameSize: frame.count - 4)
         decoder.append(frame)
         #expect(try decoder.nextMessage() != nil)
@@ -67,7 +67,7 @@ struct CodecTests {
     }
 
     @Test func truncatedEnvelopeIsRejected() {
-        let bytes = MessageCodec.encode(.draftBlock(SampleMessages.draftBlock()))
+        let bytes = MessageCodec.encode(.draftToken(SampleMessages.draftToken()))
         for cut in [1, 2, 10, bytes.count / 2, bytes.count - 1] {
             #expect(throws: FrameError.self, "cut at \(cut)") { try MessageCodec.decode(bytes[..<cut]) }
         }

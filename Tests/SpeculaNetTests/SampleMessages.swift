@@ -2,8 +2,8 @@ import SpeculaNet
 
 /// One non-default instance of every message, for round-trip and framing tests.
 enum SampleMessages {
-    static func draftBlock(index: UInt32 = 3, positions: Int = 8, support: Int = 64, seed: UInt32 = 1) -> DraftBlock {
-        var block = DraftBlock()
+    static func draftToken(index: UInt32 = 3, positions: Int = 8, support: Int = 64, seed: UInt32 = 1) -> DraftToken {
+        var block = DraftToken()
         block.requestID = 0xDEAD_BEEF_0000_0001
         block.round = 42
         block.basePosition = 1000
@@ -43,7 +43,7 @@ enum SampleMessages {
         speculate.contextTokens = [1, 2, 3]
         speculate.contextPosition = 17
         speculate.numDrafts = 4
-        speculate.blockLength = 8
+        speculate.lookahead = 8
         speculate.sampling = WireSampling(temperature: 0.7, topK: 40, topP: 0.95, minP: 0.05)
         speculate.streamIDs = [10, 11, 12, UInt64.max]
         speculate.seed = 1234
@@ -74,13 +74,12 @@ enum SampleMessages {
         chunk.requestID = 77
         chunk.tokens = [100, 101]
         chunk.text = "héllo"
-        var stats = RoundStats()
+        var stats = PassStats()
         stats.round = 3
         stats.drafts = 2
-        stats.blockLength = 4
+        stats.depth = 4
         stats.accepted = 3
         stats.draftIndex = -1
-        stats.verifyMicros = 12.5
         stats.targetMicros = 3000
         stats.waitMicros = 1.25
         stats.batchSize = 3
@@ -89,7 +88,7 @@ enum SampleMessages {
         stats.passCostPerTokenMicros = 50
         stats.adaptive = true
         stats.continuedDrafts = 2
-        chunk.rounds = [stats, RoundStats()]
+        chunk.passes = [stats, PassStats()]
 
         var done = Done()
         done.requestID = 77
@@ -103,7 +102,7 @@ enum SampleMessages {
 
         return [
             .hello(hello), .hello(Hello()), .helloAck(ack), .heartbeat(Heartbeat(sequence: 7, sentUnixNanos: 123, reply: true)),
-            .speculate(speculate), .draftBlock(draftBlock()), .draftBlock(DraftBlock()), .accepted(accepted),
+            .speculate(speculate), .draftToken(draftToken()), .draftToken(DraftToken()), .accepted(accepted),
             .generate(generate), .tokenChunk(chunk), .done(done), .cancel(Cancel(requestID: 77, reason: "client left")),
             .error(ErrorMessage(code: .frameTooLarge, message: "too big", requestID: 0)),
             .challenge(Challenge(nonce: "00c0ffee")),

@@ -56,7 +56,7 @@ struct TransportTests {
         var hello = Hello()
         hello.role = .worker
         connection.send(.hello(hello))
-        let sent = (0..<10_000).map { i in Message.draftBlock(SampleMessages.draftBlock(index: UInt32(i % 16), positions: 1 + i % 8, support: 1 + i % 64, seed: UInt32(i))) }
+        let sent = (0..<10_000).map { i in Message.draftToken(SampleMessages.draftToken(index: UInt32(i % 16), positions: 1 + i % 8, support: 1 + i % 64, seed: UInt32(i))) }
         // Batches of 500 keep both write queues far below their limits, so nothing is stale-dropped.
         for start in stride(from: 0, to: sent.count, by: 500) {
             for message in sent[start..<start + 500] { connection.send(message) }
@@ -113,7 +113,7 @@ struct TransportTests {
         try #require(connected == 0)
         accepted.wait()
         let server = try #require(serverSide.withLock { $0 })
-        let block = Message.draftBlock(SampleMessages.draftBlock())
+        let block = Message.draftToken(SampleMessages.draftToken())
         for _ in 0..<5000 { server.send(block) }
         var done = Done()
         done.requestID = 4242
@@ -130,7 +130,7 @@ struct TransportTests {
             decoder.append(buffer[..<n])
             while let message = try decoder.nextMessage() {
                 if case .done(let d) = message, d.requestID == 4242 { sawDone = true }
-                if case .draftBlock = message { drafts += 1 }
+                if case .draftToken = message { drafts += 1 }
             }
         }
         #expect(sawDone, "the control message must never be dropped")

@@ -60,7 +60,7 @@ struct DraftStream {
     /// worker's context is never ahead of the coordinator's, so no correct worker drafts there. A
     /// gap (a block lost on an overfull connection) only ends the draft; `trusting` skips the
     /// redraw (a test's negative control).
-    mutating func receive(_ block: DraftBlock, parsed: (tokens: [Token], rows: [SparseDistribution])?, context: [Token],
+    mutating func receive(_ block: DraftToken, parsed: (tokens: [Token], rows: [SparseDistribution])?, context: [Token],
                           trusting: Bool) -> Fault? {
         let past = Int(block.basePosition) + block.tokens.count - (context.count + lookahead)
         guard past <= 0 else {

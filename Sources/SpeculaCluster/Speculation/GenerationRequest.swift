@@ -52,7 +52,7 @@ struct GenerationRequest {
         let row: DenseDistribution
         /// The pass scored this position alone (no drafts), while the drafts were being made:
         /// its stats go with the token drawn here.
-        let ownPass: RoundStats?
+        let ownPass: PassStats?
     }
 
     /// The drafts still agreeing with the context, by draft index.

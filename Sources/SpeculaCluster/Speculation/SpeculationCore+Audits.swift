@@ -21,7 +21,7 @@ extension SpeculationCore {
     }
 
     /// A drafter's tokens of the audited draft: compared with the others'.
-    mutating func audited(_ block: DraftBlock, from drafter: UInt64, in id: UInt64, at now: ContinuousClock.Instant) {
+    mutating func audited(_ block: DraftToken, from drafter: UInt64, in id: UInt64, at now: ContinuousClock.Instant) {
         guard let finding = requests.update(id, { request in
             request.audit?.record(drafter, from: Int(block.basePosition), tokens: block.tokens, rows: block.distributions)
         }) ?? nil, let request = requests[id], let audit = request.audit else { return }

@@ -68,7 +68,7 @@ extension SpeculationCore {
             rows.append(drawnFrom)
             indices.append(index)
         }
-        let (tree, draftRows, kept) = RoundTree.build(drafts: drafts, rows: rows)
+        let (tree, draftRows, kept) = PassTree.build(drafts: drafts, rows: rows)
         return PassStep(item: ScoringItem(request: request.id, context: request.context, tree: tree, sampling: request.sampling),
                         round: request.round, draftRows: draftRows, draftIndices: kept.map { indices[$0] }, waited: waited,
                         continued: kept.filter { request.streams[indices[$0]]!.base < position }.count)
@@ -101,7 +101,7 @@ extension SpeculationCore {
             request.waits += 1
             return request.waits
         }) ?? nil else { return }
-        outbox.append(.armDeadline(request: id, wait: wait, after: .milliseconds(options.roundDeadlineMs)))
+        outbox.append(.armDeadline(request: id, wait: wait, after: .milliseconds(options.waitDeadlineMs)))
     }
 
     /// The wait is over; returns how long it was.

@@ -64,7 +64,7 @@ extension SpeculationCore {
         speculate.contextPosition = UInt32(synced)
         speculate.contextTokens = request.context[synced..<base].map { UInt32($0) }
         speculate.numDrafts = UInt32(indices.count)
-        speculate.blockLength = UInt32(Self.lookahead(blockLength: request.blockLength))
+        speculate.lookahead = UInt32(Self.lookahead(blockLength: request.blockLength))
         speculate.sampling = request.sampling.wire
         speculate.streamIDs = indices.map { Self.streamID(round: request.round, draft: $0) }
         speculate.seed = request.seed
@@ -78,7 +78,7 @@ extension SpeculationCore {
     /// fails a check ends the draft and counts against the worker (`violation`); a gap (a block
     /// dropped on an overfull connection) only ends the draft. Late or unasked-for blocks are
     /// ignored.
-    mutating func draftArrived(_ block: DraftBlock, from worker: UInt64, at now: ContinuousClock.Instant) {
+    mutating func draftArrived(_ block: DraftToken, from worker: UInt64, at now: ContinuousClock.Instant) {
         let id = block.requestID
         guard let request = requests[id], block.round == request.round else { return }
         if request.audit?.isDrafter(worker) == true, request.assignment[worker] == nil {
@@ -107,7 +107,7 @@ extension SpeculationCore {
 
     /// A delivered chunk of a draft as tokens and the rows they were drawn from, or nil when it is
     /// malformed (no tokens, too many, a token outside its own row's support, an invalid row).
-    func parse(_ block: DraftBlock) -> (tokens: [Token], rows: [SparseDistribution])? {
+    func parse(_ block: DraftToken) -> (tokens: [Token], rows: [SparseDistribution])? {
         guard !block.tokens.isEmpty, block.tokens.count <= options.limits.maxBlockLength, block.distributions.count == block.tokens.count else { return nil }
         var rows: [SparseDistribution] = []
         for (token, wire) in zip(block.tokens, block.distributions) {

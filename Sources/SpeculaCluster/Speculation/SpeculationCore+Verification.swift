@@ -21,7 +21,7 @@ extension SpeculationCore {
 
     private mutating func verify(_ step: PassStep, targetRows: [DenseDistribution], batch: Int, scoreMicros: Double, at now: ContinuousClock.Instant) {
         let id = step.id, tree = step.tree
-        var stats = RoundStats()
+        var stats = PassStats()
         stats.targetMicros = scoreMicros
         stats.batchSize = UInt32(batch)
         stats.waitMicros = step.waited / .microseconds(1)
@@ -53,7 +53,7 @@ extension SpeculationCore {
         let whole = outcome.acceptedLength > 0 && tree[outcome.acceptedNode].children.isEmpty
         (stats.round, stats.adaptive) = (request.round, request.adaptive)
         stats.drafts = UInt32(tree.draftCount)
-        stats.blockLength = UInt32(depth)
+        stats.depth = UInt32(depth)
         stats.accepted = UInt32(outcome.acceptedLength)
         stats.draftIndex = outcome.draftIndex.map { Int32(step.draftIndices[$0]) } ?? -1
         stats.continuedDrafts = UInt32(step.continued)
@@ -81,16 +81,16 @@ extension SpeculationCore {
     }
 
     /// One verified pass (or coupled token) in the metrics.
-    private func record(_ stats: RoundStats?, emitted: Int) {
+    private func record(_ stats: PassStats?, emitted: Int) {
         metrics.add(CoordinatorMetrics.tokens, Double(emitted))
         guard let stats else { return }
         if stats.decodedWhileDrafting { return metrics.add(CoordinatorMetrics.decodedWhileDrafting) }
-        metrics.add(CoordinatorMetrics.rounds)
+        metrics.add(CoordinatorMetrics.passes)
         metrics.add(CoordinatorMetrics.acceptedDraftTokens, Double(stats.accepted))
         metrics.observe(CoordinatorMetrics.draftWaitSeconds, stats.waitMicros / 1e6)
         guard stats.drafts > 0 else { return }
-        for position in 1...max(1, Int(stats.blockLength)) {
-            metrics.add(CoordinatorMetrics.roundsAtPosition, labels: ["position": "\(position)"])
+        for position in 1...max(1, Int(stats.depth)) {
+            metrics.add(CoordinatorMetrics.passesReachingPosition, labels: ["position": "\(position)"])
             if Int(stats.accepted) >= position { metrics.add(CoordinatorMetrics.acceptedAtPosition, labels: ["position": "\(position)"]) }
         }
     }
@@ -99,7 +99,7 @@ extension SpeculationCore {
     /// they came from, if any), keeps the workers in step and ends the drafts that disagree;
     /// finishes the request when the tokens end it (length, end of sequence, stop string).
     /// Returns false when the request is finished and gone.
-    mutating func emit(_ tokens: [Token], acceptedDraftTokens: Int, stats: RoundStats?, request id: UInt64, at now: ContinuousClock.Instant) -> Bool {
+    mutating func emit(_ tokens: [Token], acceptedDraftTokens: Int, stats: PassStats?, request id: UInt64, at now: ContinuousClock.Instant) -> Bool {
         let eos = target.endOfSequence
         guard let (request, emitted, delta, finish) = requests.update(id, { request in
             let (emitted, delta, finish) = request.append(tokens, acceptedDraftTokens: acceptedDraftTokens, endOfSequence: eos)
@@ -110,7 +110,7 @@ extension SpeculationCore {
         chunk.requestID = request.clientRequestID
         chunk.tokens = emitted.map { UInt32($0) }
         chunk.text = delta
-        chunk.rounds = stats.map { [$0] } ?? []
+        chunk.passes = stats.map { [$0] } ?? []
         send(.tokenChunk(chunk), to: request.client)
         logger.trace("tokens", metadata: ["request.id": "\(id)", "round": "\(request.round)", "tokens": "\(emitted.count)", "accepted": "\(stats?.accepted ?? 0)"])
         guard let finish else {

@@ -74,7 +74,7 @@ package struct SpeculationCore {
             greet(message, challenge: challenge, from: peer)
         } else if workers[peer] != nil {
             switch message {
-            case .draftBlock(let block): draftArrived(block, from: peer, at: now)
+            case .draftToken(let block): draftArrived(block, from: peer, at: now)
             case .error(let error):
                 logger.warning("worker error", metadata: ["worker": "\(peer)", "request.id": "\(error.requestID)", "message": "\(error.message)"])
                 if error.requestID != 0 { workerLostRequest(error.requestID, worker: peer) }

@@ -1,4 +1,5 @@
 import CX86
+import SpeculaCore
 
 /// A draft's output head that computes exact logits for a few candidate tokens only: the `count`
 /// rows a one-bit sketch of the output matrix ranks highest for the hidden state. Every other
@@ -223,67 +224,13 @@ package struct CandidateOutput: Sendable {
 
     /// The indices of the `k` largest scores (ties: the smaller index), with a bounded min-heap.
     package static func largest(_ k: Int, of scores: UnsafeBufferPointer<Float>) -> [Int] {
-        var heap = MinHeap(capacity: k)
+        var top = LargestEntries<Float>(capacity: k)
         // Most scores fall below the k-th largest so far: one comparison each.
         var threshold = -Float.infinity
         for i in scores.indices where scores[i] >= threshold {
-            heap.offer(score: scores[i], index: i)
-            if heap.isFull { threshold = heap.smallestScore }
+            top.offer(score: scores[i], id: i)
+            if top.isFull, let smallest = top.smallestScore { threshold = smallest }
         }
-        return heap.indices
-    }
-}
-
-/// The `capacity` largest (score, then smaller index) entries seen; the root is the one to evict.
-private struct MinHeap {
-    private var scores: [Float] = []
-    private(set) var indices: [Int] = []
-    let capacity: Int
-
-    init(capacity: Int) {
-        self.capacity = capacity
-        scores.reserveCapacity(capacity)
-        indices.reserveCapacity(capacity)
-    }
-
-    /// Ranks entry a below entry b.
-    private func below(_ a: Int, _ b: Int) -> Bool {
-        scores[a] != scores[b] ? scores[a] < scores[b] : indices[a] > indices[b]
-    }
-
-    var isFull: Bool { scores.count == capacity }
-    /// The score of the entry to evict next (the heap must not be empty).
-    var smallestScore: Float { scores[0] }
-
-    mutating func offer(score: Float, index: Int) {
-        if scores.count < capacity {
-            scores.append(score)
-            indices.append(index)
-            var i = scores.count - 1
-            while i > 0, below(i, (i - 1) / 2) {
-                swap(i, (i - 1) / 2)
-                i = (i - 1) / 2
-            }
-            return
-        }
-        // Equal scores keep the earlier (smaller) index: indices arrive in increasing order.
-        guard score > scores[0] else { return }
-        scores[0] = score
-        indices[0] = index
-        var i = 0
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var m = i
-            if l < scores.count, below(l, m) { m = l }
-            if r < scores.count, below(r, m) { m = r }
-            if m == i { return }
-            swap(i, m)
-            i = m
-        }
-    }
-
-    private mutating func swap(_ a: Int, _ b: Int) {
-        scores.swapAt(a, b)
-        indices.swapAt(a, b)
+        return top.ids
     }
 }

@@ -233,6 +233,9 @@ struct  Specula__Speculate
    */
   uint32_t context_position;
   uint32_t num_drafts;
+  /*
+   * the lookahead, 2γ + 1 (`Speculate.lookahead` in Swift)
+   */
   uint32_t block_length;
   Specula__SamplingParams *sampling;
   /*
@@ -270,7 +273,8 @@ struct  Specula__SparseDistribution
 
 /*
  * Worker → coordinator: the next tokens of one draft (from `base_position`, a context position)
- * and the distribution each was sampled from.
+ * and the distribution each was sampled from. Drafts stream: a worker sends one token per message
+ * (`DraftToken` in Swift); several are accepted.
  */
 struct  Specula__DraftBlock
 {
@@ -343,7 +347,8 @@ struct  Specula__Generate
 
 
 /*
- * Statistics of one target pass (sent with the tokens it yielded).
+ * What one target pass did for one request (sent with the tokens it yielded; `PassStats` in Swift).
+ * `block_length` is the pass's depth: the draft tokens per draft it scored.
  */
 struct  Specula__RoundStats
 {
@@ -353,7 +358,6 @@ struct  Specula__RoundStats
   uint32_t block_length;
   uint32_t accepted;
   int32_t draft_index;
-  double verify_micros;
   double target_micros;
   double wait_micros;
   /*
@@ -392,7 +396,7 @@ struct  Specula__RoundStats
 };
 #define SPECULA__ROUND_STATS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__round_stats__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*

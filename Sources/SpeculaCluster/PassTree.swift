@@ -3,7 +3,7 @@ package import SpeculaCore
 /// Merges a round's drafts into the tree a verifier gets, with the draft row at every internal
 /// node: node u at depth d takes row d of the first draft through u that goes deeper (all drafts
 /// through u share its prefix, so they shipped the same row there).
-package enum RoundTree {
+package enum PassTree {
     /// The tree, its rows, and which of `drafts` it holds: a draft whose token at some depth is
     /// outside the row the tree takes there (a worker shipped another row for the same prefix)
     /// is left out, so malformed drafts cannot make the verifier divide by a zero probability.

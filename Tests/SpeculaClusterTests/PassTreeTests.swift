@@ -12,7 +12,7 @@ struct RoundTreeTests {
 
     @Test func draftsWithTheSameRowsShareTheirPrefix() {
         let first = Self.row([(1, 0.6), (4, 0.4)]), second = Self.row([(2, 0.5), (3, 0.5)])
-        let (tree, rows, kept) = RoundTree.build(drafts: [[1, 2], [1, 3]], rows: [[first, second], [first, second]])
+        let (tree, rows, kept) = PassTree.build(drafts: [[1, 2], [1, 3]], rows: [[first, second], [first, second]])
         #expect(kept == [0, 1])
         #expect(tree.count == 4, "root, 1, and its children 2 and 3")
         #expect(rows[0] == first && rows[1] == second && rows[2] == nil && rows[3] == nil)
@@ -20,7 +20,7 @@ struct RoundTreeTests {
 
     @Test func aDraftOutsideTheKeptRowIsLeftOut() {
         let root = Self.row([(1, 1)])
-        let (tree, rows, kept) = RoundTree.build(drafts: [[1, 2], [1, 3], [1, 2]], rows: [[root, Self.row([(2, 1)])], [root, Self.row([(3, 1)])], [root, Self.row([(2, 1)])]])
+        let (tree, rows, kept) = PassTree.build(drafts: [[1, 2], [1, 3], [1, 2]], rows: [[root, Self.row([(2, 1)])], [root, Self.row([(3, 1)])], [root, Self.row([(2, 1)])]])
         #expect(kept == [0, 2], "the second draft's 3 has no probability under the row kept after 1")
         #expect(tree.count == 3)
         #expect(rows[1] == Self.row([(2, 1)]))
