@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Specula: a distributed speculative-decoding cluster.
 ///
-/// Dependencies point downward only: Core ← Model ← Cluster, Net ← Cluster, Cluster ← Bench/Load ← CLI
+/// Dependencies point downward only: Core, Jinja ← Model ← Cluster, Net ← Cluster, Cluster ← Bench/Load ← CLI
 /// (see `../shared/docs/design.md`, "Source layout").
 let strictSwift: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -40,9 +40,10 @@ let package = Package(
         .target(name: "SpeculaProto", dependencies: ["CProtobufC"]),
 
         .target(name: "SpeculaCore", swiftSettings: strictSwift),
+        .target(name: "SpeculaJinja", swiftSettings: strictSwift),
         .target(
             name: "SpeculaModel",
-            dependencies: ["SpeculaCore", "CX86", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["SpeculaCore", "SpeculaJinja", "CX86", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSwift + nativeCPU),
         .target(
             name: "SpeculaNet",
@@ -53,7 +54,7 @@ let package = Package(
         .target(
             name: "SpeculaCluster",
             dependencies: [
-                "SpeculaCore", "SpeculaModel", "SpeculaNet",
+                "SpeculaCore", "SpeculaJinja", "SpeculaModel", "SpeculaNet",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -76,13 +77,14 @@ let package = Package(
         .executableTarget(
             name: "specula",
             dependencies: [
-                "SpeculaBench", "SpeculaLoad", "SpeculaCluster", "SpeculaCore", "SpeculaModel", "SpeculaNet",
+                "SpeculaBench", "SpeculaLoad", "SpeculaCluster", "SpeculaCore", "SpeculaJinja", "SpeculaModel", "SpeculaNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift),
 
         .testTarget(name: "SpeculaCoreTests", dependencies: ["SpeculaCore", "SpeculaModel"]),
+        .testTarget(name: "SpeculaJinjaTests", dependencies: ["SpeculaJinja"]),
         .testTarget(
             name: "SpeculaNetTests",
             dependencies: ["SpeculaNet", "SpeculaCore"]),

@@ -1,6 +1,7 @@
 import Foundation
 package import SpeculaCluster
 import SpeculaCore
+import SpeculaModel
 
 /// `specula bench e2e`: the verifiers side by side on real models, in one process and one run —
 /// target alone, token-level and block verification (K = 1), K-SEQ and the default multi-draft
@@ -83,7 +84,10 @@ package enum EndToEndBenchmark {
 
     package static func run(target: ClusterModel, draft: ClusterModel, maxTokens: Int, temperatures: [Double], quick: Bool, progress: (String) -> Void) throws -> Report {
         let generator = LocalGenerator(target: target, draft: draft)
-        let promptIDs = prompts.map { p in target.tokenizer.map { $0.encode($0.chatPrompt(user: p)) } ?? [1, 2, 3] }
+        let promptIDs = try prompts.map { p in
+            guard let tokenizer = target.tokenizer, let template = target.chatTemplate else { return [1, 2, 3] }
+            return try template.get().tokens([ChatMessage(role: "user", content: p)], tokenizer: tokenizer)
+        }
         var rows: [Row] = []
         for temperature in temperatures {
             var baseline = 0.0

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 package import SpeculaCore
+package import SpeculaJinja
 package import SpeculaModel
 
 /// A model loaded for a cluster role, with the identity the handshake compares.
@@ -15,6 +16,9 @@ package struct ClusterModel: Sendable {
     package let endOfSequence: Token?
     package let source: String
     package let tokenizer: Tokenizer?
+    /// The chat template chat requests are rendered with (models with a tokenizer): the model
+    /// file's, or the one `replacingChatTemplate` set; a failure names why it cannot be used.
+    package private(set) var chatTemplate: Result<ChatTemplate, JinjaError>?
     private let engine: TransformerModel?
 
     package var vocabularySize: Int { model.vocabularySize }
@@ -89,7 +93,16 @@ package struct ClusterModel: Sendable {
         return ClusterModel(
             model: EngineSequenceModel(engine: engine),
             fingerprint: try weightsFingerprint(path) + layerWeights.fingerprintSuffix + outputHead.fingerprintSuffix,
-            tokenizerFingerprint: tokenizer.fingerprint, endOfSequence: tokenizer.eos, source: path, tokenizer: tokenizer, engine: engine)
+            tokenizerFingerprint: tokenizer.fingerprint, endOfSequence: tokenizer.eos, source: path, tokenizer: tokenizer,
+            chatTemplate: Result { () throws(JinjaError) in try ChatTemplate(for: tokenizer) }, engine: engine)
+    }
+
+    /// The model with chat requests rendered by the template `source` (`--chat-template-file`).
+    package func replacingChatTemplate(_ source: String) throws(JinjaError) -> ClusterModel {
+        guard let tokenizer else { throw JinjaError(.runtime, "\(self.source) has no tokenizer to use a chat template with") }
+        var model = self
+        model.chatTemplate = .success(try ChatTemplate(for: tokenizer, source: source))
+        return model
     }
 
     /// A toy n-gram model (its end-of-sequence token, if any, ends sequences); `fingerprint`

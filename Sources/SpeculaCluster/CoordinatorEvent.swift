@@ -6,8 +6,10 @@ import SpeculaNet
 enum CoordinatorEvent: Sendable {
     /// A peer connected (before any of its messages).
     case opened(Connection)
-    case message(Connection, Message)
-    case closed(Connection, CloseReason)
+    /// An in-process client joined (trusted: no handshake).
+    case attached(InProcessClient)
+    case message(any CoordinatorPeer, Message)
+    case closed(any CoordinatorPeer, CloseReason)
     /// A connection that was backed up (`Connection.isBackedUp`) can take messages again.
     case drained(Connection)
     /// A request's wait for draft tokens reached its deadline.

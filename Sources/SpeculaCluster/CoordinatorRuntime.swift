@@ -8,11 +8,13 @@ package import SpeculaNet
 package final class CoordinatorServer: Sendable {
     package let listener: Listener
     private let runner: Task<Void, Never>
+    private let events: AsyncStream<CoordinatorEvent>.Continuation
 
     package init(target: ClusterModel, loop: EventLoop, host: String, port: Int, options: CoordinatorOptions, logger: Logger) throws(UVError) {
         let (stream, events) = AsyncStream<CoordinatorEvent>.makeStream()
         let runtime = CoordinatorRuntime(target: target, options: options, logger: logger, events: events)
         runner = Task { await runtime.run(stream) }
+        self.events = events
         var connection = options.connection
         connection.handshakeTimeoutMs = options.handshakeTimeoutMs
         listener = try Listener(loop: loop, host: host, port: port, options: connection, maxConnections: options.maxConnections) { connection in
@@ -25,12 +27,15 @@ package final class CoordinatorServer: Sendable {
     }
 
     package var port: Int { listener.port }
+
+    /// A new client inside this process (the HTTP API's, one per request).
+    package func attachClient() -> InProcessClient { InProcessClient(events: events) }
 }
 
 /// The actor that owns the core, the connections by peer id, and the target scorer.
 actor CoordinatorRuntime {
     private var core: SpeculationCore
-    private var connections: [UInt64: Connection] = [:]
+    private var connections: [UInt64: any CoordinatorPeer] = [:]
     private let scorer: any TargetScorer
     private let options: CoordinatorOptions
     private let events: AsyncStream<CoordinatorEvent>.Continuation
@@ -51,6 +56,9 @@ actor CoordinatorRuntime {
             case .opened(let connection):
                 connections[connection.id] = connection
                 perform(core.opened(connection.id, challenge: options.authSecret.map { _ in HelloAuthentication.freshChallenge() }))
+            case .attached(let client):
+                connections[client.id] = client
+                perform(core.attachedClient(client.id))
             case .message(let connection, let message):
                 perform(core.received(message, from: connection.id, at: now))
             case .closed(let connection, let reason):

@@ -1,4 +1,6 @@
 package import SpeculaCore
+import SpeculaJinja
+import SpeculaModel
 package import SpeculaNet
 
 /// A generation's settings, checked once at the door before any work: every field of a
@@ -100,11 +102,15 @@ package struct GenerationSpec: Sendable {
 
         let context = min(limits.maxContextTokens, target.maxSequenceLength ?? .max)
         var prompt = request.promptTokens.map(Int.init)
-        if !request.prompt.isEmpty {
+        if !request.messages.isEmpty || request.chat {
+            let messages = request.messages.isEmpty ? [ChatMessage(role: "user", content: request.prompt)]
+                : request.messages.map { ChatMessage(role: $0.role, content: $0.content) }
+            prompt = try Self.chatPrompt(messages, target: target)
+        } else if !request.prompt.isEmpty {
             guard let tokenizer = target.tokenizer else {
                 throw reject("prompt", "this coordinator's model has no tokenizer; send prompt_tokens")
             }
-            prompt = tokenizer.encode(request.chat ? tokenizer.chatPrompt(user: request.prompt) : request.prompt)
+            prompt = tokenizer.encode(request.prompt)
         }
         guard !prompt.isEmpty else { throw reject("prompt", "the prompt is empty") }
         guard prompt.allSatisfy({ $0 < vocabulary }) else {
@@ -117,5 +123,19 @@ package struct GenerationSpec: Sendable {
         promptTokens = prompt
         maxTokens = Int(request.maxTokens)
         seed = request.seed
+    }
+
+    /// The tokens of a chat rendered with the target's chat template.
+    private static func chatPrompt(_ messages: [ChatMessage], target: ClusterModel) throws(Rejection) -> [Token] {
+        guard let tokenizer = target.tokenizer, let template = target.chatTemplate else {
+            throw Rejection(field: "messages", message: "this coordinator's model has no tokenizer or chat template; send prompt_tokens")
+        }
+        do {
+            return try template.get().tokens(messages, tokenizer: tokenizer)
+        } catch where error.kind == .raised {
+            throw Rejection(field: "messages", message: error.message)
+        } catch {
+            throw Rejection(field: "messages", message: "the chat template failed (\(error)); the coordinator can take another with --chat-template-file")
+        }
     }
 }

@@ -98,7 +98,7 @@ package final class LocalGenerator {
         var actions = join(&core, drafter: drafter)
         actions += core.received(.generate(request), from: Self.client, at: .now)
         var deadlines: [(request: UInt64, wait: UInt64)] = []
-        while !run.finished {
+        while true {
             var due: [UInt64] = []
             for action in actions {
                 switch action {
@@ -113,6 +113,7 @@ package final class LocalGenerator {
                 }
             }
             actions = []
+            if run.finished { break }
             let drafting = ContinuousClock.now
             // The drafter runs until no draft can grow, its tokens going to the core as they come.
             while let id = due.first {

@@ -157,6 +157,14 @@ package enum MessageCodec {
             m.pointee.chat = v.chat ? 1 : 0
             m.pointee.allow_lossy = v.allowLossy ? 1 : 0
             m.pointee.no_draft = v.noDraft ? 1 : 0
+            m.pointee.n_messages = v.messages.count
+            m.pointee.messages = arena.copy(v.messages.map { message -> UnsafeMutablePointer<Specula__ChatMessage>? in
+                let c = arena.allocate(Specula__ChatMessage.self)
+                specula__chat_message__init(c)
+                c.pointee.role = arena.string(message.role)
+                c.pointee.content = arena.string(message.content)
+                return c
+            })
             envelope.pointee.body_case = SPECULA__ENVELOPE__BODY_GENERATE
             envelope.pointee.generate = m
         case .tokenChunk(let v):
@@ -322,6 +330,7 @@ package enum MessageCodec {
             v.chat = m.chat != 0
             v.allowLossy = m.allow_lossy != 0
             v.noDraft = m.no_draft != 0
+            v.messages = array(m.messages, m.n_messages).map { WireChatMessage(role: string($0.flatMap { $0.pointee.role }), content: string($0.flatMap { $0.pointee.content })) }
             return .success(.generate(v))
         case SPECULA__ENVELOPE__BODY_TOKEN_CHUNK:
             guard let m = e.token_chunk?.pointee else { return .failure(.malformed("TokenChunk body missing")) }

@@ -153,7 +153,19 @@ package struct GenerateRequest: Sendable, Hashable {
     package var allowLossy = false
     /// Plain target decoding (no drafts), for comparisons.
     package var noDraft = false
+    /// A chat, rendered with the target's chat template (`prompt` and `chat` then unused).
+    package var messages: [WireChatMessage] = []
     package init() {}
+}
+
+/// One message of a chat (`Generate.messages`).
+package struct WireChatMessage: Sendable, Hashable {
+    package var role: String
+    package var content: String
+    package init(role: String, content: String) {
+        self.role = role
+        self.content = content
+    }
 }
 
 /// What one target pass did for one request: its drafts, depth and acceptance, what it waited

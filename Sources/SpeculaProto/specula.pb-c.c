@@ -502,6 +502,51 @@ void   specula__generate__free_unpacked
   assert(message->base.descriptor == &specula__generate__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   specula__chat_message__init
+                     (Specula__ChatMessage         *message)
+{
+  static const Specula__ChatMessage init_value = SPECULA__CHAT_MESSAGE__INIT;
+  *message = init_value;
+}
+size_t specula__chat_message__get_packed_size
+                     (const Specula__ChatMessage *message)
+{
+  assert(message->base.descriptor == &specula__chat_message__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t specula__chat_message__pack
+                     (const Specula__ChatMessage *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &specula__chat_message__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t specula__chat_message__pack_to_buffer
+                     (const Specula__ChatMessage *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &specula__chat_message__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Specula__ChatMessage *
+       specula__chat_message__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Specula__ChatMessage *)
+     protobuf_c_message_unpack (&specula__chat_message__descriptor,
+                                allocator, len, data);
+}
+void   specula__chat_message__free_unpacked
+                     (Specula__ChatMessage *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &specula__chat_message__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   specula__round_stats__init
                      (Specula__RoundStats         *message)
 {
@@ -1699,7 +1744,7 @@ const ProtobufCMessageDescriptor specula__accepted__descriptor =
   (ProtobufCMessageInit) specula__accepted__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__generate__field_descriptors[13] =
+static const ProtobufCFieldDescriptor specula__generate__field_descriptors[14] =
 {
   {
     "request_id",
@@ -1857,12 +1902,25 @@ static const ProtobufCFieldDescriptor specula__generate__field_descriptors[13] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "messages",
+    14,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Specula__Generate, n_messages),
+    offsetof(Specula__Generate, messages),
+    &specula__chat_message__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned specula__generate__field_indices_by_name[] = {
   11,   /* field[11] = allow_lossy */
   8,   /* field[8] = block_length */
   10,   /* field[10] = chat */
   3,   /* field[3] = max_tokens */
+  13,   /* field[13] = messages */
   12,   /* field[12] = no_draft */
   7,   /* field[7] = num_drafts */
   1,   /* field[1] = prompt */
@@ -1876,7 +1934,7 @@ static const unsigned specula__generate__field_indices_by_name[] = {
 static const ProtobufCIntRange specula__generate__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor specula__generate__descriptor =
 {
@@ -1886,11 +1944,62 @@ const ProtobufCMessageDescriptor specula__generate__descriptor =
   "Specula__Generate",
   "specula",
   sizeof(Specula__Generate),
-  13,
+  14,
   specula__generate__field_descriptors,
   specula__generate__field_indices_by_name,
   1,  specula__generate__number_ranges,
   (ProtobufCMessageInit) specula__generate__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor specula__chat_message__field_descriptors[2] =
+{
+  {
+    "role",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Specula__ChatMessage, role),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "content",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Specula__ChatMessage, content),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned specula__chat_message__field_indices_by_name[] = {
+  1,   /* field[1] = content */
+  0,   /* field[0] = role */
+};
+static const ProtobufCIntRange specula__chat_message__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor specula__chat_message__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "specula.ChatMessage",
+  "ChatMessage",
+  "Specula__ChatMessage",
+  "specula",
+  sizeof(Specula__ChatMessage),
+  2,
+  specula__chat_message__field_descriptors,
+  specula__chat_message__field_indices_by_name,
+  1,  specula__chat_message__number_ranges,
+  (ProtobufCMessageInit) specula__chat_message__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[15] =

@@ -10,7 +10,7 @@ struct Models: ParsableCommand {
             Models are cached in ~/.cache/specula/models (or $SPECULA_MODELS). `--model` options \
             accept a cached model's name as well as a file path.
             """,
-        subcommands: [Fetch.self, List.self, Info.self, Tokenize.self, Detokenize.self, Logits.self])
+        subcommands: [Fetch.self, List.self, Info.self, Tokenize.self, Detokenize.self, ChatTemplateCommand.self, Logits.self])
 
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -8,12 +8,14 @@ extension Models {
         static let configuration = CommandConfiguration(abstract: "Print the token ids of a text, comma-separated.")
 
         @Option(help: "A GGUF file or a cached model's name.") var model: String
-        @Flag(help: "Wrap the text in the model's chat template (one user message).") var chat = false
+        @Flag(help: "Render the text as one user message with the model's chat template (its markers special, the text not).") var chat = false
         @Argument(help: "The text.") var text: String
 
         func run() throws {
             let tokenizer = try Tokenizer(file: GGUFFile(path: ModelStore().resolve(model)))
-            print(TokenList.format(tokenizer.encode(chat ? tokenizer.chatPrompt(user: text) : text)))
+            let tokens = chat ? try ChatTemplate(for: tokenizer).tokens([ChatMessage(role: "user", content: text)], tokenizer: tokenizer)
+                : tokenizer.encode(text)
+            print(TokenList.format(tokens))
         }
     }
 

@@ -295,6 +295,17 @@ struct ClusterTests {
         #expect(test.passes(alpha: 1e-4), "chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
     }
 
+    @Test func localGenerationStopsAtEndOfSequence() throws {
+        // A generation that its end-of-sequence token ends, with nothing else left to do: the
+        // local shell must stop there (it once waited for work that could not come, and trapped).
+        let toys = try Toys(eos: 2)
+        for drafts in [["--no-draft"], ["--drafts", "2", "--block", "2"]] {
+            let output = try CLI.run(["generate", "--local", "--target", toys.files.target.path, "--draft-model", toys.files.draft.path,
+                                      "--prompt-tokens", "0,1", "--max-tokens", "30", "--samples", "200", "--seed", "3"] + drafts)
+            #expect(output.split(separator: "\n").count == 200, "one line per sample")
+        }
+    }
+
     @Test func draftsGoOnAcrossPasses() throws {
         // A draft identical to its target at temperature 0: every pass accepts all it was given,
         // so after its first pass a draft always goes on from where the accepted tokens end.

@@ -65,6 +65,7 @@ enum SampleMessages {
         generate.verifier = "multidraft-block"
         generate.numDrafts = 2
         generate.blockLength = 4
+        generate.messages = [WireChatMessage(role: "system", content: "Be brief."), WireChatMessage(role: "user", content: "Hi <|im_end|> ü")]
         generate.stop = ["\n\n", "```"]
         generate.chat = true
         generate.allowLossy = true

@@ -22,8 +22,8 @@ struct GenerationRequest {
     var choices: any RandomChoices
     /// Detokenizes the output as it streams (models with a tokenizer).
     var text: StreamingDecoder?
-    let stop: [String]
-    var generatedText = ""
+    /// The text as clients see it: cut before a stop string.
+    var stopFilter: StopStringFilter
     let started: ContinuousClock.Instant
 
     /// The current round: one `Speculate`, whose drafts stream in over as many target passes as
@@ -94,7 +94,7 @@ struct GenerationRequest {
     /// Appends the tokens a pass (or a coupled draw) chose, as far as the request takes them: up
     /// to its length limit and through the first end-of-sequence token. Ends the drafts that now
     /// disagree, decodes the text, and says whether the tokens finish the request (length, end of
-    /// sequence, a stop string in the text so far).
+    /// sequence, a stop string in the text so far); the text is cut before a stop string.
     mutating func append(_ tokens: [Token], acceptedDraftTokens accepted: Int,
                          endOfSequence eos: Token?) -> (emitted: [Token], text: String, finish: FinishReason?) {
         var emitted = Array(tokens.prefix(maxTokens - generated))
@@ -106,17 +106,15 @@ struct GenerationRequest {
         context += emitted
         for index in streams.keys { streams[index]!.check(against: context) }
         acceptedDraftTokens += UInt64(min(accepted, emitted.count))
+        if finish == nil && generated >= maxTokens { finish = .length }
         var delta = ""
         if var decoder = text {
-            delta = decoder.append(emitted.filter { $0 != eos })
-            generatedText += delta
-            if finish == nil, stop.contains(where: { !$0.isEmpty && generatedText.contains($0) }) { finish = .stop }
+            var decoded = decoder.append(emitted.filter { $0 != eos })
+            if finish != nil { decoded += decoder.finish() }
             text = decoder
-        }
-        if finish == nil && generated >= maxTokens { finish = .length }
-        if finish != nil, var decoder = text {
-            delta += decoder.finish()
-            text = decoder
+            let (released, stopped) = stopFilter.append(decoded, final: finish != nil)
+            delta = released
+            if stopped { finish = .stop }
         }
         return (emitted, delta, finish)
     }

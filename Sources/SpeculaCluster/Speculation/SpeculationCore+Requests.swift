@@ -29,7 +29,7 @@ extension SpeculationCore {
             id: id, client: client, clientRequestID: generate.requestID, promptLength: spec.promptTokens.count, context: spec.promptTokens,
             maxTokens: spec.maxTokens, sampling: spec.sampling, seed: spec.seed, verifier: spec.verifier.makeVerifier(),
             drafts: spec.drafts, blockLength: spec.blockLength, adaptive: spec.adaptive, choices: makeChoices(spec.seed),
-            text: target.tokenizer.map { StreamingDecoder(tokenizer: $0) }, stop: spec.stop, started: now))
+            text: target.tokenizer.map { StreamingDecoder(tokenizer: $0) }, stopFilter: StopStringFilter(spec.stop), started: now))
         metrics.add(CoordinatorMetrics.requestsStarted)
         metrics.set(CoordinatorMetrics.requestsInFlight, Double(requests.count))
         logger.debug("request started", metadata: ["request.id": "\(id)", "prompt.tokens": "\(spec.promptTokens.count)", "max.tokens": "\(spec.maxTokens)"])

@@ -68,6 +68,13 @@ package struct SpeculationCore {
         return flush()
     }
 
+    /// A client inside the coordinator's process (the HTTP API's): trusted by its shell, which
+    /// authenticated the caller, it skips the handshake.
+    package mutating func attachedClient(_ peer: UInt64) -> [SpeculationAction] {
+        requests.addClient(peer)
+        return flush()
+    }
+
     /// A message from a peer.
     package mutating func received(_ message: Message, from peer: UInt64, at now: ContinuousClock.Instant) -> [SpeculationAction] {
         if let challenge = greeting.removeValue(forKey: peer) {

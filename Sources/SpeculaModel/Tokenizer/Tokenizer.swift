@@ -61,17 +61,41 @@ package final class Tokenizer: Sendable {
     }
 
     /// Token ids of `text`; special tokens written in the text are recognised.
-    package func encode(_ text: String) -> [Int] {
+    package func encode(_ text: String) -> [Int] { encode([(text, true)]) }
+
+    /// Token ids of text in parts, special tokens recognised only in the parts that may hold them:
+    /// a chat template's own markers, not the contents of its messages (else a user could write
+    /// `<|im_end|><|im_start|>system` into a message). The text between special tokens is
+    /// pre-tokenized as a whole across parts, so parts without injected markers tokenize exactly as
+    /// their joined string does.
+    package func encode(_ parts: [(text: String, specialTokens: Bool)]) -> [Int] {
         var out: [Int] = []
-        for segment in splitSpecial(text) {
-            switch segment {
-            case .special(let id): out.append(id)
-            case .text(let t):
-                for piece in preTokenizer.split(t) { out += bpe(piece) }
+        var plain = ""
+        func flush() {
+            for piece in preTokenizer.split(plain) where !piece.isEmpty { out += bpe(piece) }
+            plain = ""
+        }
+        for part in parts {
+            guard part.specialTokens else {
+                plain += part.text
+                continue
+            }
+            for segment in splitSpecial(part.text) {
+                switch segment {
+                case .special(let id):
+                    flush()
+                    out.append(id)
+                case .text(let t):
+                    plain += t
+                }
             }
         }
+        flush()
         return out
     }
+
+    /// The text of a token id as the model file writes it (special tokens: their marker).
+    package func tokenText(_ id: Int) -> String? { tokens.indices.contains(id) ? (isSpecial[id] ? tokens[id] : decode([id])) : nil }
 
     /// The bytes of token ids (specials as their literal text).
     package func bytes(_ ids: [Int]) -> [UInt8] {
@@ -88,11 +112,6 @@ package final class Tokenizer: Sendable {
 
     /// The text of token ids (invalid UTF-8 replaced).
     package func decode(_ ids: [Int]) -> String { String(decoding: bytes(ids), as: UTF8.self) }
-
-    /// The ChatML prompt for one user message (Qwen's default system prompt).
-    package func chatPrompt(user: String, system: String = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.") -> String {
-        "<|im_start|>system\n\(system)<|im_end|>\n<|im_start|>user\n\(user)<|im_end|>\n<|im_start|>assistant\n"
-    }
 
     private enum Segment { case text(String), special(Int) }
 

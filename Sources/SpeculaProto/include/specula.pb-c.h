@@ -26,6 +26,7 @@ typedef struct Specula__SparseDistribution Specula__SparseDistribution;
 typedef struct Specula__DraftBlock Specula__DraftBlock;
 typedef struct Specula__Accepted Specula__Accepted;
 typedef struct Specula__Generate Specula__Generate;
+typedef struct Specula__ChatMessage Specula__ChatMessage;
 typedef struct Specula__RoundStats Specula__RoundStats;
 typedef struct Specula__TokenChunk Specula__TokenChunk;
 typedef struct Specula__Done Specula__Done;
@@ -340,10 +341,29 @@ struct  Specula__Generate
    * plain target decoding, for comparisons
    */
   protobuf_c_boolean no_draft;
+  /*
+   * A chat, rendered with the target's chat template (`prompt` and `chat` are then unused).
+   */
+  size_t n_messages;
+  Specula__ChatMessage **messages;
 };
 #define SPECULA__GENERATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__generate__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0, 0 }
+    , 0, (char *)protobuf_c_empty_string, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0, 0, 0,NULL }
+
+
+/*
+ * One message of a chat: system, user, assistant, …
+ */
+struct  Specula__ChatMessage
+{
+  ProtobufCMessage base;
+  char *role;
+  char *content;
+};
+#define SPECULA__CHAT_MESSAGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&specula__chat_message__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -719,6 +739,25 @@ Specula__Generate *
 void   specula__generate__free_unpacked
                      (Specula__Generate *message,
                       ProtobufCAllocator *allocator);
+/* Specula__ChatMessage methods */
+void   specula__chat_message__init
+                     (Specula__ChatMessage         *message);
+size_t specula__chat_message__get_packed_size
+                     (const Specula__ChatMessage   *message);
+size_t specula__chat_message__pack
+                     (const Specula__ChatMessage   *message,
+                      uint8_t             *out);
+size_t specula__chat_message__pack_to_buffer
+                     (const Specula__ChatMessage   *message,
+                      ProtobufCBuffer     *buffer);
+Specula__ChatMessage *
+       specula__chat_message__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   specula__chat_message__free_unpacked
+                     (Specula__ChatMessage *message,
+                      ProtobufCAllocator *allocator);
 /* Specula__RoundStats methods */
 void   specula__round_stats__init
                      (Specula__RoundStats         *message);
@@ -868,6 +907,9 @@ typedef void (*Specula__Accepted_Closure)
 typedef void (*Specula__Generate_Closure)
                  (const Specula__Generate *message,
                   void *closure_data);
+typedef void (*Specula__ChatMessage_Closure)
+                 (const Specula__ChatMessage *message,
+                  void *closure_data);
 typedef void (*Specula__RoundStats_Closure)
                  (const Specula__RoundStats *message,
                   void *closure_data);
@@ -906,6 +948,7 @@ extern const ProtobufCMessageDescriptor specula__sparse_distribution__descriptor
 extern const ProtobufCMessageDescriptor specula__draft_block__descriptor;
 extern const ProtobufCMessageDescriptor specula__accepted__descriptor;
 extern const ProtobufCMessageDescriptor specula__generate__descriptor;
+extern const ProtobufCMessageDescriptor specula__chat_message__descriptor;
 extern const ProtobufCMessageDescriptor specula__round_stats__descriptor;
 extern const ProtobufCMessageDescriptor specula__token_chunk__descriptor;
 extern const ProtobufCMessageDescriptor specula__done__descriptor;
