@@ -7,7 +7,7 @@ CONFIG       ?= release
 BUILD_FLAGS  := -c $(CONFIG)
 BIN          := .build/$(CONFIG)/specula
 APT_PACKAGES := libuv1-dev libprotobuf-c-dev protobuf-c-compiler pkg-config protobuf-compiler
-PIP_PACKAGES := protobuf==4.25.8 numpy gguf pytest tokenizers pyyaml
+PIP_PACKAGES := protobuf==4.25.8 numpy gguf pytest tokenizers pyyaml jinja2 openai
 PYTHON       ?= python3
 
 .PHONY: all deps apt-deps pip-deps build test test-models test-swift test-python proto demo bench bench-llama netns-bench soak chaos fuzz clean

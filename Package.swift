@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Specula: a distributed speculative-decoding cluster.
 ///
-/// Dependencies point downward only: Core, Jinja ← Model ← Cluster, Net ← Cluster, Cluster ← Bench/Load ← CLI
+/// Dependencies point downward only: Core, Jinja ← Model ← Cluster, Net ← Cluster, Cluster ← Bench/Load/HTTP ← CLI
 /// (see `../shared/docs/design.md`, "Source layout").
 let strictSwift: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C libraries, through pkg-config.
@@ -74,10 +76,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift),
+        .target(
+            name: "SpeculaHTTP",
+            dependencies: [
+                "SpeculaCluster", "SpeculaCore", "SpeculaModel", "SpeculaNet",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift),
         .executableTarget(
             name: "specula",
             dependencies: [
-                "SpeculaBench", "SpeculaLoad", "SpeculaCluster", "SpeculaCore", "SpeculaJinja", "SpeculaModel", "SpeculaNet",
+                "SpeculaBench", "SpeculaLoad", "SpeculaCluster", "SpeculaCore", "SpeculaHTTP", "SpeculaJinja", "SpeculaModel", "SpeculaNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -36,6 +36,9 @@ package struct GenerationSpec: Sendable {
         package var maxStopBytes = 1024
 
         package init() {}
+
+        /// The longest context a request on `target` may reach.
+        package func contextTokens(of target: ClusterModel) -> Int { min(maxContextTokens, target.maxSequenceLength ?? .max) }
     }
 
     /// The most context tokens a frame of `frameSize` bytes carries with room for a `Speculate`'s
@@ -100,18 +103,8 @@ package struct GenerationSpec: Sendable {
         }
         stop = request.stop.filter { !$0.isEmpty }
 
-        let context = min(limits.maxContextTokens, target.maxSequenceLength ?? .max)
-        var prompt = request.promptTokens.map(Int.init)
-        if !request.messages.isEmpty || request.chat {
-            let messages = request.messages.isEmpty ? [ChatMessage(role: "user", content: request.prompt)]
-                : request.messages.map { ChatMessage(role: $0.role, content: $0.content) }
-            prompt = try Self.chatPrompt(messages, target: target)
-        } else if !request.prompt.isEmpty {
-            guard let tokenizer = target.tokenizer else {
-                throw reject("prompt", "this coordinator's model has no tokenizer; send prompt_tokens")
-            }
-            prompt = tokenizer.encode(request.prompt)
-        }
+        let context = limits.contextTokens(of: target)
+        let prompt = try Self.promptTokens(of: request, target: target)
         guard !prompt.isEmpty else { throw reject("prompt", "the prompt is empty") }
         guard prompt.allSatisfy({ $0 < vocabulary }) else {
             throw reject("prompt_tokens", "has ids outside 0..<\(vocabulary)")
@@ -123,6 +116,21 @@ package struct GenerationSpec: Sendable {
         promptTokens = prompt
         maxTokens = Int(request.maxTokens)
         seed = request.seed
+    }
+
+    /// The prompt's tokens: `prompt_tokens` as they are, a text prompt tokenized, or a chat
+    /// (`messages`, or `prompt` with `chat`) rendered with the target's chat template.
+    package static func promptTokens(of request: GenerateRequest, target: ClusterModel) throws(Rejection) -> [Token] {
+        if !request.messages.isEmpty || request.chat {
+            let messages = request.messages.isEmpty ? [ChatMessage(role: "user", content: request.prompt)]
+                : request.messages.map { ChatMessage(role: $0.role, content: $0.content) }
+            return try chatPrompt(messages, target: target)
+        }
+        guard !request.prompt.isEmpty else { return request.promptTokens.map(Int.init) }
+        guard let tokenizer = target.tokenizer else {
+            throw Rejection(field: "prompt", message: "this coordinator's model has no tokenizer; send prompt_tokens")
+        }
+        return tokenizer.encode(request.prompt)
     }
 
     /// The tokens of a chat rendered with the target's chat template.

@@ -70,10 +70,11 @@ struct JinjaLexer {
             }
             appendText(text)
             lineStarting = false
+            let tagLine = line
             switch kind {
             case .comment: try skipComment()
-            case .output: pieces.append(.output(try tokens(until: .output), line: line))
-            case .statement: pieces.append(.statement(try tokens(until: .statement), line: line))
+            case .output: pieces.append(.output(try tokens(until: .output), line: tagLine))
+            case .statement: pieces.append(.statement(try tokens(until: .statement), line: tagLine))
             }
         }
         return pieces

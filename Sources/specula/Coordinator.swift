@@ -48,6 +48,7 @@ struct Coordinator: AsyncParsableCommand {
                                discussion: "Meanwhile the coordinator stops producing for it: a client's requests pause."))
     var stallTimeoutMs: UInt64 = 15_000
     @OptionGroup var metricsOptions: MetricsOptions
+    @OptionGroup var http: HTTPOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port).") }
@@ -61,12 +62,18 @@ struct Coordinator: AsyncParsableCommand {
         guard (0...1).contains(auditFraction) else { throw ValidationError("--audit-fraction must be in 0...1.") }
         guard maxRequestsPerClient >= 1 else { throw ValidationError("--max-requests-per-client must be ≥ 1.") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be ≥ 1.") }
+        try http.check(host: host, insecure: insecure)
     }
 
     func run() async throws {
         let logger = logging.makeLogger("specula.coordinator")
-        let target = try ClusterModel.load(model, threads: threads)
+        // The HTTP API listens while the model loads: its /health says 503 until it is ready.
+        let metrics = MetricsRegistry()
+        let serving = try await http.start(host: host, metrics: metrics, logger: logging.makeLogger("specula.http"))
+        var target = try ClusterModel.load(model, threads: threads)
+        if let file = http.chatTemplateFile { target = try target.replacingChatTemplate(String(contentsOfFile: file, encoding: .utf8)) }
         var options = CoordinatorOptions()
+        options.metrics = metrics
         options.waitDeadlineMs = roundDeadlineMs ?? waitDeadlineMs
         options.limits.defaultDrafts = drafts
         options.limits.defaultBlockLength = block
@@ -87,10 +94,14 @@ struct Coordinator: AsyncParsableCommand {
         try metricsOptions.serve(options.metrics, loop: loop, secret: options.authSecret)
         try loop.onTerminationSignal { [loop] _ in loop.shutdown(wait: false) }
         let server = try CoordinatorServer(target: target, loop: loop, host: host, port: port, options: options, logger: logger)
+        serving?.state.becomeReady(.init(model: .init(target: target, id: HTTPOptions.modelID(model, target: target), limits: options.limits),
+                                         coordinator: server))
         logger.info("coordinator ready", metadata: ["model": "\(model)", "fingerprint": "\(target.fingerprint)"])
         print("listening on \(host):\(server.port)")
+        if let serving { print("http on http://\(host):\(serving.port)") }
         fflush(nil)
-        loop.waitUntilStopped()
+        // The libuv loop runs on its own thread; wait for it off the cooperative pool.
+        await withCheckedContinuation { done in DispatchQueue.global().async { loop.waitUntilStopped(); done.resume() } }
     }
 
     /// 1024, or what the open-file limit leaves after the descriptors the process needs itself
