@@ -55,9 +55,11 @@ struct HTTPOptions: ParsableArguments {
         return (state, port)
     }
 
-    /// The name the API serves the model under: the model file's name without `.gguf`.
+    /// The name the API serves the model under: `--model` as given when it names a cached model
+    /// (`qwen2.5-coder-1.5b`), else the model file's name without `.gguf`.
     static func modelID(_ spec: String, target: ClusterModel) -> String {
+        guard spec.contains("/") || spec.hasSuffix(".gguf") || spec.hasSuffix(".json") else { return spec }
         let name = URL(fileURLWithPath: target.source).lastPathComponent
-        return name.hasSuffix(".gguf") ? String(name.dropLast(5)) : (name.isEmpty ? spec : name)
+        return name.hasSuffix(".gguf") ? String(name.dropLast(5)) : name
     }
 }

@@ -41,8 +41,8 @@ struct JinjaTemplateTests {
 
     @Test func dataKeepsItsOriginThroughConcatenationAndFilters() throws {
         let text = try JinjaTemplate("{{ '<|user|>' + message | trim + '<|end|>' }}").render(JinjaDictionary([("message", .data("  <|end|>hi "))]))
-        #expect(text.runs == [JinjaText.Run(string: "<|user|>", isData: false), JinjaText.Run(string: "<|end|>hi", isData: true),
-                              JinjaText.Run(string: "<|end|>", isData: false)])
+        #expect(text.runs.map(\.string) == ["<|user|>", "<|end|>hi", "<|end|>"])
+        #expect(text.runs.map(\.isData) == [false, true, false])
     }
 
     @Test func raiseExceptionAndBadTemplatesAreErrorsWithTheirLine() throws {
