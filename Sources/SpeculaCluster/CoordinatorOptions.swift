@@ -25,6 +25,10 @@ package struct CoordinatorOptions: Sendable {
     /// alone; its token is then drawn coupled with the drafts' first tokens
     /// (`SpeculationCore+Passes`). Off: the target waits for draft tokens.
     package var decodeWhileDrafting = true
+    /// Whether workers draft while the target scores: they then run ahead to the lookahead 2γ + 1,
+    /// drafting the next γ tokens during a pass. Off (one drafter that waits for each pass, as in
+    /// `LocalGenerator`): the lookahead is γ + 1, so no token is drafted that a pass cannot use.
+    package var draftsWhileScoring = true
     /// Deliberately wrong, for tests only (the negative control of drafts that go on across
     /// passes): pairs each draft token after a draft's first with the row one position before
     /// its own.

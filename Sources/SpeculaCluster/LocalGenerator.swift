@@ -90,7 +90,8 @@ package final class LocalGenerator {
     package func generate(_ request: GenerateRequest, maxSupport: UInt32 = 64,
                           onTokens: ([Token]) -> Void = { _ in }) throws(Refusal) -> (tokens: [Token], stats: Stats) {
         var options = CoordinatorOptions()
-        (options.decodeWhileDrafting, options.auditFraction, options.maxSupport) = (false, 0, maxSupport)
+        (options.decodeWhileDrafting, options.draftsWhileScoring) = (false, false)
+        (options.auditFraction, options.maxSupport) = (0, maxSupport)
         var core = SpeculationCore(target: target, options: options, logger: logger)
         var session = drafter.map { DraftSession(drafter: $0, maxDrafts: 64, maxLookahead: 64, metrics: MetricsRegistry(), nodeID: "local") }
         let started = ContinuousClock.now

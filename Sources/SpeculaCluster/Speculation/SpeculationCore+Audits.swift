@@ -12,10 +12,8 @@ extension SpeculationCore {
               let worker = request.streams[0]?.worker,
               let auditor = pick(from: pool.filter { request.assignment[$0] == nil })
         else { return }
-        let base = request.context.count
-        requests.update(id) {
-            $0.audit = DraftAudit(draft: 0, base: base, lookahead: Self.lookahead(blockLength: request.blockLength), worker: worker, auditor: auditor)
-        }
+        let (base, lookahead) = (request.context.count, lookahead(blockLength: request.blockLength))
+        requests.update(id) { $0.audit = DraftAudit(draft: 0, base: base, lookahead: lookahead, worker: worker, auditor: auditor) }
         speculate(request, drafts: [0], to: auditor, from: base)
         metrics.add(CoordinatorMetrics.audits, labels: ["outcome": "started"])
     }

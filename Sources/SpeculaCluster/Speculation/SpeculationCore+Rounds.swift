@@ -8,8 +8,9 @@ extension SpeculationCore {
     package static func streamID(round: UInt64, draft: Int) -> UInt64 { round << 20 | UInt64(draft) }
 
     /// How far past the accepted context a request's workers may draft: a pass scores up to γ
-    /// draft tokens, and the workers should already be drafting the γ after them meanwhile.
-    package static func lookahead(blockLength: Int) -> Int { 2 * blockLength + 1 }
+    /// draft tokens, and workers that draft while the target scores are already drafting the γ
+    /// after them meanwhile.
+    package func lookahead(blockLength: Int) -> Int { (options.draftsWhileScoring ? 2 : 1) * blockLength + 1 }
 
     /// Starts a new round for the request: chooses K and γ (when the request leaves them open),
     /// assigns the drafts to workers of one pool and asks them to draft from the current context.
@@ -28,7 +29,7 @@ extension SpeculationCore {
                                                     limits: states.map(\.maxDrafts), previous: previous)
             for (index, w) in assignment.enumerated() {
                 request.assignment[pool[w], default: []].append(index)
-                request.streams[index] = DraftStream(worker: pool[w], base: request.context.count, lookahead: Self.lookahead(blockLength: request.blockLength),
+                request.streams[index] = DraftStream(worker: pool[w], base: request.context.count, lookahead: lookahead(blockLength: request.blockLength),
                                                      stream: RandomStream(seed: request.seed, stream: Self.streamID(round: request.round, draft: index)))
             }
         }
@@ -64,7 +65,7 @@ extension SpeculationCore {
         speculate.contextPosition = UInt32(synced)
         speculate.contextTokens = request.context[synced..<base].map { UInt32($0) }
         speculate.numDrafts = UInt32(indices.count)
-        speculate.lookahead = UInt32(Self.lookahead(blockLength: request.blockLength))
+        speculate.lookahead = UInt32(lookahead(blockLength: request.blockLength))
         speculate.sampling = request.sampling.wire
         speculate.streamIDs = indices.map { Self.streamID(round: request.round, draft: $0) }
         speculate.seed = request.seed
