@@ -112,6 +112,7 @@ package final class DraftWorker: @unchecked Sendable {
         switch message {
         case .helloAck(let ack):
             if ack.accepted {
+                connection.adoptHeartbeat(every: UInt64(ack.heartbeatIntervalMs))
                 if !countedAsConnected.exchange(true, ordering: .relaxed) { options.metrics.add(WorkerMetrics.connected, 1) }
                 logger.info("joined coordinator", metadata: ["coordinator": "\(ack.nodeID)", "peer": "\(connection.peer)"])
             } else {

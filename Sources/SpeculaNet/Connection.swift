@@ -20,7 +20,7 @@ package final class Connection: @unchecked Sendable {
     /// The peer's "host:port".
     package let peer: String
     private let tcp: UVTCP
-    private let options: ConnectionOptions
+    private var options: ConnectionOptions
     private var decoder: FrameDecoder
     private var queue: [(frame: [UInt8], droppable: Bool)] = []
     private var queueHead = 0
@@ -73,6 +73,18 @@ package final class Connection: @unchecked Sendable {
         if let timer = try? loop.makeTimer() {
             self.timer = timer
             timer.start(after: tick, repeat: tick) { [self] in timerTick() }
+        }
+    }
+
+    /// Heartbeats every `milliseconds` and judges the peer dead by the same rule as
+    /// `ConnectionOptions.heartbeat(every:)`: a worker takes the interval its coordinator's
+    /// `HelloAck` names, so both ends judge silence by one clock. Thread-safe; 0 changes nothing.
+    package func adoptHeartbeat(every milliseconds: UInt64) {
+        guard milliseconds > 0 else { return }
+        loop.execute { [self] in
+            guard !closed, milliseconds != options.heartbeatIntervalMs else { return }
+            options.heartbeat(every: milliseconds)
+            timer?.start(after: milliseconds, repeat: milliseconds) { [self] in timerTick() }
         }
     }
 

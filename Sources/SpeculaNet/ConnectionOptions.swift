@@ -21,4 +21,11 @@ package struct ConnectionOptions: Sendable {
     package var metrics: MetricsRegistry?
 
     package init() {}
+
+    /// Heartbeats every `milliseconds` and closes a connection silent for five of them: a peer
+    /// that heartbeats at the same interval is never judged dead while it lives.
+    package mutating func heartbeat(every milliseconds: UInt64) {
+        heartbeatIntervalMs = milliseconds
+        deadPeerTimeoutMs = milliseconds * 5
+    }
 }

@@ -40,8 +40,7 @@ struct BenchNet: AsyncParsableCommand {
         defer { loop.shutdown() }
         if serve {
             var options = ConnectionOptions()
-            options.heartbeatIntervalMs = heartbeatMs
-            options.deadPeerTimeoutMs = heartbeatMs * 5
+            options.heartbeat(every: heartbeatMs)
             try loop.onTerminationSignal { [loop] _ in loop.shutdown(wait: false) }
             let reflector = try NetReflector(loop: loop, host: host, port: port, options: options, logger: logger)
             print("listening on \(host):\(reflector.port)")

@@ -40,7 +40,8 @@ struct Coordinator: AsyncParsableCommand {
     var auditFraction = 0.05
     @OptionGroup var auth: AuthOptions
     @Flag(help: "Allow a non-loopback address without a shared secret.") var insecure = false
-    @Option(help: "Heartbeat interval, ms.") var heartbeatMs: UInt64 = 1000
+    @Option(help: "Heartbeat interval, ms; workers adopt it, and a peer silent for five of them is closed.")
+    var heartbeatMs: UInt64 = 1000
     @Option(help: "Requests one client connection may have in flight (more are refused).") var maxRequestsPerClient = 256
     @Option(help: "Connections open at once (default: 1024, or fewer to fit the open-file limit).") var maxConnections: Int?
     @Option(help: "Milliseconds a new connection may take to send its Hello.") var handshakeTimeoutMs: UInt64 = 5000
@@ -87,8 +88,7 @@ struct Coordinator: AsyncParsableCommand {
         options.maxConnections = maxConnections ?? Self.connectionsFittingTheOpenFileLimit()
         options.handshakeTimeoutMs = handshakeTimeoutMs
         options.connection.stallTimeoutMs = stallTimeoutMs
-        options.connection.heartbeatIntervalMs = heartbeatMs
-        options.connection.deadPeerTimeoutMs = heartbeatMs * 5
+        options.connection.heartbeat(every: heartbeatMs)
         options.connection.metrics = options.metrics
         let loop = try EventLoop()
         try metricsOptions.serve(options.metrics, loop: loop, secret: options.authSecret)

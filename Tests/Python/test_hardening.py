@@ -497,3 +497,25 @@ def test_a_metrics_port_beyond_loopback_needs_the_secret_and_then_asks_for_it(pb
     assert refused.value.code == 401
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {SECRET}"})
     assert "specula_requests_started_total" in urllib.request.urlopen(request, timeout=5).read().decode()
+
+
+def test_an_idle_worker_heartbeats_at_the_coordinators_interval_and_stays(coordinator, tmp_path):
+    # A coordinator beating every 100 ms closes a peer silent for 500 ms; the worker's own default
+    # is one beat a second, so it stays only by adopting the interval its HelloAck names.
+    c = coordinator("--heartbeat-ms", "100")
+    log = tmp_path / "worker.log"
+    with open(log, "w") as stderr:
+        worker = subprocess.Popen([specula_binary(), "draft", "--model", DRAFT, "--log-level", "info",
+                                   "--coordinator", f"{c.address[0]}:{c.address[1]}"],
+                                  stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        deadline = time.time() + 20
+        while c.metric("specula_workers") < 1 and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(2.5)
+        text = log.read_text()
+        assert text.count("joined coordinator") == 1 and "disconnected" not in text, text
+        assert c.metric("specula_workers") == 1
+    finally:
+        worker.kill()
+        worker.wait()
