@@ -73,6 +73,9 @@ let package = Package(
             dependencies: [
                 "SpeculaCluster", "SpeculaCore", "SpeculaNet",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift),
@@ -103,6 +106,7 @@ let package = Package(
         .testTarget(
             name: "SpeculaClusterTests",
             dependencies: ["SpeculaCluster", "SpeculaCore", "SpeculaNet", "SpeculaModel", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "SpeculaLoadTests", dependencies: ["SpeculaLoad"]),
         .testTarget(name: "SpeculaCLITests", dependencies: ["SpeculaCore", "SpeculaModel", "SpeculaNet"]),
     ]
 )

@@ -49,6 +49,7 @@ struct APIGeneration: Sendable {
         request.verifier = speculative?.verifier ?? ""
         request.numDrafts = UInt32(clamping: speculative?.numDrafts ?? 0)
         request.blockLength = UInt32(clamping: speculative?.blockLength ?? 0)
+        request.noDraft = speculative?.enabled == false
         request.stop = fields.stop?.strings ?? []
         switch prompt {
         case .chat(let messages): request.messages = messages

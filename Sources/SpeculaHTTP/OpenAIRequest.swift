@@ -24,13 +24,15 @@ struct SamplingFields: Decodable, Sendable {
         enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
     }
 
-    /// How the coordinator speculates for this request (each left to it when absent).
+    /// How the coordinator speculates for this request (each left to it when absent;
+    /// `enabled: false` decodes plainly, without drafts).
     struct Speculative: Decodable, Sendable {
         var numDrafts: Int?
         var blockLength: Int?
         var verifier: String?
+        var enabled: Bool?
         enum CodingKeys: String, CodingKey {
-            case numDrafts = "num_drafts", blockLength = "block_length", verifier
+            case numDrafts = "num_drafts", blockLength = "block_length", verifier, enabled
         }
     }
 

@@ -12,9 +12,26 @@ package struct LoadReport: Sendable {
         }
     }
 
+    package var parameters: LoadParameters
     package var steps: [Step]
 
-    package init(steps: [Step]) { self.steps = steps }
+    package init(parameters: LoadParameters, steps: [Step]) {
+        self.parameters = parameters
+        self.steps = steps
+    }
+
+    /// `summary.json`'s content: the run's parameters and each step's summary.
+    package var json: String {
+        get throws {
+            struct Summary: Encodable {
+                let parameters: LoadParameters
+                let steps: [LoadSummary]
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return String(decoding: try encoder.encode(Summary(parameters: parameters, steps: steps.map(\.summary))), as: UTF8.self)
+        }
+    }
 
     // MARK: Terminal
 
@@ -25,7 +42,8 @@ package struct LoadReport: Sendable {
             out += "== \(s.arrival): \(s.sent) sent, \(s.ok) ok, \(s.errors.values.reduce(0, +)) errors"
             if !s.errors.isEmpty { out += " (" + s.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")" }
             out += String(format: " in %.1f s\n", s.durationSeconds)
-            out += String(format: "throughput %.2f req/s, %.1f output tokens/s; goodput %.2f req/s\n", s.requestsPerSecond, s.outputTokensPerSecond, s.goodputRequestsPerSecond)
+            out += String(format: "throughput %.2f req/s, %.1f output tokens/s, %.1f input tokens/s; goodput %.2f req/s\n",
+                          s.requestsPerSecond, s.outputTokensPerSecond, s.inputTokensPerSecond, s.goodputRequestsPerSecond)
             out += "latency (ms)            mean      p50      p90      p99    p99.9      max\n"
             for (name, l) in [("time to first token", s.timeToFirstTokenMs), ("inter-token", s.interTokenLatencyMs),
                               ("time per output token", s.timePerOutputTokenMs), ("end to end", s.endToEndMs)] {
@@ -48,9 +66,7 @@ package struct LoadReport: Sendable {
     package func write(to directory: String) throws {
         let url = URL(fileURLWithPath: directory)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(["steps": steps.map(\.summary)]).write(to: url.appendingPathComponent("summary.json"))
+        try Data(json.utf8).write(to: url.appendingPathComponent("summary.json"))
         try Data(csv.utf8).write(to: url.appendingPathComponent("requests.csv"))
         for (name, chart) in charts {
             try Data(chart.render().utf8).write(to: url.appendingPathComponent(name))

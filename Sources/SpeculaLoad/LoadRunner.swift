@@ -1,12 +1,10 @@
 import Foundation
 import Synchronization
-import SpeculaCluster
 import SpeculaCore
-package import SpeculaNet
 
-/// Drives a coordinator with simulated clients per a `LoadTestConfiguration` and returns one
-/// `RequestRecord` per request sent: every request either completes or fails with a kind, none
-/// is lost (a request still running when the test ends waits for its timeout).
+/// Drives a server through a `LoadBackend` with simulated clients per a `LoadTestConfiguration`
+/// and returns one `RequestRecord` per request sent: every request either completes or fails
+/// with a kind, none is lost (a request still running when the test ends waits for its timeout).
 package final class LoadRunner: Sendable {
     /// Counts for the live progress line.
     package struct Progress: Sendable {
@@ -25,28 +23,19 @@ package final class LoadRunner: Sendable {
     }
 
     private let configuration: LoadTestConfiguration
-    private let clients: [SpeculaClient]
+    private let backend: any LoadBackend
     private let state = Mutex(State())
     private let start = ContinuousClock.now
 
-    private init(configuration: LoadTestConfiguration, clients: [SpeculaClient]) {
+    private init(configuration: LoadTestConfiguration, backend: any LoadBackend) {
         self.configuration = configuration
-        self.clients = clients
+        self.backend = backend
     }
 
-    /// Connects `configuration.connections` clients and runs the test; `report` is called about
-    /// once a second with the progress.
-    package static func run(_ configuration: LoadTestConfiguration, loop: EventLoop, report: @escaping @Sendable (Progress) -> Void) async throws -> (records: [RequestRecord], seconds: Double) {
-        var clients: [SpeculaClient] = []
-        do {
-            for _ in 0..<max(1, configuration.connections) {
-                clients.append(try await SpeculaClient.connect(loop: loop, host: configuration.host, port: configuration.port, authSecret: configuration.authSecret))
-            }
-        } catch {
-            clients.forEach { $0.close() }
-            throw LoadTestError.unreachable("\(configuration.host):\(configuration.port): \(error)")
-        }
-        let runner = LoadRunner(configuration: configuration, clients: clients)
+    /// Runs the test against `backend`; `report` is called about once a second with the progress.
+    package static func run(_ configuration: LoadTestConfiguration, backend: any LoadBackend,
+                            report: @escaping @Sendable (Progress) -> Void) async -> (records: [RequestRecord], seconds: Double) {
+        let runner = LoadRunner(configuration: configuration, backend: backend)
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
@@ -59,11 +48,9 @@ package final class LoadRunner: Sendable {
         }
         ticker.cancel()
         report(runner.progress)
-        clients.forEach { $0.close() }
         let records = runner.state.withLock { $0.records }.sorted { $0.index < $1.index }
         return (records, runner.elapsed)
     }
-
     private var elapsed: Double { (ContinuousClock.now - start) / .seconds(1) }
 
     private var progress: Progress {
@@ -115,43 +102,38 @@ package final class LoadRunner: Sendable {
     private func send(_ index: Int) async {
         var random = RandomStream(seed: configuration.seed, stream: UInt64(index))
         let (prompt, maxTokens) = configuration.prompts.request(index, random: &random)
-        var request = configuration.template
-        let client = clients[index % clients.count]
-        let coordinator = client.coordinator
-        if coordinator.textPrompts {
-            request.prompt = prompt
-        } else {
-            // A model without a tokenizer (toy, synthetic): the prompt's bytes as token ids.
-            request.promptTokens = prompt.utf8.map { UInt32($0) % max(coordinator.vocabSize, 1) }
-        }
-        request.maxTokens = UInt32(maxTokens)
-        request.seed = configuration.seed &* 1_000_003 &+ UInt64(index)
+        let request = LoadRequest(index: index, prompt: prompt, maxTokens: maxTokens, seed: configuration.seed &* 1_000_003 &+ UInt64(index))
         let sent = ContinuousClock.now
         let initial = RequestRecord(index: index, startSeconds: (sent - start) / .seconds(1))
         let timeout = configuration.requestTimeoutSeconds
-        let finalRequest = request
         let record = await withTaskGroup(of: RequestRecord?.self) { group in
             group.addTask {
                 var record = initial
                 var previous: ContinuousClock.Instant?
+                var counted = 0
                 do {
-                    for try await event in client.generate(finalRequest) {
+                    for try await event in self.backend.generate(request) {
                         let now = ContinuousClock.now
                         switch event {
-                        case .chunk(let chunk):
-                            record.observe(chunk, elapsed: (now - sent) / .seconds(1), sincePrevious: previous.map { (now - $0) / .seconds(1) })
+                        case .chunk(let tokens, let passes):
+                            record.observe(passes: passes, elapsed: (now - sent) / .seconds(1), sincePrevious: previous.map { (now - $0) / .seconds(1) })
                             previous = now
-                            self.state.withLock { $0.progress.outputTokens += chunk.tokens.count }
-                        case .done(let done):
-                            record.finish(done, elapsed: (now - sent) / .seconds(1))
+                            counted += tokens
+                            self.state.withLock { $0.progress.outputTokens += tokens }
+                        case .done(let completion):
+                            record.finish(completion, elapsed: (now - sent) / .seconds(1))
+                            // Chunks that do not say how many tokens they carry are counted at the end.
+                            self.state.withLock { $0.progress.outputTokens += max(0, completion.outputTokens - counted) }
                             return record
                         }
                     }
                     record.error = Task.isCancelled ? LoadErrorKind.timeout.rawValue : LoadErrorKind.incomplete.rawValue
-                } catch SpeculaClient.ClientError.coordinator {
-                    record.error = LoadErrorKind.coordinatorError.rawValue
+                } catch LoadBackendError.refused {
+                    record.error = LoadErrorKind.refused.rawValue
+                } catch LoadBackendError.server {
+                    record.error = LoadErrorKind.serverError.rawValue
                 } catch {
-                    record.error = LoadErrorKind.connectionLost.rawValue
+                    record.error = Task.isCancelled ? LoadErrorKind.timeout.rawValue : LoadErrorKind.connectionLost.rawValue
                 }
                 return record
             }

@@ -34,6 +34,8 @@ package struct LoadSummary: Codable, Sendable {
     package var errors: [String: Int]
     package var requestsPerSecond: Double
     package var outputTokensPerSecond: Double
+    /// Prompt tokens of the completed requests per second.
+    package var inputTokensPerSecond: Double
     package var goodputRequestsPerSecond: Double
     package var slo: ServiceLevelObjectives
     package var timeToFirstTokenMs: Latency
@@ -54,6 +56,7 @@ package struct LoadSummary: Codable, Sendable {
         requestsPerSecond = Double(ok) / span
         let tokens = done.reduce(0) { $0 + $1.outputTokens }
         outputTokensPerSecond = Double(tokens) / span
+        inputTokensPerSecond = Double(done.reduce(0) { $0 + $1.promptTokens }) / span
         goodputRequestsPerSecond = Double(done.filter { slo.isMet(by: $0) }.count) / span
         self.slo = slo
         timeToFirstTokenMs = Self.latency(done.compactMap(\.ttftSeconds))

@@ -1,10 +1,6 @@
-package import SpeculaNet
-
-/// Everything a load-test run needs: where, how much load, what requests, and the SLOs.
+/// How a load test loads its server: arrivals, how much, which prompts, and the SLOs. Where the
+/// requests go and how each is sent (sampling, verifier, K, γ) is the `LoadBackend`'s part.
 package struct LoadTestConfiguration: Sendable {
-    package var host = "127.0.0.1"
-    package var port = 7070
-    package var authSecret: String?
     package var arrival = ArrivalProcess.closed(concurrency: 8)
     /// Stop issuing after this many requests (nil: no bound).
     package var requests: Int?
@@ -14,11 +10,7 @@ package struct LoadTestConfiguration: Sendable {
     /// its target over it.
     package var rampUpSeconds = 0.0
     package var prompts: PromptSource
-    /// Template for every request: sampling, verifier, K, γ; prompt, length and seed are set per request.
-    package var template = GenerateRequest()
     package var seed: UInt64 = 1
-    /// Client connections the simulated clients share (many requests run on one connection).
-    package var connections = 4
     package var requestTimeoutSeconds = 300.0
     package var slo = ServiceLevelObjectives()
 

@@ -69,7 +69,7 @@ package enum LoadTestError: Error, CustomStringConvertible {
     package var description: String {
         switch self {
         case .badInput(let why): why
-        case .unreachable(let why): "cannot reach the coordinator: \(why)"
+        case .unreachable(let why): "cannot reach the server: \(why)"
         }
     }
 }

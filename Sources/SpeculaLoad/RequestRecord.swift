@@ -4,8 +4,9 @@ import SpeculaNet
 ///
 /// Definitions: time to first token (TTFT) = send → first chunk with a token; end-to-end = send →
 /// `Done`; time per output token (TPOT) = (end-to-end − TTFT) / (output tokens − 1); inter-token
-/// latency (ITL) = each chunk's gap since the previous chunk, spread evenly over its tokens (a
-/// speculative round delivers several tokens at once), one sample per token after the first.
+/// latency (ITL) = the gap between two chunks with output, one sample per chunk after the first,
+/// as vLLM's `benchmark_serving` counts it (a speculative pass delivers several tokens in one
+/// chunk: TPOT is the per-token figure, ITL what a reader of the stream waits between updates).
 package struct RequestRecord: Sendable {
     package var index: Int
     /// Seconds from the test's start to the send.
@@ -38,19 +39,15 @@ package struct RequestRecord: Sendable {
         return (e2e - ttft) / Double(outputTokens - 1)
     }
 
-    /// Records a token chunk that arrived `elapsed` seconds after the send, `sincePrevious` after
-    /// the previous chunk.
-    mutating func observe(_ chunk: TokenChunk, elapsed: Double, sincePrevious: Double?) {
-        if !chunk.tokens.isEmpty {
-            if ttftSeconds == nil {
-                ttftSeconds = elapsed
-                // The first token has no gap; the rest of its chunk shares none either.
-                if chunk.tokens.count > 1 { interTokenSeconds += Array(repeating: 0, count: chunk.tokens.count - 1) }
-            } else if let gap = sincePrevious {
-                interTokenSeconds += Array(repeating: gap / Double(chunk.tokens.count), count: chunk.tokens.count)
-            }
+    /// Records a chunk with output that arrived `elapsed` seconds after the send,
+    /// `sincePrevious` after the previous chunk with output.
+    mutating func observe(passes: [PassStats], elapsed: Double, sincePrevious: Double?) {
+        if ttftSeconds == nil {
+            ttftSeconds = elapsed
+        } else if let gap = sincePrevious {
+            interTokenSeconds.append(gap)
         }
-        for stats in chunk.passes {
+        for stats in passes {
             draftsSent += Int(stats.drafts)
             let block = Int(stats.depth)
             guard stats.drafts > 0, block > 0 else { continue }
@@ -65,20 +62,22 @@ package struct RequestRecord: Sendable {
         }
     }
 
-    mutating func finish(_ done: Done, elapsed: Double) {
+    mutating func finish(_ completion: LoadCompletion, elapsed: Double) {
         endToEndSeconds = elapsed
-        promptTokens = Int(done.promptTokens)
-        outputTokens = Int(done.generatedTokens)
-        rounds = Int(done.rounds)
-        targetPasses = Int(done.targetPasses)
-        acceptedDraftTokens = Int(done.acceptedDraftTokens)
+        promptTokens = completion.promptTokens
+        outputTokens = completion.outputTokens
+        rounds = completion.rounds
+        targetPasses = completion.targetPasses
+        acceptedDraftTokens = completion.acceptedDraftTokens
     }
 }
 
 /// How a simulated request can fail.
 package enum LoadErrorKind: String, Sendable, CaseIterable {
-    /// The coordinator answered the request with an Error.
-    case coordinatorError = "coordinator_error"
+    /// The server answered the request with an error.
+    case serverError = "server_error"
+    /// The server refused the request for lack of capacity (native `unavailable`, HTTP 429/503).
+    case refused
     /// The connection closed under the request.
     case connectionLost = "connection_lost"
     /// No `Done` within the request timeout.

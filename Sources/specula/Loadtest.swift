@@ -8,8 +8,14 @@ import SpeculaNet
 /// `specula loadtest`: simulated clients against a running coordinator.
 struct Loadtest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Load-test a running coordinator with simulated clients.",
+        abstract: "Load-test a running coordinator, or any OpenAI-compatible server, with simulated clients.",
         discussion: """
+            --backend native (the default) speaks Specula's protocol to --coordinator; --backend openai \
+            streams /v1/chat/completions (or --endpoint completions) from --url, so the same test drives \
+            Specula's --http-port, llama-server, vLLM or any other OpenAI-compatible server (--api-key or \
+            OPENAI_API_KEY; --model, else the first model the server lists). Speculative settings go out \
+            as Specula's `speculative` extension only when given.
+
             Closed loop (--mode closed: --concurrency clients, each sending its next request when the \
             last one finished) or open loop (--mode constant|poisson|gamma at --rate requests/s; gamma \
             gaps with --burstiness < 1 bunch arrivals). Stops after --requests or --duration, whichever \
@@ -17,10 +23,12 @@ struct Loadtest: AsyncParsableCommand {
             every request sent is counted as ok or as an error by kind. --sweep runs one step per load \
             (concurrencies or rates).
 
-            Per request it measures time to first token (send → first token), inter-token latency (each \
-            chunk's gap spread over its tokens), time per output token ((end-to-end − TTFT) / (tokens − \
-            1)) and end-to-end latency; percentiles come from HDR histograms. Goodput counts requests \
-            meeting every --slo-* given. Speculative metrics come from the coordinator's per-round stats.
+            Per request it measures time to first token (send → first chunk with output), inter-token \
+            latency (the gap between chunks with output, one sample per chunk as vLLM's benchmark_serving \
+            counts it), time per output token ((end-to-end − TTFT) / (tokens − 1)) and end-to-end latency; \
+            percentiles come from HDR histograms. Goodput counts requests meeting every --slo-* given. \
+            Speculative metrics come from the coordinator's per-pass stats (native) or the usage's \
+            speculative figures (Specula's HTTP API).
 
             Prints a live progress line and a table; with --out DIR also summary.json, requests.csv and \
             SVG plots (latency CDFs; throughput and p99 against load for a sweep).
@@ -30,9 +38,20 @@ struct Loadtest: AsyncParsableCommand {
         case closed, constant, poisson, gamma
     }
 
+    enum Backend: String, ExpressibleByArgument, CaseIterable {
+        case native, openai
+    }
+
     @OptionGroup var logging: LoggingOptions
-    @Option(help: "Coordinator address, HOST:PORT.") var coordinator: String = "127.0.0.1:7070"
+    @Option(help: "What the server speaks: native (Specula's protocol) or openai (any OpenAI-compatible HTTP API).")
+    var backend: Backend = .native
+    @Option(help: "Coordinator address, HOST:PORT (--backend native).") var coordinator: String = "127.0.0.1:7070"
     @OptionGroup var auth: AuthOptions
+    @Option(help: "Server URL, http://HOST:PORT[/v1] (--backend openai).") var url: String = "http://127.0.0.1:8080"
+    @Option(help: "Bearer key for the HTTP API (--backend openai; default: OPENAI_API_KEY).") var apiKey: String?
+    @Option(help: "Endpoint: chat (/v1/chat/completions) or completions (/v1/completions).")
+    var endpoint: OpenAIBackend.Endpoint = .chat
+    @Option(help: "Model name to request (--backend openai; default: the first the server lists).") var model: String?
     @Option(help: "Arrivals: closed, constant, poisson or gamma.") var mode: Mode = .closed
     @Option(help: "Concurrent clients (closed loop).") var concurrency: Int = 8
     @Option(help: "Requests per second (open loop).") var rate: Double = 4
@@ -49,7 +68,8 @@ struct Loadtest: AsyncParsableCommand {
     @Option(help: "Block length γ (0: the coordinator chooses).") var block: Int = 0
     @Flag(help: "Plain target decoding, no drafts (a baseline).") var noDraft = false
     @Option(help: "Seed of prompts, lengths, arrivals and sampling.") var seed: UInt64 = 1
-    @Option(help: "Client connections shared by the simulated clients.") var connections: Int = 4
+    @Option(help: "Client connections shared by the simulated clients (--backend native; HTTP opens one per request in flight).")
+    var connections: Int = 4
     @Option(help: "Seconds a request may take before it counts as a timeout.") var requestTimeout: Double = 300
     @Option(help: "SLO on time to first token, ms (goodput).") var sloTtftMs: Double?
     @Option(help: "SLO on time per output token, ms (goodput).") var sloTpotMs: Double?
@@ -60,6 +80,7 @@ struct Loadtest: AsyncParsableCommand {
 
     func validate() throws {
         _ = try HostPort(coordinator, flag: "--coordinator")
+        do { _ = try OpenAIBackend.parse(url) } catch { throw ValidationError("--url: \(error)") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be ≥ 1.") }
         guard rate > 0, burstiness > 0 else { throw ValidationError("--rate and --burstiness must be > 0.") }
         guard requests.map({ $0 >= 1 }) ?? true, duration.map({ $0 > 0 }) ?? true else { throw ValidationError("--requests and --duration must be positive.") }
@@ -90,35 +111,33 @@ struct Loadtest: AsyncParsableCommand {
 
     func run() async throws {
         _ = logging.makeLogger("specula.loadtest")
-        let address = try HostPort(coordinator, flag: "--coordinator")
         let source = try prompts.map { try PromptSource(jsonl: $0, outputTokens: try outputRange()) } ?? PromptSource(outputTokens: try outputRange())
         var configuration = LoadTestConfiguration(prompts: source)
-        configuration.host = address.host
-        configuration.port = address.port
-        configuration.authSecret = try auth.secret()
         configuration.requests = requests ?? (duration == nil ? 100 : nil)
         configuration.durationSeconds = duration
         configuration.rampUpSeconds = rampUp
         configuration.seed = seed
-        configuration.connections = connections
         configuration.requestTimeoutSeconds = requestTimeout
         configuration.slo.ttftMilliseconds = sloTtftMs
         configuration.slo.tpotMilliseconds = sloTpotMs
         configuration.slo.endToEndMilliseconds = sloE2eMs
-        configuration.template.sampling = sampling.parameters.wire
-        configuration.template.verifier = verifier?.rawValue ?? ""
-        configuration.template.numDrafts = UInt32(drafts)
-        configuration.template.blockLength = UInt32(block)
-        configuration.template.noDraft = noDraft
+        var template = GenerateRequest()
+        template.sampling = sampling.parameters.wire
+        template.verifier = verifier?.rawValue ?? ""
+        template.numDrafts = UInt32(drafts)
+        template.blockLength = UInt32(block)
+        template.noDraft = noDraft
 
         let loop = try EventLoop()
         defer { loop.shutdown() }
+        let (server, served, target) = try await connect(template: template, loop: loop)
+        let loads = try loads()
         let live = !quiet && isatty(STDERR_FILENO) != 0
         var steps: [LoadReport.Step] = []
-        for arrival in try loads() {
+        for arrival in loads {
             configuration.arrival = arrival
             FileHandle.standardError.write(Data("load test: \(arrival.description)\n".utf8))
-            let (records, seconds) = try await LoadRunner.run(configuration, loop: loop) { p in
+            let (records, seconds) = await LoadRunner.run(configuration, backend: target) { p in
                 guard !quiet else { return }
                 let line = String(format: "[%6.1f s] sent %d, ok %d, errors %d, in flight %d, %.1f req/s, %.0f tokens/s",
                                   p.elapsedSeconds, p.sent, p.completed, p.failed, p.inFlight,
@@ -128,11 +147,13 @@ struct Loadtest: AsyncParsableCommand {
             if live { FileHandle.standardError.write(Data("\n".utf8)) }
             steps.append(.init(summary: LoadSummary(records: records, seconds: seconds, arrival: arrival, slo: configuration.slo), records: records))
         }
-        let report = LoadReport(steps: steps)
+        await target.close()
+        let parameters = LoadParameters(backend: backend.rawValue, server: server, model: served, drafts: drafts, blockLength: block,
+                                        verifier: verifier?.rawValue ?? "", noDraft: noDraft, temperature: sampling.temperature,
+                                        loads: loads.map(\.description))
+        let report = LoadReport(parameters: parameters, steps: steps)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(["steps": steps.map(\.summary)]), as: UTF8.self))
+            print(try report.json)
         } else {
             print(report.table, terminator: "")
         }
@@ -141,4 +162,21 @@ struct Loadtest: AsyncParsableCommand {
             FileHandle.standardError.write(Data("wrote summary.json, requests.csv and plots to \(out)\n".utf8))
         }
     }
+
+    /// The backend of `--backend`, connected: the server's address, the model it serves, and the backend.
+    private func connect(template: GenerateRequest, loop: EventLoop) async throws -> (String, String, any LoadBackend) {
+        switch backend {
+        case .native:
+            let address = try HostPort(coordinator, flag: "--coordinator")
+            let native = try await NativeBackend(loop: loop, host: address.host, port: address.port, authSecret: try auth.secret(),
+                                                 connections: connections, template: template)
+            return (coordinator, native.model, native)
+        case .openai:
+            let key = apiKey ?? ProcessInfo.processInfo.environment["OPENAI_API_KEY"]
+            let openai = try await OpenAIBackend(url: url, apiKey: key, endpoint: endpoint, model: model, template: template)
+            return (url, openai.model, openai)
+        }
+    }
 }
+
+extension OpenAIBackend.Endpoint: ExpressibleByArgument {}

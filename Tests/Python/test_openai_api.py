@@ -195,3 +195,34 @@ def test_a_client_leaving_mid_stream_frees_its_request(cluster):
         time.sleep(0.2)
     assert cluster.metric("specula_requests_in_flight") == 0
     assert cluster.metric("specula_requests_finished_total") >= 1
+
+
+def loadtest(cluster, *arguments):
+    return subprocess.run([specula_binary(), "loadtest", "--backend", "openai", "--url", cluster.http, "--quiet", "--json",
+                           "--output-tokens", "8", "--temperature", "0", *arguments],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_load_tester_drives_the_http_api_as_any_openai_server(cluster):
+    for endpoint in ("chat", "completions"):
+        result = loadtest(cluster, "--api-key", KEY, "--endpoint", endpoint, "--requests", "6", "--concurrency", "3")
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout)
+        step = summary["steps"][0]
+        assert (step["sent"], step["ok"], step["errors"]) == (6, 6, {}), step
+        # Counts come from the stream's usage, speculative figures from Specula's extension of it.
+        assert step["outputTokensPerSecond"] > 0 and step["inputTokensPerSecond"] > step["outputTokensPerSecond"]
+        assert step["speculative"]["targetPasses"] > 0
+        assert step["timeToFirstTokenMs"]["samples"] == 6
+        parameters = summary["parameters"]
+        assert (parameters["backend"], parameters["model"], parameters["server"]) == ("openai", cluster.model, cluster.http)
+    assert cluster.metric("specula_requests_in_flight") == 0
+
+
+def test_the_load_tester_reports_a_refused_key_and_an_unknown_model(cluster):
+    result = loadtest(cluster, "--api-key", "wrong", "--requests", "1")
+    assert result.returncode != 0 and "answered 401" in result.stderr, result.stderr
+    result = loadtest(cluster, "--api-key", KEY, "--model", "no-such-model", "--requests", "3")
+    assert result.returncode == 0, result.stderr
+    step = json.loads(result.stdout)["steps"][0]
+    assert (step["ok"], step["errors"]) == (0, {"server_error": 3}), step
