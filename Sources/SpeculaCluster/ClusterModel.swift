@@ -20,12 +20,21 @@ package struct ClusterModel: Sendable {
     /// file's, or the one `replacingChatTemplate` set; a failure names why it cannot be used.
     package private(set) var chatTemplate: Result<ChatTemplate, JinjaError>?
     private let engine: TransformerModel?
+    /// Bytes per position admission counts for a model without a KV cache (toy, synthetic): 0,
+    /// unless a test of the KV budget sets it.
+    package var simulatedKVBytesPerPosition = 0
 
     package var vocabularySize: Int { model.vocabularySize }
 
     /// Longest sequence (prompt + generated tokens) this model serves: the engine's context
     /// length, which bounds each request's KV cache; unbounded for toy and synthetic models.
     package var maxSequenceLength: Int? { engine?.config.contextLength }
+
+    /// Bytes one context position takes in the target's KV cache, held in pages of
+    /// `kvPagePositions` positions; for toy and synthetic models, which keep no cache, what
+    /// `simulatedKVBytesPerPosition` says.
+    package var kvBytesPerPosition: Int { engine?.kvBytesPerToken ?? simulatedKVBytesPerPosition }
+    package var kvPagePositions: Int { KVCache.pageSize }
 
     /// The scorer a coordinator uses with this model as its target.
     package func makeScorer() -> any TargetScorer {

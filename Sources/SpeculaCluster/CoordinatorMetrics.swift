@@ -22,6 +22,20 @@ package enum CoordinatorMetrics {
     static let draftTokensPastLookahead = "specula_draft_tokens_past_lookahead_total"
     static let audits = "specula_audits_total"
     static let workersQuarantined = "specula_workers_quarantined_total"
+    static let requestsRunning = "specula_requests_running"
+    static let requestsWaiting = "specula_requests_waiting"
+    static let requestsPreempted = "specula_requests_preempted_total"
+    static let kvCacheBytesInUse = "specula_kv_cache_bytes_in_use"
+    static let kvCacheBudgetBytes = "specula_kv_cache_budget_bytes"
+    static let timeToFirstTokenSeconds = "specula_time_to_first_token_seconds"
+    static let interTokenSeconds = "specula_inter_token_latency_seconds"
+    static let requestSeconds = "specula_e2e_request_latency_seconds"
+    static let promptTokens = "specula_request_prompt_tokens"
+    // The speculative counters under vLLM's names (`vllm:spec_decode_*`), for existing dashboards.
+    static let specDecodeDrafts = "specula_spec_decode_num_drafts_total"
+    static let specDecodeDraftTokens = "specula_spec_decode_num_draft_tokens_total"
+    static let specDecodeAcceptedTokens = "specula_spec_decode_num_accepted_tokens_total"
+    static let specDecodeAcceptedPerPosition = "specula_spec_decode_num_accepted_tokens_per_pos_total"
 
     /// Declares every coordinator metric in `registry`.
     package static func declare(in registry: MetricsRegistry) {
@@ -46,6 +60,21 @@ package enum CoordinatorMetrics {
         registry.declare(audits, .counter, help: "Draft audits, by outcome (started, disputed, outvoted, inconclusive).")
         registry.declare(workersQuarantined, .counter, help: "Workers disconnected and refused for good after an audit outvoted them.")
         registry.declare(draftTokensPastLookahead, .counter, help: "Draft tokens dropped for lying past the lookahead the worker was asked for.")
+        registry.declare(requestsRunning, .gauge, help: "Requests admitted and being generated (at most --max-requests).")
+        registry.declare(requestsWaiting, .gauge, help: "Requests waiting for admission (at most --max-queue).")
+        registry.declare(requestsPreempted, .counter, help: "Running requests preempted (KV cache freed, context read again later) to fit the KV-cache budget.")
+        registry.declare(kvCacheBytesInUse, .gauge, help: "KV-cache bytes the running requests' contexts hold, in whole pages.")
+        registry.declare(kvCacheBudgetBytes, .gauge, help: "The KV-cache budget (--kv-cache-bytes; 0: none, a model without a cache).")
+        registry.declare(timeToFirstTokenSeconds, .histogram, help: "Time from a request's arrival to its first tokens.")
+        registry.declare(interTokenSeconds, .histogram, help: "Time between two emissions of tokens to a request's client.")
+        registry.declare(requestSeconds, .histogram, help: "Time from a request's arrival to its end (finished requests).")
+        registry.declare(promptTokens, .histogram, help: "Prompt tokens of the requests started.",
+                         buckets: [16, 64, 256, 1024, 4096, 16384, 65536])
+        registry.declare(specDecodeDrafts, .counter, help: "Drafts scored by target passes (vLLM: spec_decode_num_drafts).")
+        registry.declare(specDecodeDraftTokens, .counter, help: "Draft tokens scored by target passes (vLLM: spec_decode_num_draft_tokens).")
+        registry.declare(specDecodeAcceptedTokens, .counter, help: "Draft tokens accepted (vLLM: spec_decode_num_accepted_tokens).")
+        registry.declare(specDecodeAcceptedPerPosition, .counter,
+                         help: "Draft tokens accepted at this 0-based position (vLLM: spec_decode_num_accepted_tokens_per_pos).")
     }
 }
 

@@ -10,6 +10,8 @@ package struct CoordinatorOptions: Sendable {
     package var limits = GenerationSpec.Limits()
     /// Requests one client connection may have in flight; more are refused (`unavailable`).
     package var maxRequestsPerClient = 256
+    /// Requests run at once, requests waiting, and the KV-cache budget (`AdmissionControl`).
+    package var admission = AdmissionControl.Limits()
     /// Connections open at once (peers past it are refused at once), and how long a new one may
     /// take to send its `Hello` before it is closed.
     package var maxConnections = 1024

@@ -55,7 +55,7 @@ struct GenerationCall: AsyncSequence, Sendable {
     private static func translate(_ error: ErrorMessage) -> OpenAIError {
         switch error.code {
         case .badRequest: OpenAIError(.badRequest, error.message)
-        case .unavailable: OpenAIError(.tooManyRequests, error.message)
+        case .unavailable, .overloaded: OpenAIError(.tooManyRequests, error.message)
         default: OpenAIError(.serviceUnavailable, error.message)
         }
     }

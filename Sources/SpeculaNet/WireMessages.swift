@@ -238,6 +238,8 @@ package struct Cancel: Sendable, Hashable {
 /// Error codes on the wire.
 package enum WireErrorCode: UInt32, Sendable, Hashable {
     case unspecified = 0, malformedFrame, frameTooLarge, unauthenticated, incompatible, badRequest, unavailable, internalError, protocolViolation
+    /// At capacity (requests running and queued, or KV-cache memory): retry later.
+    case overloaded
 }
 
 /// Something went wrong; `requestID` 0 means the connection as a whole.

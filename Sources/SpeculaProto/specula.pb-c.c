@@ -2793,7 +2793,7 @@ const ProtobufCEnumDescriptor specula__finish_reason__descriptor =
   specula__finish_reason__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue specula__error_code__enum_values_by_number[9] =
+static const ProtobufCEnumValue specula__error_code__enum_values_by_number[10] =
 {
   { "ERROR_UNSPECIFIED", "SPECULA__ERROR_CODE__ERROR_UNSPECIFIED", 0 },
   { "ERROR_MALFORMED_FRAME", "SPECULA__ERROR_CODE__ERROR_MALFORMED_FRAME", 1 },
@@ -2804,17 +2804,19 @@ static const ProtobufCEnumValue specula__error_code__enum_values_by_number[9] =
   { "ERROR_UNAVAILABLE", "SPECULA__ERROR_CODE__ERROR_UNAVAILABLE", 6 },
   { "ERROR_INTERNAL", "SPECULA__ERROR_CODE__ERROR_INTERNAL", 7 },
   { "ERROR_PROTOCOL", "SPECULA__ERROR_CODE__ERROR_PROTOCOL", 8 },
+  { "ERROR_OVERLOADED", "SPECULA__ERROR_CODE__ERROR_OVERLOADED", 9 },
 };
 static const ProtobufCIntRange specula__error_code__value_ranges[] = {
-{0, 0},{0, 9}
+{0, 0},{0, 10}
 };
-static const ProtobufCEnumValueIndex specula__error_code__enum_values_by_name[9] =
+static const ProtobufCEnumValueIndex specula__error_code__enum_values_by_name[10] =
 {
   { "ERROR_BAD_REQUEST", 5 },
   { "ERROR_FRAME_TOO_LARGE", 2 },
   { "ERROR_INCOMPATIBLE", 4 },
   { "ERROR_INTERNAL", 7 },
   { "ERROR_MALFORMED_FRAME", 1 },
+  { "ERROR_OVERLOADED", 9 },
   { "ERROR_PROTOCOL", 8 },
   { "ERROR_UNAUTHENTICATED", 3 },
   { "ERROR_UNAVAILABLE", 6 },
@@ -2827,9 +2829,9 @@ const ProtobufCEnumDescriptor specula__error_code__descriptor =
   "ErrorCode",
   "Specula__ErrorCode",
   "specula",
-  9,
+  10,
   specula__error_code__enum_values_by_number,
-  9,
+  10,
   specula__error_code__enum_values_by_name,
   1,
   specula__error_code__value_ranges,

@@ -48,6 +48,7 @@ struct Coordinator: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Milliseconds a client or worker may leave its socket unread before it is disconnected.",
                                discussion: "Meanwhile the coordinator stops producing for it: a client's requests pause."))
     var stallTimeoutMs: UInt64 = 15_000
+    @OptionGroup var admission: AdmissionOptions
     @OptionGroup var metricsOptions: MetricsOptions
     @OptionGroup var http: HTTPOptions
 
@@ -85,6 +86,7 @@ struct Coordinator: AsyncParsableCommand {
         options.auditFraction = auditFraction
         options.authSecret = try auth.secret()
         options.maxRequestsPerClient = maxRequestsPerClient
+        options.admission = try admission.limits(for: target)
         options.maxConnections = maxConnections ?? Self.connectionsFittingTheOpenFileLimit()
         options.handshakeTimeoutMs = handshakeTimeoutMs
         options.connection.stallTimeoutMs = stallTimeoutMs

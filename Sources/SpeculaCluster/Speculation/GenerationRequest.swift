@@ -55,6 +55,15 @@ struct GenerationRequest {
         let ownPass: PassStats?
     }
 
+    /// When it last sent tokens to its client (nil before its first).
+    var lastEmission: ContinuousClock.Instant?
+    /// Admission let it run (else it waits for room: `AdmissionControl`).
+    var admitted = false
+
+    /// The KV-cache positions it holds at most through its next pass: its context and the
+    /// largest draft tree the pass may score.
+    var positions: Int { context.count + drafts * blockLength + 1 }
+
     /// The drafts still agreeing with the context, by draft index.
     var liveStreams: [(index: Int, stream: DraftStream)] {
         streams.filter(\.value.alive).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }

@@ -14,6 +14,7 @@ import SpeculaNet
 extension SpeculationCore {
     /// Starts a pass over every request that is ready, if any is.
     mutating func startPass(at now: ContinuousClock.Instant, paused: Set<UInt64>) {
+        balanceAdmission()
         let steps = requests.ids.compactMap { prepareStep($0, at: now, paused: paused) }
         guard !steps.isEmpty else { return }
         scoring = true
@@ -28,7 +29,7 @@ extension SpeculationCore {
     /// pass scored, once every live draft has its token there (or the wait deadline passed: the
     /// drafts without one end).
     mutating func prepareStep(_ id: UInt64, at now: ContinuousClock.Instant, paused: Set<UInt64>) -> PassStep? {
-        guard let request = requests[id], !request.inPass, !paused.contains(request.client) else { return nil }
+        guard let request = requests[id], request.admitted, !request.inPass, !paused.contains(request.client) else { return nil }
         var waited = Duration.zero
         if let scored = request.scoredNext {
             let position = request.context.count

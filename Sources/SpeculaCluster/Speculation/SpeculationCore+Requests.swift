@@ -5,7 +5,8 @@ import SpeculaNet
 /// Starting, cancelling and ending generations.
 extension SpeculationCore {
     /// A client's `Generate`: checked at the door (`GenerationSpec`), refused when the client has
-    /// too many in flight or reuses the id of one, else started.
+    /// too many in flight or reuses the id of one, else placed by admission (runs, waits for room
+    /// or is refused as overloaded).
     mutating func start(_ generate: GenerateRequest, from client: UInt64, at now: ContinuousClock.Instant) {
         func refuse(_ code: WireErrorCode, _ kind: String, _ why: String) {
             metrics.add(CoordinatorMetrics.requestErrors, labels: ["kind": kind])
@@ -25,12 +26,14 @@ extension SpeculationCore {
             return refuse(.badRequest, "bad_request", error.description)
         }
         let id = requests.nextRequestID()
-        requests.add(GenerationRequest(
+        let request = GenerationRequest(
             id: id, client: client, clientRequestID: generate.requestID, promptLength: spec.promptTokens.count, context: spec.promptTokens,
             maxTokens: spec.maxTokens, sampling: spec.sampling, seed: spec.seed, verifier: spec.verifier.makeVerifier(),
             drafts: spec.drafts, blockLength: spec.blockLength, adaptive: spec.adaptive, choices: makeChoices(spec.seed),
-            text: target.tokenizer.map { StreamingDecoder(tokenizer: $0) }, stopFilter: StopStringFilter(spec.stop), started: now))
+            text: target.tokenizer.map { StreamingDecoder(tokenizer: $0) }, stopFilter: StopStringFilter(spec.stop), started: now)
+        if let refusal = admit(request) { return refuse(refusal.code, refusal.kind, refusal.message) }
         metrics.add(CoordinatorMetrics.requestsStarted)
+        metrics.observe(CoordinatorMetrics.promptTokens, Double(spec.promptTokens.count))
         metrics.set(CoordinatorMetrics.requestsInFlight, Double(requests.count))
         logger.debug("request started", metadata: ["request.id": "\(id)", "prompt.tokens": "\(spec.promptTokens.count)", "max.tokens": "\(spec.maxTokens)"])
     }
@@ -46,6 +49,8 @@ extension SpeculationCore {
     /// and its place in its client's table.
     mutating func end(_ id: UInt64, reason: FinishReason) {
         guard requests.remove(id) != nil else { return }
+        admission.leave(id)
+        updateAdmissionGauges()
         outbox.append(.release(request: id))
         metrics.add(CoordinatorMetrics.requestsFinished, labels: ["reason": reason.metricLabel])
         metrics.set(CoordinatorMetrics.requestsInFlight, Double(requests.count))

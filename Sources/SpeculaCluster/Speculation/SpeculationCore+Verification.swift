@@ -89,9 +89,14 @@ extension SpeculationCore {
         metrics.add(CoordinatorMetrics.acceptedDraftTokens, Double(stats.accepted))
         metrics.observe(CoordinatorMetrics.draftWaitSeconds, stats.waitMicros / 1e6)
         guard stats.drafts > 0 else { return }
+        metrics.add(CoordinatorMetrics.specDecodeDrafts, Double(stats.drafts))
+        metrics.add(CoordinatorMetrics.specDecodeDraftTokens, Double(stats.drafts * stats.depth))
+        metrics.add(CoordinatorMetrics.specDecodeAcceptedTokens, Double(stats.accepted))
         for position in 1...max(1, Int(stats.depth)) {
             metrics.add(CoordinatorMetrics.passesReachingPosition, labels: ["position": "\(position)"])
-            if Int(stats.accepted) >= position { metrics.add(CoordinatorMetrics.acceptedAtPosition, labels: ["position": "\(position)"]) }
+            guard Int(stats.accepted) >= position else { continue }
+            metrics.add(CoordinatorMetrics.acceptedAtPosition, labels: ["position": "\(position)"])
+            metrics.add(CoordinatorMetrics.specDecodeAcceptedPerPosition, labels: ["position": "\(position - 1)"])
         }
     }
 
@@ -101,11 +106,13 @@ extension SpeculationCore {
     /// Returns false when the request is finished and gone.
     mutating func emit(_ tokens: [Token], acceptedDraftTokens: Int, stats: PassStats?, request id: UInt64, at now: ContinuousClock.Instant) -> Bool {
         let eos = target.endOfSequence
-        guard let (request, emitted, delta, finish) = requests.update(id, { request in
+        guard let (request, emitted, delta, finish, previous) = requests.update(id, { request in
             let (emitted, delta, finish) = request.append(tokens, acceptedDraftTokens: acceptedDraftTokens, endOfSequence: eos)
-            return (request, emitted, delta, finish)
+            defer { request.lastEmission = now }
+            return (request, emitted, delta, finish, request.lastEmission)
         }) else { return false }
         record(stats, emitted: emitted.count)
+        recordLatencies(of: request, since: previous, at: now, finished: finish != nil)
         var chunk = TokenChunk()
         chunk.requestID = request.clientRequestID
         chunk.tokens = emitted.map { UInt32($0) }
@@ -135,5 +142,18 @@ extension SpeculationCore {
             send(.accepted(accepted), to: worker)
             workers.update(worker) { $0.synced[request.id] = request.context.count }
         }
+    }
+
+    /// The server-side latencies of an emission: time to first token, else the gap since the
+    /// previous emission (one inter-token sample per chunk, as clients see them); end to end
+    /// when it finished the request.
+    private func recordLatencies(of request: GenerationRequest, since previous: ContinuousClock.Instant?,
+                                 at now: ContinuousClock.Instant, finished: Bool) {
+        if let previous {
+            metrics.observe(CoordinatorMetrics.interTokenSeconds, (now - previous) / .seconds(1))
+        } else {
+            metrics.observe(CoordinatorMetrics.timeToFirstTokenSeconds, (now - request.started) / .seconds(1))
+        }
+        if finished { metrics.observe(CoordinatorMetrics.requestSeconds, (now - request.started) / .seconds(1)) }
     }
 }

@@ -27,6 +27,8 @@ package struct SpeculationCore {
     let logger: Logger
     var workers = WorkerRegistry()
     var requests = RequestTable()
+    /// Which requests run and which wait for room.
+    var admission: AdmissionControl
     /// Peers connected but not through their Hello yet, with the challenge it must answer.
     var greeting: [UInt64: Challenge?] = [:]
 
@@ -54,7 +56,9 @@ package struct SpeculationCore {
         self.logger = logger
         self.auditChoices = RandomStream(seed: auditSeed)
         self.makeChoices = makeChoices
+        admission = AdmissionControl(limits: options.admission, bytesPerPosition: target.kvBytesPerPosition, pagePositions: target.kvPagePositions)
         CoordinatorMetrics.declare(in: options.metrics)
+        options.metrics.set(CoordinatorMetrics.kvCacheBudgetBytes, Double(options.admission.kvCacheBytes ?? 0))
     }
 
     var metrics: MetricsRegistry { options.metrics }

@@ -8,7 +8,7 @@
 /// after a rejection; `TransformerModel.commit` appends the accepted branch of a verification tree.
 package struct KVCache: Sendable {
     /// Positions per page.
-    static let pageSize = 32
+    package static let pageSize = 32
 
     package let kvSize: Int
     package let element: Element

@@ -74,7 +74,11 @@ typedef enum _Specula__ErrorCode {
   SPECULA__ERROR_CODE__ERROR_BAD_REQUEST = 5,
   SPECULA__ERROR_CODE__ERROR_UNAVAILABLE = 6,
   SPECULA__ERROR_CODE__ERROR_INTERNAL = 7,
-  SPECULA__ERROR_CODE__ERROR_PROTOCOL = 8
+  SPECULA__ERROR_CODE__ERROR_PROTOCOL = 8,
+  /*
+   * The coordinator is at capacity (requests running and queued, or KV-cache memory): retry later.
+   */
+  SPECULA__ERROR_CODE__ERROR_OVERLOADED = 9
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SPECULA__ERROR_CODE)
 } Specula__ErrorCode;
 
