@@ -186,7 +186,7 @@ serving_round() {
   wait_http "http://127.0.0.1:$((port + 1))"; sleep 4
   serve_loads "http://127.0.0.1:$((port + 1))" specula "specula HTTP, cluster"
   kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true; pids=()
-  for row in "llama-server:" "llama-server + draft:-md $DRAFT --draft-max 4 --draft-min 0 -td 2"; do
+  for row in "llama-server:" "llama-server + draft:-md $DRAFT --spec-draft-n-max 4 --spec-draft-n-min 0 -td 2"; do
     say "serving: ${row%%:*}"
     # shellcheck disable=SC2086
     "$LLAMA/bin/llama-server" -m "$TARGET" -t 2 -c 8192 -np 4 --port $((port + 2)) ${row#*:} >/dev/null 2>&1 & pids+=($!)

@@ -36,9 +36,10 @@ package struct ClusterModel: Sendable {
     package var kvBytesPerPosition: Int { engine?.kvBytesPerToken ?? simulatedKVBytesPerPosition }
     package var kvPagePositions: Int { KVCache.pageSize }
 
-    /// The scorer a coordinator uses with this model as its target.
-    package func makeScorer() -> any TargetScorer {
-        if let engine { return EngineScorer(engine: engine) }
+    /// The scorer a coordinator uses with this model as its target; `promptCacheBytes` keeps
+    /// finished requests' KV caches for reuse within that budget (engine models; nil: none).
+    package func makeScorer(promptCacheBytes: Int? = nil) -> any TargetScorer {
+        if let engine { return EngineScorer(engine: engine, promptCacheBytes: promptCacheBytes) }
         return ExactScorer(model: model)
     }
 

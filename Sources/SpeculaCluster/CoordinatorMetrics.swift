@@ -22,6 +22,7 @@ package enum CoordinatorMetrics {
     static let draftTokensPastLookahead = "specula_draft_tokens_past_lookahead_total"
     static let audits = "specula_audits_total"
     static let workersQuarantined = "specula_workers_quarantined_total"
+    static let draftTokensDeferred = "specula_draft_tokens_deferred_total"
     static let requestsRunning = "specula_requests_running"
     static let requestsWaiting = "specula_requests_waiting"
     static let requestsPreempted = "specula_requests_preempted_total"
@@ -60,6 +61,8 @@ package enum CoordinatorMetrics {
         registry.declare(audits, .counter, help: "Draft audits, by outcome (started, disputed, outvoted, inconclusive).")
         registry.declare(workersQuarantined, .counter, help: "Workers disconnected and refused for good after an audit outvoted them.")
         registry.declare(draftTokensPastLookahead, .counter, help: "Draft tokens dropped for lying past the lookahead the worker was asked for.")
+        registry.declare(draftTokensDeferred, .counter,
+                         help: "Draft tokens that had arrived but the batch plan left out of a pass, not paying for the longer pass.")
         registry.declare(requestsRunning, .gauge, help: "Requests admitted and being generated (at most --max-requests).")
         registry.declare(requestsWaiting, .gauge, help: "Requests waiting for admission (at most --max-queue).")
         registry.declare(requestsPreempted, .counter, help: "Running requests preempted (KV cache freed, context read again later) to fit the KV-cache budget.")

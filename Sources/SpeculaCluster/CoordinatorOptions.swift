@@ -12,6 +12,9 @@ package struct CoordinatorOptions: Sendable {
     package var maxRequestsPerClient = 256
     /// Requests run at once, requests waiting, and the KV-cache budget (`AdmissionControl`).
     package var admission = AdmissionControl.Limits()
+    /// Finished requests' KV caches are kept within the KV budget for requests whose prompt
+    /// begins with the same tokens (`PromptCache`).
+    package var promptCache = true
     /// Connections open at once (peers past it are refused at once), and how long a new one may
     /// take to send its `Hello` before it is closed.
     package var maxConnections = 1024
@@ -31,6 +34,12 @@ package struct CoordinatorOptions: Sendable {
     /// drafting the next γ tokens during a pass. Off (one drafter that waits for each pass, as in
     /// `LocalGenerator`): the lookahead is γ + 1, so no token is drafted that a pass cannot use.
     package var draftsWhileScoring = true
+    /// The target's pass cost before any pass is measured (every pass then refines it).
+    package var initialPassCost = PassCostLine()
+    /// Deliberately wrong, for tests only (the negative control of the batch's choices): a pass
+    /// drops, for good, the drafts that hold this token among the tokens it would take, so which
+    /// drafts take part depends on their content.
+    package var dropsDraftsWithTokenForTesting: Int?
     /// Deliberately wrong, for tests only (the negative control of drafts that go on across
     /// passes): pairs each draft token after a draft's first with the row one position before
     /// its own.

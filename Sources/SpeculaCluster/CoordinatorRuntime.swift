@@ -44,7 +44,7 @@ actor CoordinatorRuntime {
 
     init(target: ClusterModel, options: CoordinatorOptions, logger: Logger, events: AsyncStream<CoordinatorEvent>.Continuation) {
         self.core = SpeculationCore(target: target, options: options, logger: logger)
-        self.scorer = target.makeScorer()
+        self.scorer = target.makeScorer(promptCacheBytes: options.promptCache ? options.admission.kvCacheBytes : nil)
         self.options = options
         self.events = events
     }

@@ -60,3 +60,34 @@ struct GenerationCall: AsyncSequence, Sendable {
         }
     }
 }
+
+extension GenerationCall {
+    /// Waits for the first event, so that a refusal before any text (overloaded: 429) is the
+    /// response's status rather than an event inside a 200 stream; a request that waits for
+    /// admission waits here. Then streams the rest.
+    func start() async throws -> StartedCall {
+        var iterator = makeAsyncIterator()
+        let first = try await iterator.next()
+        return StartedCall(first: first, rest: iterator)
+    }
+}
+
+/// A call whose first event has come. Used by one task at a time — the route that started it,
+/// then the response body it hands it to — which is why it may cross that one boundary.
+final class StartedCall: @unchecked Sendable {
+    private var first: GenerationCall.Event?
+    private var rest: AsyncThrowingStream<GenerationCall.Event, any Error>.AsyncIterator
+
+    init(first: GenerationCall.Event?, rest: AsyncThrowingStream<GenerationCall.Event, any Error>.AsyncIterator) {
+        self.first = first
+        self.rest = rest
+    }
+
+    func next() async throws -> GenerationCall.Event? {
+        if let event = first {
+            first = nil
+            return event
+        }
+        return try await rest.next()
+    }
+}

@@ -96,6 +96,7 @@ struct OpenAIRoutes: Sendable {
                 choices: texts.indices.map { .init(index: $0, message: .init(role: "assistant", content: texts[$0]), finishReason: reasons[$0]) },
                 usage: usage))
         }
+        let started = try await call.start()
         return eventStream { events in
             var greeted = Set<Int>()
             var usage = Usage(promptTokens: generation.promptTokens)
@@ -106,7 +107,7 @@ struct OpenAIRoutes: Sendable {
             func greet(_ choice: Int) async throws {
                 if greeted.insert(choice).inserted { try await chunk(choice, .init(role: "assistant", content: "")) }
             }
-            for try await event in call {
+            while let event = try await started.next() {
                 switch event {
                 case .text(let choice, let text):
                     try await greet(choice)
@@ -143,9 +144,10 @@ struct OpenAIRoutes: Sendable {
             return try encoded(Completion(id: id, created: created, model: model,
                                           choices: texts.indices.map { .init(index: $0, text: texts[$0], finishReason: reasons[$0]) }, usage: usage))
         }
+        let started = try await call.start()
         return eventStream { events in
             var usage = Usage(promptTokens: generation.promptTokens)
-            for try await event in call {
+            while let event = try await started.next() {
                 switch event {
                 case .text(let choice, let text):
                     try await events.send(Completion(id: id, created: created, model: model, choices: [.init(index: choice, text: text)]))

@@ -12,6 +12,10 @@ struct AdmissionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("KV-cache bytes the running requests may hold together, e.g. 6G or 512M.",
                                discussion: "Default: 40 % of physical memory. Past it, the newest requests are preempted and read again later."))
     var kvCacheBytes: String?
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp(
+        "Keep finished requests' KV caches, within the budget, for prompts that begin the same way.",
+        discussion: "A chat's next turn then reads only its new tokens; the output is unchanged."))
+    var promptCache = true
 
     /// Positions per request the default --max-requests plans for.
     static let typicalPositions = 4096

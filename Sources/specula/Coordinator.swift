@@ -87,6 +87,7 @@ struct Coordinator: AsyncParsableCommand {
         options.authSecret = try auth.secret()
         options.maxRequestsPerClient = maxRequestsPerClient
         options.admission = try admission.limits(for: target)
+        options.promptCache = admission.promptCache
         options.maxConnections = maxConnections ?? Self.connectionsFittingTheOpenFileLimit()
         options.handshakeTimeoutMs = handshakeTimeoutMs
         options.connection.stallTimeoutMs = stallTimeoutMs

@@ -52,6 +52,37 @@ struct SpeculationCoreLawTests {
         #expect(worst.gap < 1e-12, "\(verifier) K=\(drafts): gap \(worst.gap) under \(worst.script)")
     }
 
+    /// A coordinator that starts from a CPU's pass cost (each token costs as much as the pass's
+    /// fixed part) has its batch plan cut drafts short or leave them out, pass by pass, from its
+    /// estimates; the output law stays the target's.
+    static func cpuLine() -> PassCostLine {
+        var line = PassCostLine()
+        line.observe(tokens: 1, micros: 2_000)
+        line.observe(tokens: 5, micros: 6_000)
+        return line
+    }
+
+    /// (verifier, K, vocabulary, γ): settings where the plan does cut drafts.
+    @Test(arguments: [(VerifierKind.block, 1, 3, 2), (.multidraftBlock, 3, 2, 1)])
+    func draftsCutByTheBatchPlanKeepTheTargetLaw(verifier: VerifierKind, drafts: Int, vocabulary: Int, blockLength: Int) throws {
+        var core = try CoreScript(seed: 3, vocabulary: vocabulary)
+        core.options.initialPassCost = Self.cpuLine()
+        let worst = Self.largestGap(core, verifier: verifier, drafts: drafts, blockLength: blockLength, maxTokens: 2, scriptLength: 3)
+        #expect(worst.gap < 1e-12, "\(verifier) K=\(drafts): gap \(worst.gap) under \(worst.script)")
+        let deferred = core.options.metrics.render().split(separator: "\n").first { $0.hasPrefix("specula_draft_tokens_deferred_total ") }
+        #expect((deferred?.split(separator: " ").last).flatMap { Double($0) } ?? 0 > 0, "the plan cut drafts in some runs")
+    }
+
+    /// A draft token left out of a pass is still verified (coupled with the target's next
+    /// token), so a cut that reads the content only delays it; a draft dropped for its content
+    /// is what breaks the law.
+    @Test func draftsDroppedForTheirContentAreCaught() throws {
+        var core = try CoreScript(seed: 3, vocabulary: 3)
+        core.options.dropsDraftsWithTokenForTesting = 1
+        let worst = Self.largestGap(core, verifier: .block, drafts: 1, blockLength: 2, maxTokens: 2, scriptLength: 2)
+        #expect(worst.gap > 1e-3, "gap \(worst.gap)")
+    }
+
     @Test func draftRowsMisalignedAfterAPassAreCaught() throws {
         var core = try CoreScript(seed: 3)
         core.options.misalignsDraftRows = true

@@ -57,6 +57,9 @@ struct GenerationRequest {
 
     /// When it last sent tokens to its client (nil before its first).
     var lastEmission: ContinuousClock.Instant?
+    /// Whether drafts pay for this request in the batch as it is (`BatchPlanner`); an adaptive
+    /// request's rounds ask for none while they do not.
+    var draftsPay = true
     /// Admission let it run (else it waits for room: `AdmissionControl`).
     var admitted = false
 

@@ -11,12 +11,28 @@ import SpeculaNet
 /// with the drafts' own next tokens (`FirstTokenCoupling`), so that the drafts usually go on.
 /// With no draft tokens yet (a request's first pass, or after a rejection, while the workers
 /// draft from the new context) the target scores the newest token alone meanwhile.
+///
+/// How deep each request's drafts go into the pass is chosen for the whole batch
+/// (`BatchPlanner`): draft tokens are verified where they are expected to pay for the longer
+/// pass. An adaptive request whose drafts would not pay even at their full depth gets no drafts
+/// in its next rounds (it decodes plainly in the batch) until they would.
 extension SpeculationCore {
+    /// A request ready for the pass: the drafts with tokens past its context, and how long it
+    /// waited for them.
+    struct ReadyRequest {
+        let id: UInt64
+        let candidates: [(index: Int, stream: DraftStream)]
+        let waited: Duration
+    }
+
     /// Starts a pass over every request that is ready, if any is.
     mutating func startPass(at now: ContinuousClock.Instant, paused: Set<UInt64>) {
         balanceAdmission()
-        let steps = requests.ids.compactMap { prepareStep($0, at: now, paused: paused) }
-        guard !steps.isEmpty else { return }
+        var ready = requests.ids.compactMap { prepareStep($0, at: now, paused: paused) }
+        guard !ready.isEmpty else { return }
+        if let token = options.dropsDraftsWithTokenForTesting { ready = ready.map { dropDrafts(holding: token, $0) } }
+        let depths = planDepths(ready)
+        let steps = zip(ready, depths).map { step(for: requests[$0.id]!, from: $0.candidates, depth: $1, waited: $0.waited) }
         scoring = true
         let pass = TargetPass(steps: steps)
         metrics.observe(CoordinatorMetrics.targetPassRequests, Double(steps.count))
@@ -24,11 +40,35 @@ extension SpeculationCore {
         outbox.append(.score(pass))
     }
 
+    /// How deep each ready request's drafts go into the pass; notes for each adaptive request
+    /// whether drafts would pay at their full depth (K and γ as planned), which its next round
+    /// follows.
+    private mutating func planDepths(_ ready: [ReadyRequest]) -> [Int] {
+        func candidate(_ request: GenerationRequest, drafts: Int, depth: Int) -> BatchPlanner.Candidate {
+            let planner = planners[request.planningRegime] ?? SpeculationPlanner()
+            return .init(drafts: drafts, expectedTokens: (0...depth).map { planner.expectedTokens(drafts: max(drafts, 1), block: $0) })
+        }
+        let cost = passCost.line
+        let actual = ready.map { r -> BatchPlanner.Candidate in
+            let request = requests[r.id]!
+            let reached = min(request.blockLength, r.candidates.map { $0.stream.available(from: request.context.count) }.min() ?? 0)
+            return candidate(request, drafts: r.candidates.count, depth: reached)
+        }
+        let potential = ready.map { candidate(requests[$0.id]!, drafts: max(requests[$0.id]!.drafts, 1), depth: requests[$0.id]!.blockLength) }
+        for (r, depth) in zip(ready, BatchPlanner.depths(potential, passCost: cost)) where requests[r.id]!.adaptive {
+            requests.update(r.id) { $0.draftsPay = depth > 0 }
+        }
+        let depths = BatchPlanner.depths(actual, passCost: cost)
+        let deferred = zip(actual, depths).reduce(0) { $0 + $1.0.drafts * ($1.0.available - $1.1) }
+        if deferred > 0 { metrics.add(CoordinatorMetrics.draftTokensDeferred, Double(deferred)) }
+        return depths
+    }
+
     /// What the request contributes to the next pass, or nil when it must wait for draft tokens
     /// (or finished, or its client does not read). First draws the token at a position a finished
     /// pass scored, once every live draft has its token there (or the wait deadline passed: the
     /// drafts without one end).
-    mutating func prepareStep(_ id: UInt64, at now: ContinuousClock.Instant, paused: Set<UInt64>) -> PassStep? {
+    mutating func prepareStep(_ id: UInt64, at now: ContinuousClock.Instant, paused: Set<UInt64>) -> ReadyRequest? {
         guard let request = requests[id], request.admitted, !request.inPass, !paused.contains(request.client) else { return nil }
         var waited = Duration.zero
         if let scored = request.scoredNext {
@@ -51,16 +91,14 @@ extension SpeculationCore {
         let candidates = live.filter { $0.stream.available(from: position) > 0 }
         if candidates.isEmpty && !options.decodeWhileDrafting && waits(for: live.map(\.index), id, at: now) { return nil }
         waited += stopWaiting(id, at: now)
-        let step = step(for: requests[id]!, from: candidates, waited: waited)
         requests.update(id) { $0.inPass = true }
-        return step
+        return ReadyRequest(id: id, candidates: candidates, waited: waited)
     }
 
     /// The pass step of a request over the drafts that have tokens past its context: each cut
-    /// to the depth they all reach (at most γ).
-    private func step(for request: GenerationRequest, from candidates: [(index: Int, stream: DraftStream)], waited: Duration) -> PassStep {
+    /// to `depth` (at most what they all reach).
+    private func step(for request: GenerationRequest, from candidates: [(index: Int, stream: DraftStream)], depth: Int, waited: Duration) -> PassStep {
         let position = request.context.count
-        let depth = min(request.blockLength, candidates.map { $0.stream.available(from: position) }.min() ?? 0)
         var drafts: [[Token]] = [], rows: [[SparseDistribution]] = [], indices: [Int] = []
         for (index, stream) in candidates where depth > 0 {
             var (tokens, drawnFrom) = stream.slice(from: position, count: depth)
@@ -111,5 +149,16 @@ extension SpeculationCore {
             defer { (request.waitingSince, request.waitedPastDeadline) = (nil, false) }
             return request.waitingSince.map { now - $0 } ?? .zero
         } ?? .zero
+    }
+
+    /// The negative control's wrong step (`dropsDraftsWithTokenForTesting`): ends the drafts that
+    /// hold `token` among the tokens the pass would take.
+    private mutating func dropDrafts(holding token: Int, _ ready: ReadyRequest) -> ReadyRequest {
+        guard let request = requests[ready.id] else { return ready }
+        let position = request.context.count
+        let depth = min(request.blockLength, ready.candidates.map { $0.stream.available(from: position) }.min() ?? 0)
+        let dropped = ready.candidates.filter { $0.stream.slice(from: position, count: depth).tokens.contains(token) }.map(\.index)
+        requests.update(ready.id) { request in dropped.forEach { request.streams[$0]?.stop() } }
+        return ReadyRequest(id: ready.id, candidates: ready.candidates.filter { !dropped.contains($0.index) }, waited: ready.waited)
     }
 }

@@ -24,6 +24,7 @@ extension SpeculationCore {
         let previous = pool.firstIndex { request.assignment[$0] != nil }
         (request.assignment, request.streams, request.audit) = ([:], [:], nil)
         if request.adaptive { (request.drafts, request.blockLength) = plan(request, pool: states) }
+        if request.adaptive, !request.draftsPay { request.drafts = 0 }
         if request.drafts > 0, !pool.isEmpty {
             let assignment = DraftAssignment.assign(drafts: request.drafts, speeds: states.map(\.tokensPerSecond), queued: states.map(\.queuedDrafts),
                                                     limits: states.map(\.maxDrafts), previous: previous)

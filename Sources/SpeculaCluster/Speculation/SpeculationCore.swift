@@ -37,8 +37,8 @@ package struct SpeculationCore {
     /// Chooses K and γ for requests that leave them open, one planner per verifier and
     /// temperature (`GenerationRequest.planningRegime`).
     var planners: [GenerationRequest.PlanningRegime: SpeculationPlanner] = [:]
-    /// The target pass cost, for every planner.
-    var passCost = PassCostLine()
+    /// The target pass cost, for every planner and the batch's depths.
+    var passCost: PassCostLine
 
     /// Whether to audit a round (the coordinator's own coin: `auditFraction`) and whom to ask.
     var auditChoices: RandomStream
@@ -56,6 +56,7 @@ package struct SpeculationCore {
         self.logger = logger
         self.auditChoices = RandomStream(seed: auditSeed)
         self.makeChoices = makeChoices
+        passCost = options.initialPassCost
         admission = AdmissionControl(limits: options.admission, bytesPerPosition: target.kvBytesPerPosition, pagePositions: target.kvPagePositions)
         CoordinatorMetrics.declare(in: options.metrics)
         options.metrics.set(CoordinatorMetrics.kvCacheBudgetBytes, Double(options.admission.kvCacheBytes ?? 0))
