@@ -40,6 +40,9 @@ extension SpeculationCore {
         outbox.append(.score(pass))
     }
 
+    /// The least a pass costs besides the target's scoring, in microseconds (`planDepths`).
+    static let passOverheadMicros = 1_000.0
+
     /// How deep each ready request's drafts go into the pass; notes for each adaptive request
     /// whether drafts would pay at their full depth (K and γ as planned), which its next round
     /// follows.
@@ -48,7 +51,10 @@ extension SpeculationCore {
             let planner = planners[request.planningRegime] ?? SpeculationPlanner()
             return .init(drafts: drafts, expectedTokens: (0...depth).map { planner.expectedTokens(drafts: max(drafts, 1), block: $0) })
         }
-        let cost = passCost.line
+        // A pass also costs the coordinator's own work around it (verification, messages,
+        // scheduling), which the scorer's time leaves out: without that floor, a target that
+        // takes microseconds (toy, synthetic) would have its drafts cut by timing noise.
+        let cost = (fixed: max(passCost.line.fixed, Self.passOverheadMicros), perToken: passCost.line.perToken)
         let actual = ready.map { r -> BatchPlanner.Candidate in
             let request = requests[r.id]!
             let reached = min(request.blockLength, r.candidates.map { $0.stream.available(from: request.context.count) }.min() ?? 0)
