@@ -63,11 +63,12 @@ prompt_cache() {
 import sys, time, openai
 url, words, label = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 client = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=600)
+model = client.models.list().data[0].id
 document = " ".join(f"item{i}" for i in range(words // 2))
 messages = [{"role": "user", "content": "Here is a list: " + document + "\nSay how many items it has."}]
 def turn():
     start, first, text, usage = time.monotonic(), None, "", None
-    for chunk in client.chat.completions.create(model="any", messages=messages, max_tokens=16, temperature=0, stream=True,
+    for chunk in client.chat.completions.create(model=model, messages=messages, max_tokens=16, temperature=0, stream=True,
                                                 stream_options={"include_usage": True}):
         if chunk.usage: usage = chunk.usage
         for choice in chunk.choices:
