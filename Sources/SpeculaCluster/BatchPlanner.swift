@@ -21,10 +21,14 @@ package enum BatchPlanner {
         /// `expectedTokens[d]`: the tokens its pass is expected to yield at depth d, from 0 (its
         /// own token: 1) to the depth its drafts reached; nondecreasing.
         package var expectedTokens: [Double]
+        /// What each depth step costs besides the pass's longer length: the wait for drafts
+        /// that have not arrived yet, per draft token (0 for tokens already there).
+        package var waitPerToken: Double
 
-        package init(drafts: Int, expectedTokens: [Double]) {
+        package init(drafts: Int, expectedTokens: [Double], waitPerToken: Double = 0) {
             self.drafts = drafts
             self.expectedTokens = expectedTokens
+            self.waitPerToken = waitPerToken
         }
 
         /// The deepest its drafts reach.
@@ -42,7 +46,7 @@ package enum BatchPlanner {
             var best: (index: Int, gain: Double, cost: Double)?
             for (i, candidate) in candidates.enumerated() where depths[i] < candidate.available {
                 let gain = candidate.expectedTokens[depths[i] + 1] - candidate.expectedTokens[depths[i]]
-                let more = passCost.perToken * Double(candidate.drafts)
+                let more = passCost.perToken * Double(candidate.drafts) + candidate.waitPerToken
                 if best.map({ gain * $0.cost > $0.gain * more }) ?? true { best = (i, gain, more) }
             }
             // Taken while it raises tokens / cost: gain / more > tokens / cost.

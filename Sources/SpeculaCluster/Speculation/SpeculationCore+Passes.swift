@@ -47,9 +47,12 @@ extension SpeculationCore {
     /// whether drafts would pay at their full depth (K and γ as planned), which its next round
     /// follows.
     private mutating func planDepths(_ ready: [ReadyRequest]) -> [Int] {
-        func candidate(_ request: GenerationRequest, drafts: Int, depth: Int) -> BatchPlanner.Candidate {
+        func candidate(_ request: GenerationRequest, drafts: Int, depth: Int, waiting: Bool = false) -> BatchPlanner.Candidate {
             let planner = planners[request.planningRegime] ?? SpeculationPlanner()
-            return .init(drafts: drafts, expectedTokens: (0...depth).map { planner.expectedTokens(drafts: max(drafts, 1), block: $0) })
+            // Drafts still to come cost the wait for them, as observed per block token.
+            let wait = waiting ? planner.waitPerBlockToken(drafts: max(drafts, 1)) ?? 0 : 0
+            return .init(drafts: drafts, expectedTokens: (0...depth).map { planner.expectedTokens(drafts: max(drafts, 1), block: $0) },
+                         waitPerToken: wait)
         }
         // A pass also costs the coordinator's own work around it (verification, messages,
         // scheduling), which the scorer's time leaves out: without that floor, a target that
@@ -60,7 +63,9 @@ extension SpeculationCore {
             let reached = min(request.blockLength, r.candidates.map { $0.stream.available(from: request.context.count) }.min() ?? 0)
             return candidate(request, drafts: r.candidates.count, depth: reached)
         }
-        let potential = ready.map { candidate(requests[$0.id]!, drafts: max(requests[$0.id]!.drafts, 1), depth: requests[$0.id]!.blockLength) }
+        let potential = ready.map {
+            candidate(requests[$0.id]!, drafts: max(requests[$0.id]!.drafts, 1), depth: requests[$0.id]!.blockLength, waiting: true)
+        }
         for (r, depth) in zip(ready, BatchPlanner.depths(potential, passCost: cost)) where requests[r.id]!.adaptive {
             requests.update(r.id) { $0.draftsPay = depth > 0 }
         }

@@ -7,6 +7,9 @@ extension SpeculationCore {
     /// The random stream of a round's draft: unique per round and draft index within a request.
     package static func streamID(round: UInt64, draft: Int) -> UInt64 { round << 20 | UInt64(draft) }
 
+    /// While drafts do not pay for a request, one round in this many drafts anyway.
+    static let probeRounds: UInt64 = 16
+
     /// How far past the accepted context a request's workers may draft: a pass scores up to γ
     /// draft tokens, and workers that draft while the target scores are already drafting the γ
     /// after them meanwhile.
@@ -24,7 +27,9 @@ extension SpeculationCore {
         let previous = pool.firstIndex { request.assignment[$0] != nil }
         (request.assignment, request.streams, request.audit) = ([:], [:], nil)
         if request.adaptive { (request.drafts, request.blockLength) = plan(request, pool: states) }
-        if request.adaptive, !request.draftsPay { request.drafts = 0 }
+        // Every `probeRounds`-th round drafts anyway, so that the wait for drafts is measured
+        // again and drafts come back once they pay.
+        if request.adaptive, !request.draftsPay, request.round % Self.probeRounds != 0 { request.drafts = 0 }
         if request.drafts > 0, !pool.isEmpty {
             let assignment = DraftAssignment.assign(drafts: request.drafts, speeds: states.map(\.tokensPerSecond), queued: states.map(\.queuedDrafts),
                                                     limits: states.map(\.maxDrafts), previous: previous)
