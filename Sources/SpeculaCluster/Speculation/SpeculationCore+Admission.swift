@@ -11,7 +11,7 @@ extension SpeculationCore {
     /// Places a checked request: it runs or waits (and is added); or it is refused (and is not),
     /// and the refusal is returned.
     mutating func admit(_ request: GenerationRequest) -> Refusal? {
-        let positions = request.context.count + request.maxTokens + request.drafts * request.blockLength + 1
+        let positions = request.positions + request.maxTokens
         guard admission.fitsAlone(positions: positions) else {
             return (.badRequest, "bad_request", "max_tokens: the prompt and max_tokens need \(admission.bytes(positions: positions)) bytes "
                     + "of KV cache, more than this coordinator's whole budget (\(options.admission.kvCacheBytes ?? 0) bytes)")

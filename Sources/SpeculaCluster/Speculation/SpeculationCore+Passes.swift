@@ -23,6 +23,11 @@ extension SpeculationCore {
         let id: UInt64
         let candidates: [(index: Int, stream: DraftStream)]
         let waited: Duration
+
+        /// The depth all its drafts reach past `request`'s context, at most γ.
+        func reach(in request: GenerationRequest) -> Int {
+            min(request.blockLength, candidates.map { $0.stream.available(from: request.context.count) }.min() ?? 0)
+        }
     }
 
     /// Starts a pass over every request that is ready, if any is.
@@ -60,8 +65,7 @@ extension SpeculationCore {
         let cost = (fixed: max(passCost.line.fixed, Self.passOverheadMicros), perToken: passCost.line.perToken)
         let actual = ready.map { r -> BatchPlanner.Candidate in
             let request = requests[r.id]!
-            let reached = min(request.blockLength, r.candidates.map { $0.stream.available(from: request.context.count) }.min() ?? 0)
-            return candidate(request, drafts: r.candidates.count, depth: reached)
+            return candidate(request, drafts: r.candidates.count, depth: r.reach(in: request))
         }
         let potential = ready.map {
             candidate(requests[$0.id]!, drafts: max(requests[$0.id]!.drafts, 1), depth: requests[$0.id]!.blockLength, waiting: true)
@@ -167,7 +171,7 @@ extension SpeculationCore {
     private mutating func dropDrafts(holding token: Int, _ ready: ReadyRequest) -> ReadyRequest {
         guard let request = requests[ready.id] else { return ready }
         let position = request.context.count
-        let depth = min(request.blockLength, ready.candidates.map { $0.stream.available(from: position) }.min() ?? 0)
+        let depth = ready.reach(in: request)
         let dropped = ready.candidates.filter { $0.stream.slice(from: position, count: depth).tokens.contains(token) }.map(\.index)
         requests.update(ready.id) { request in dropped.forEach { request.streams[$0]?.stop() } }
         return ReadyRequest(id: ready.id, candidates: ready.candidates.filter { !dropped.contains($0.index) }, waited: ready.waited)
