@@ -2,8 +2,10 @@
 # Speculation under load (issue 22's figures): the Qwen pair pinned as the issues measure it —
 # coordinator on CPU 0 with one thread, two 0.5B workers on CPU 1 — driven by `specula loadtest`
 # in a closed loop at each of $SWEEP concurrent clients, with drafts and with --no-draft
-# (continuous batching alone), alternating, at each of $TEMPS. Then the prompt cache: time to
-# first token of a chat's second turn (~$CONTEXT tokens of conversation) against its first.
+# (continuous batching alone) alternating at every step (`loadtest --against-no-draft`), at each
+# of $TEMPS, τ = 0 twice (run-to-run noise); then in an open loop, Poisson arrivals at $RATES
+# requests/s with SLO goodput. Then the prompt cache: time to first token of a chat's second
+# turn (~$CONTEXT tokens of conversation) against its first.
 #
 # Usage: scripts/load-sweep.sh [sweep|prompt-cache|all]   (default: all)
 # Results: loadtest --out folders (summary.json, requests.csv, plots) under $OUT
@@ -14,8 +16,12 @@ what=${1:-all}
 BIN=${SPECULA_BIN:-$root/.build/release/specula}
 MODELS=${SPECULA_MODELS:-$HOME/.cache/specula/models}
 OUT=${OUT:-/tmp/specula-load-sweep}
-SWEEP=${SWEEP:-1,2,4,8}
+SWEEP=${SWEEP:-1,2,4,8,16}
 TEMPS=${TEMPS:-0 0.7}
+RATES=${RATES:-0.2,0.4,0.7}
+OPEN_REQUESTS=${OPEN_REQUESTS:-16}
+SLO_TTFT_MS=${SLO_TTFT_MS:-2000}
+SLO_TPOT_MS=${SLO_TPOT_MS:-150}
 TOKENS=${TOKENS:-64}
 CONTEXT=${CONTEXT:-1000}
 TARGET=$MODELS/qwen2.5-coder-1.5b-instruct.gguf
@@ -40,17 +46,20 @@ sweep() {
   local port=$((20000 + RANDOM % 20000))
   cluster "$port"
   "$BIN" loadtest --coordinator "127.0.0.1:$port" --requests 2 --output-tokens 8 --quiet >/dev/null 2>&1 || true  # warm-up
-  for t in $TEMPS; do
-    for side in drafts plain; do
-      say "sweep $SWEEP, τ = $t, $side"
-      local flags=(); [ "$side" = plain ] && flags=(--no-draft)
-      # Three requests per client at each step: the same requests on both sides.
-      for c in ${SWEEP//,/ }; do
-        "$BIN" loadtest --coordinator "127.0.0.1:$port" --concurrency "$c" --requests $((3 * c)) --output-tokens "$TOKENS" \
-          --temperature "$t" --seed 11 --quiet --json --out "$OUT/$side-t$t-c$c" "${flags[@]}" >/dev/null 2>&1
-      done
-    done
+  # Three requests per client at each step; drafts and --no-draft alternate at every step. The
+  # τ = 0 sweep runs twice: the second run against the first is the run-to-run noise.
+  local runs=("0 a")
+  for t in $TEMPS; do runs+=("$t b"); done
+  for run in "${runs[@]}"; do
+    set -- $run
+    say "closed loop, sweep $SWEEP, τ = $1 (run $2)"
+    "$BIN" loadtest --coordinator "127.0.0.1:$port" --sweep "$SWEEP" --requests-per-client 3 --output-tokens "$TOKENS" \
+      --temperature "$1" --seed 11 --against-no-draft --quiet --out "$OUT/closed-t$1-$2" > "$OUT/closed-t$1-$2.txt" 2>/dev/null
   done
+  say "open loop, Poisson at $RATES requests/s, τ = 0, SLO TTFT ≤ ${SLO_TTFT_MS} ms, TPOT ≤ ${SLO_TPOT_MS} ms"
+  "$BIN" loadtest --coordinator "127.0.0.1:$port" --mode poisson --sweep "$RATES" --requests "$OPEN_REQUESTS" \
+    --output-tokens "$TOKENS" --temperature 0 --seed 12 --slo-ttft-ms "$SLO_TTFT_MS" --slo-tpot-ms "$SLO_TPOT_MS" \
+    --against-no-draft --quiet --out "$OUT/open-t0" > "$OUT/open-t0.txt" 2>/dev/null
   stop
 }
 
@@ -87,21 +96,21 @@ PY
 }
 
 table() {
-  python3 - "$OUT" "$SWEEP" "$TEMPS" <<'PY'
-import json, os, sys
-out, sweep, temps = sys.argv[1], sys.argv[2].split(","), sys.argv[3].split()
-swept = os.path.exists(f"{out}/drafts-t{temps[0]}-c{sweep[0]}/summary.json")
-if swept:
-    print("closed loop, Qwen 1.5B target (CPU 0, 1 thread) + two 0.5B workers (CPU 1); output tokens/s")
-    print("τ     clients   drafts   plain   ratio   TTFT p50 drafts/plain ms   TPOT p50 drafts/plain ms")
-for t in temps if swept else []:
-    for c in sweep:
-        s = {side: json.load(open(f"{out}/{side}-t{t}-c{c}/summary.json"))["steps"][0] for side in ("drafts", "plain")}
-        d, p = s["drafts"], s["plain"]
-        print(f"{t:5} {c:>7} {d['outputTokensPerSecond']:8.1f} {p['outputTokensPerSecond']:7.1f} "
-              f"{d['outputTokensPerSecond'] / p['outputTokensPerSecond']:6.2f}×   "
-              f"{d['timeToFirstTokenMs']['p50']:8.0f} / {p['timeToFirstTokenMs']['p50']:<8.0f}       "
-              f"{d['timePerOutputTokenMs']['p50']:8.1f} / {p['timePerOutputTokenMs']['p50']:.1f}")
+  python3 - "$OUT" <<'PY'
+import glob, json, os, sys
+out = sys.argv[1]
+for path in sorted(glob.glob(f"{out}/closed-t*/comparison.json")) + sorted(glob.glob(f"{out}/open-t*/comparison.json")):
+    c = json.load(open(path))
+    print(f"{os.path.basename(os.path.dirname(path))}, τ = {c['parameters']['temperature']}: output tokens/s and p99 TPOT, drafts / plain")
+    for row in c["loads"]:
+        goodput = ""
+        if row["arrival"].startswith("poisson"):
+            sides = [json.load(open(f"{os.path.dirname(path)}/{side}/summary.json"))["steps"] for side in ("drafts", "no-draft")]
+            step = [s for s in sides[0] if s["arrival"] == row["arrival"]][0], [s for s in sides[1] if s["arrival"] == row["arrival"]][0]
+            goodput = f"   goodput {step[0]['goodputRequestsPerSecond']:.2f} / {step[1]['goodputRequestsPerSecond']:.2f} req/s"
+        print(f"  {row['arrival']:<26} {row['draftsOutputTokensPerSecond']:7.1f} / {row['plainOutputTokensPerSecond']:<7.1f} "
+              f"{row['throughputRatio']:5.2f}×   p99 TPOT {row['draftsP99TimePerOutputTokenMs']:6.1f} / "
+              f"{row['plainP99TimePerOutputTokenMs']:<6.1f} ms{goodput}")
 if os.path.exists(f"{out}/prompt-cache.txt"): print(open(f"{out}/prompt-cache.txt").read())
 PY
 }

@@ -25,6 +25,10 @@ package enum CoordinatorMetrics {
     static let draftTokensDeferred = "specula_draft_tokens_deferred_total"
     static let requestsRunning = "specula_requests_running"
     static let requestsWaiting = "specula_requests_waiting"
+    static let requestsDrafting = "specula_requests_drafting"
+    static let draftSupplyLimit = "specula_draft_supply_limit"
+    static let draftingOn = "specula_drafting_on"
+    static let draftingModeChanges = "specula_drafting_mode_changes_total"
     static let requestsPreempted = "specula_requests_preempted_total"
     static let kvCacheBytesInUse = "specula_kv_cache_bytes_in_use"
     static let kvCacheBudgetBytes = "specula_kv_cache_budget_bytes"
@@ -65,6 +69,12 @@ package enum CoordinatorMetrics {
                          help: "Draft tokens that had arrived but the batch plan left out of a pass, not paying for the longer pass.")
         registry.declare(requestsRunning, .gauge, help: "Requests admitted and being generated (at most --max-requests).")
         registry.declare(requestsWaiting, .gauge, help: "Requests waiting for admission (at most --max-queue).")
+        registry.declare(requestsDrafting, .gauge, help: "Running requests with drafts in progress.")
+        registry.declare(draftSupplyLimit, .gauge,
+                         help: "Requests the draft pool keeps ahead of the target at once, as learnt (0: no limit met yet).")
+        registry.declare(draftingOn, .gauge,
+                         help: "1 while drafting measured faster than plain batching at the current load (DraftingPayoff), 0 while not.")
+        registry.declare(draftingModeChanges, .counter, help: "Changes between drafting and plain batching, by the mode taken (DraftingPayoff).")
         registry.declare(requestsPreempted, .counter, help: "Running requests preempted (KV cache freed, context read again later) to fit the KV-cache budget.")
         registry.declare(kvCacheBytesInUse, .gauge, help: "KV-cache bytes the running requests' contexts hold, in whole pages.")
         registry.declare(kvCacheBudgetBytes, .gauge, help: "The KV-cache budget (--kv-cache-bytes; 0: none, a model without a cache).")

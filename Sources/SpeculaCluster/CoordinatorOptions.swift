@@ -36,6 +36,8 @@ package struct CoordinatorOptions: Sendable {
     package var draftsWhileScoring = true
     /// The target's pass cost before any pass is measured (every pass then refines it).
     package var initialPassCost = PassCostLine()
+    /// How drafting is weighed against plain batching at each load (its epochs' lengths in passes).
+    package var draftingPayoff = DraftingPayoff()
     /// Deliberately wrong, for tests only (the negative control of the batch's choices): a pass
     /// drops, for good, the drafts that hold this token among the tokens it would take, so which
     /// drafts take part depends on their content.

@@ -32,6 +32,10 @@ struct Loadtest: AsyncParsableCommand {
 
             Prints a live progress line and a table; with --out DIR also summary.json, requests.csv and \
             SVG plots (latency CDFs; throughput and p99 against load for a sweep).
+
+            --against-no-draft runs every load twice, with drafts and with --no-draft, alternating, and \
+            adds a table of ratios (output tokens/s, p99 time per output token); --out DIR then holds \
+            each side's files under drafts/ and no-draft/, and comparison.json with both sides' plots.
             """)
 
     enum Mode: String, ExpressibleByArgument, CaseIterable {
@@ -57,6 +61,7 @@ struct Loadtest: AsyncParsableCommand {
     @Option(help: "Requests per second (open loop).") var rate: Double = 4
     @Option(help: "Gamma shape: < 1 burstier, > 1 smoother than Poisson (gamma mode).") var burstiness: Double = 1
     @Option(help: "Requests to send (per sweep step); default 100 unless --duration is given.") var requests: Int?
+    @Option(help: "Requests per client (closed loop): each step sends this many times its concurrency.") var requestsPerClient: Int?
     @Option(help: "Seconds to keep sending (per sweep step).") var duration: Double?
     @Option(help: "Seconds over which clients start (closed) or the rate rises (open).") var rampUp: Double = 0
     @Option(help: "Loads to sweep, comma-separated: concurrencies (closed) or rates (open).") var sweep: String?
@@ -67,6 +72,7 @@ struct Loadtest: AsyncParsableCommand {
     @Option(help: "Drafts per round K (0: the coordinator chooses).") var drafts: Int = 0
     @Option(help: "Block length γ (0: the coordinator chooses).") var block: Int = 0
     @Flag(help: "Plain target decoding, no drafts (a baseline).") var noDraft = false
+    @Flag(help: "Run each load with drafts and with --no-draft, alternating, and compare them.") var againstNoDraft = false
     @Option(help: "Seed of prompts, lengths, arrivals and sampling.") var seed: UInt64 = 1
     @Option(help: "Client connections shared by the simulated clients (--backend native; HTTP opens one per request in flight).")
     var connections: Int = 4
@@ -85,6 +91,10 @@ struct Loadtest: AsyncParsableCommand {
         guard rate > 0, burstiness > 0 else { throw ValidationError("--rate and --burstiness must be > 0.") }
         guard requests.map({ $0 >= 1 }) ?? true, duration.map({ $0 > 0 }) ?? true else { throw ValidationError("--requests and --duration must be positive.") }
         guard connections >= 1, requestTimeout > 0, rampUp >= 0 else { throw ValidationError("--connections, --request-timeout must be positive, --ramp-up ≥ 0.") }
+        guard requestsPerClient == nil || (mode == .closed && requests == nil && (requestsPerClient ?? 0) >= 1) else {
+            throw ValidationError("--requests-per-client takes a positive number, in closed loop, instead of --requests.")
+        }
+        guard !(noDraft && againstNoDraft) else { throw ValidationError("--against-no-draft runs the --no-draft side itself.") }
         _ = try outputRange()
         _ = try loads()
     }
@@ -131,36 +141,52 @@ struct Loadtest: AsyncParsableCommand {
         let loop = try EventLoop()
         defer { loop.shutdown() }
         let (server, served, target) = try await connect(template: template, loop: loop)
+        var plainTemplate = template
+        plainTemplate.noDraft = true
+        let baseline = againstNoDraft ? try await connect(template: plainTemplate, loop: loop).2 : nil
         let loads = try loads()
-        let live = !quiet && isatty(STDERR_FILENO) != 0
-        var steps: [LoadReport.Step] = []
+        var steps: [LoadReport.Step] = [], plainSteps: [LoadReport.Step] = []
         for arrival in loads {
             configuration.arrival = arrival
-            FileHandle.standardError.write(Data("load test: \(arrival.description)\n".utf8))
-            let (records, seconds) = await LoadRunner.run(configuration, backend: target) { p in
-                guard !quiet else { return }
-                let line = String(format: "[%6.1f s] sent %d, ok %d, errors %d, in flight %d, %.1f req/s, %.0f tokens/s",
-                                  p.elapsedSeconds, p.sent, p.completed, p.failed, p.inFlight,
-                                  Double(p.completed) / max(p.elapsedSeconds, 1e-9), Double(p.outputTokens) / max(p.elapsedSeconds, 1e-9))
-                FileHandle.standardError.write(Data((live ? "\r" + line : line + "\n").utf8))
-            }
-            if live { FileHandle.standardError.write(Data("\n".utf8)) }
-            steps.append(.init(summary: LoadSummary(records: records, seconds: seconds, arrival: arrival, slo: configuration.slo), records: records))
+            if let requestsPerClient, case .closed(let concurrency) = arrival { configuration.requests = requestsPerClient * concurrency }
+            steps.append(await step(configuration, target: target, label: baseline == nil ? "" : " (drafts)"))
+            if let baseline { plainSteps.append(await step(configuration, target: baseline, label: " (--no-draft)")) }
         }
         await target.close()
-        let parameters = LoadParameters(backend: backend.rawValue, server: server, model: served, drafts: drafts, blockLength: block,
-                                        verifier: verifier?.rawValue ?? "", noDraft: noDraft, temperature: sampling.temperature,
-                                        loads: loads.map(\.description))
-        let report = LoadReport(parameters: parameters, steps: steps)
+        await baseline?.close()
+        func report(_ steps: [LoadReport.Step], noDraft: Bool) -> LoadReport {
+            LoadReport(parameters: LoadParameters(backend: backend.rawValue, server: server, model: served, drafts: drafts, blockLength: block,
+                                                  verifier: verifier?.rawValue ?? "", noDraft: noDraft, temperature: sampling.temperature,
+                                                  loads: loads.map(\.description)),
+                       steps: steps)
+        }
+        let drafted = report(steps, noDraft: noDraft)
+        let comparison = baseline.map { _ in LoadComparison(drafts: drafted, plain: report(plainSteps, noDraft: true)) }
         if json {
-            print(try report.json)
+            print(try comparison?.json ?? drafted.json)
         } else {
-            print(report.table, terminator: "")
+            if let comparison { print(comparison.drafts.table + "-- --no-draft\n" + comparison.plain.table, terminator: "") }
+            print(comparison?.table ?? drafted.table, terminator: "")
         }
         if let out {
-            try report.write(to: out)
+            try comparison?.write(to: out) ?? drafted.write(to: out)
             FileHandle.standardError.write(Data("wrote summary.json, requests.csv and plots to \(out)\n".utf8))
         }
+    }
+
+    /// One load step against `target`, with a live progress line unless --quiet.
+    private func step(_ configuration: LoadTestConfiguration, target: any LoadBackend, label: String) async -> LoadReport.Step {
+        let live = !quiet && isatty(STDERR_FILENO) != 0
+        FileHandle.standardError.write(Data("load test: \(configuration.arrival.description)\(label)\n".utf8))
+        let (records, seconds) = await LoadRunner.run(configuration, backend: target) { p in
+            guard !quiet else { return }
+            let line = String(format: "[%6.1f s] sent %d, ok %d, errors %d, in flight %d, %.1f req/s, %.0f tokens/s",
+                              p.elapsedSeconds, p.sent, p.completed, p.failed, p.inFlight,
+                              Double(p.completed) / max(p.elapsedSeconds, 1e-9), Double(p.outputTokens) / max(p.elapsedSeconds, 1e-9))
+            FileHandle.standardError.write(Data((live ? "\r" + line : line + "\n").utf8))
+        }
+        if live { FileHandle.standardError.write(Data("\n".utf8)) }
+        return .init(summary: LoadSummary(records: records, seconds: seconds, arrival: configuration.arrival, slo: configuration.slo), records: records)
     }
 
     /// The backend of `--backend`, connected: the server's address, the model it serves, and the backend.

@@ -48,4 +48,30 @@ struct LoadTestTests {
         #expect(FileManager.default.fileExists(atPath: out + "/throughput_vs_load.svg"))
         #expect(FileManager.default.fileExists(atPath: out + "/p99_vs_load.svg"))
     }
+
+    @Test func aSweepAgainstNoDraftRunsBothSidesAtEachLoadAndComparesThem() throws {
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(spec: Self.target)
+        try cluster.startWorker(spec: Self.draft, extra: ["--count", "2"])
+        Thread.sleep(forTimeInterval: 0.5)
+        let out = cluster.directory.appendingPathComponent("against").path
+        let json = try CLI.run(["loadtest", "--coordinator", "127.0.0.1:\(cluster.port)", "--sweep", "1,3", "--requests-per-client", "4",
+                                "--output-tokens", "32", "--against-no-draft", "--quiet", "--json", "--out", out])
+        let comparison = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let loads = try #require(comparison["loads"] as? [[String: Any]])
+        #expect(loads.map { $0["offeredLoad"] as? Double } == [1, 3])
+        #expect(loads.allSatisfy { ($0["throughputRatio"] as? Double ?? 0) > 0 && ($0["p99TimePerOutputTokenRatio"] as? Double ?? 0) > 0 })
+        func steps(_ side: String) throws -> [[String: Any]] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: "\(out)/\(side)/summary.json"))
+            return try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["steps"] as? [[String: Any]])
+        }
+        let (drafted, plain) = (try steps("drafts"), try steps("no-draft"))
+        #expect(drafted.map { $0["ok"] as? Int } == [4, 12] && plain.map { $0["ok"] as? Int } == [4, 12], "requests per client × clients")
+        func tokensPerPass(_ step: [String: Any]) -> Double { (step["speculative"] as? [String: Any])?["tokensPerTargetPass"] as? Double ?? 0 }
+        #expect(drafted.contains { tokensPerPass($0) > 1 }, "the drafts side drafts: \(drafted.map(tokensPerPass))")
+        #expect(plain.allSatisfy { tokensPerPass($0) == 1 }, "the other side decodes plainly")
+        for plot in ["tokens_per_second_vs_load.svg", "p99_tpot_vs_load.svg", "drafts/throughput_vs_load.svg", "no-draft/requests.csv"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + plot), "\(plot)")
+        }
+    }
 }

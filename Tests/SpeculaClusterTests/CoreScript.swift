@@ -37,6 +37,9 @@ struct CoreScript {
     let sampling: SamplingParameters
     var options = CoordinatorOptions()
     var workerFault: WorkerFault?
+    /// The request leaves K and γ to the coordinator (within `options.limits`), so that its
+    /// batch-level choices (`DraftSupply`, `DraftingPayoff`) apply to it.
+    var adaptive = false
 
     static let (client, worker): (UInt64, UInt64) = (1, 2)
     static let quiet = Logger(label: "specula.test") { _ in SwiftLogNoOpLogHandler() }
@@ -82,7 +85,8 @@ struct CoreScript {
         state.perform(core.opened(Self.worker, challenge: nil) + core.received(.hello(hello), from: Self.worker, at: now))
         var request = GenerateRequest()
         (request.requestID, request.promptTokens, request.maxTokens) = (7, prompt.map { UInt32($0) }, UInt32(maxTokens))
-        (request.sampling, request.verifier, request.numDrafts, request.blockLength) = (sampling.wire, verifier.rawValue, UInt32(drafts), UInt32(blockLength))
+        (request.sampling, request.verifier) = (sampling.wire, verifier.rawValue)
+        (request.numDrafts, request.blockLength) = adaptive ? (0, 0) : (UInt32(drafts), UInt32(blockLength))
         request.allowLossy = !verifier.isLossless
         state.perform(core.received(.generate(request), from: Self.client, at: now))
         state.perform(core.schedule(at: now))

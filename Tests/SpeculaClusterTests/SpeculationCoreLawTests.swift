@@ -73,6 +73,23 @@ struct SpeculationCoreLawTests {
         #expect((deferred?.split(separator: " ").last).flatMap { Double($0) } ?? 0 > 0, "the plan cut drafts in some runs")
     }
 
+    /// Drafting weighed against plain batching after every pass (epochs of one pass): the
+    /// drafts of an adaptive request stop, or its next round has none, by what the passes before
+    /// yielded; the output law stays the target's.
+    @Test func draftsStoppedAndResumedByThePayoffKeepTheTargetLaw() throws {
+        var core = try CoreScript(seed: 3, vocabulary: 2)
+        core.adaptive = true
+        (core.options.limits.maxDrafts, core.options.limits.maxBlockLength) = (1, 2)
+        core.options.draftingPayoff = DraftingPayoff(settlePasses: 0, epochPasses: 1)
+        let worst = Self.largestGap(core, verifier: .multidraftBlock, drafts: 1, blockLength: 2, maxTokens: 3, scriptLength: 3)
+        #expect(worst.gap < 1e-12, "gap \(worst.gap) under \(worst.script)")
+        let metrics = core.options.metrics.render().split(separator: "\n")
+        let changes = metrics.filter { $0.hasPrefix("specula_drafting_mode_changes_total{") }
+        #expect(changes.count == 2, "both modes taken in some runs: \(changes)")
+        let verified = metrics.first { $0.hasPrefix("specula_spec_decode_num_draft_tokens_total ") }
+        #expect((verified?.split(separator: " ").last).flatMap { Double($0) } ?? 0 > 0, "draft tokens were verified")
+    }
+
     /// A draft token left out of a pass is still verified (coupled with the target's next
     /// token), so a cut that reads the content only delays it; a draft dropped for its content
     /// is what breaks the law.

@@ -35,6 +35,7 @@ extension SpeculationCore {
         balanceAdmission()
         var ready = requests.ids.compactMap { prepareStep($0, at: now, paused: paused) }
         guard !ready.isEmpty else { return }
+        learnDraftSupply(ready: Set(ready.map(\.id)))
         if let token = options.dropsDraftsWithTokenForTesting { ready = ready.map { dropDrafts(holding: token, $0) } }
         let depths = planDepths(ready)
         let steps = zip(ready, depths).map { step(for: requests[$0.id]!, from: $0.candidates, depth: $1, waited: $0.waited) }
@@ -43,6 +44,18 @@ extension SpeculationCore {
         metrics.observe(CoordinatorMetrics.targetPassRequests, Double(steps.count))
         metrics.observe(CoordinatorMetrics.targetPassTokens, Double(pass.tokens))
         outbox.append(.score(pass))
+    }
+
+    /// Notes in `draftSupply` how many requests draft and how many of them miss the pass that
+    /// starts, waiting for their drafts' next token.
+    private mutating func learnDraftSupply(ready: Set<UInt64>) {
+        let drafting = requests.ids.filter { requests[$0]!.admitted && !requests[$0]!.liveStreams.isEmpty }
+        let lagging = drafting.filter { !ready.contains($0) && requests[$0]!.waitingSince != nil }
+        draftSupply.passStarted(drafting: drafting.count, lagging: lagging.count)
+        logger.debug("pass starts", metadata: ["ready": "\(ready.count)", "drafting": "\(drafting.count)", "lagging": "\(lagging.count)",
+                                               "supply": "\(draftSupply.limit.map(String.init) ?? "open")"])
+        metrics.set(CoordinatorMetrics.requestsDrafting, Double(drafting.count))
+        metrics.set(CoordinatorMetrics.draftSupplyLimit, Double(draftSupply.limit ?? 0))
     }
 
     /// The least a pass costs besides the target's scoring, in microseconds (`planDepths`).

@@ -17,6 +17,7 @@ extension SpeculationCore {
             }
             verify(step, targetRows: targetRows, batch: pass.steps.count, scoreMicros: micros, at: now)
         }
+        weighDrafting(at: now)
     }
 
     private mutating func verify(_ step: PassStep, targetRows: [DenseDistribution], batch: Int, scoreMicros: Double, at now: ContinuousClock.Instant) {
@@ -63,6 +64,20 @@ extension SpeculationCore {
         let tokens = whole ? outcome.acceptedTokens : outcome.emittedTokens
         guard emit(tokens, acceptedDraftTokens: outcome.acceptedLength, stats: stats, request: id, at: now) else { return }
         if whole { requests.update(id) { $0.scoredNext = GenerationRequest.ScoredPosition(row: targetRows[outcome.acceptedNode], ownPass: nil) } }
+    }
+
+    /// The pass's tokens and time go to `draftingPayoff`; when plain batching takes over at this
+    /// load, the adaptive requests' drafts stop (their next rounds have none).
+    private mutating func weighDrafting(at now: ContinuousClock.Instant) {
+        let running = admission.running.count
+        guard let mode = draftingPayoff.passFinished(running: running, at: now) else { return }
+        logger.debug("drafting mode changes", metadata: ["mode": "\(mode)", "running": "\(running)"])
+        metrics.set(CoordinatorMetrics.draftingOn, mode == .drafting ? 1 : 0)
+        metrics.add(CoordinatorMetrics.draftingModeChanges, labels: ["mode": mode == .drafting ? "drafting" : "plain"])
+        guard mode == .plain else { return }
+        for id in requests.ids where requests[id]!.adaptive {
+            requests.update(id) { request in request.streams.keys.forEach { request.streams[$0]!.stop() } }
+        }
     }
 
     /// The planner of the request's regime learns the pass's acceptance, wait and throughput.
@@ -112,6 +127,7 @@ extension SpeculationCore {
             return (request, emitted, delta, finish, request.lastEmission)
         }) else { return false }
         record(stats, emitted: emitted.count)
+        draftingPayoff.emitted(emitted.count)
         recordLatencies(of: request, since: previous, at: now, finished: finish != nil)
         var chunk = TokenChunk()
         chunk.requestID = request.clientRequestID

@@ -39,6 +39,11 @@ package struct SpeculationCore {
     var planners: [GenerationRequest.PlanningRegime: SpeculationPlanner] = [:]
     /// The target pass cost, for every planner and the batch's depths.
     var passCost: PassCostLine
+    /// How many requests the pool's drafts keep ahead of the target; adaptive requests past it
+    /// decode plainly.
+    var draftSupply = DraftSupply()
+    /// Whether drafting measured faster than plain batching at the current load.
+    var draftingPayoff: DraftingPayoff
 
     /// Whether to audit a round (the coordinator's own coin: `auditFraction`) and whom to ask.
     var auditChoices: RandomStream
@@ -57,8 +62,10 @@ package struct SpeculationCore {
         self.auditChoices = RandomStream(seed: auditSeed)
         self.makeChoices = makeChoices
         passCost = options.initialPassCost
+        draftingPayoff = options.draftingPayoff
         admission = AdmissionControl(limits: options.admission, bytesPerPosition: target.kvBytesPerPosition, pagePositions: target.kvPagePositions)
         CoordinatorMetrics.declare(in: options.metrics)
+        options.metrics.set(CoordinatorMetrics.draftingOn, 1)
         options.metrics.set(CoordinatorMetrics.kvCacheBudgetBytes, Double(options.admission.kvCacheBytes ?? 0))
     }
 
