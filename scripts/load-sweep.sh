@@ -4,10 +4,11 @@
 # in a closed loop at each of $SWEEP concurrent clients, with drafts and with --no-draft
 # (continuous batching alone) alternating at every step (`loadtest --against-no-draft`), at each
 # of $TEMPS, τ = 0 twice (run-to-run noise); then in an open loop, Poisson arrivals at $RATES
-# requests/s with SLO goodput. Then the prompt cache: time to first token of a chat's second
-# turn (~$CONTEXT tokens of conversation) against its first.
+# requests/s with SLO goodput. `gpu`: the same closed-loop sweep (τ = 0.7) on a simulated GPU
+# target (`cluster-sim --preset gpu-70b-cpu-1b`). Then the prompt cache: time to first token of
+# a chat's second turn (~$CONTEXT tokens of conversation) against its first.
 #
-# Usage: scripts/load-sweep.sh [sweep|prompt-cache|all]   (default: all)
+# Usage: scripts/load-sweep.sh [sweep|gpu|prompt-cache|all]   (default: all)
 # Results: loadtest --out folders (summary.json, requests.csv, plots) under $OUT
 # (default /tmp/specula-load-sweep) and a table at the end.
 set -euo pipefail
@@ -63,6 +64,16 @@ sweep() {
   stop
 }
 
+gpu() {  # the same sweep on a simulated GPU target (a pass nearly free in its length)
+  local port=$((20000 + RANDOM % 20000))
+  "$BIN" cluster-sim --preset gpu-70b-cpu-1b --workers 8 --port "$port" --log-level warning >/dev/null 2>&1 & pids+=($!)
+  for _ in $(seq 100); do "$BIN" loadtest --coordinator "127.0.0.1:$port" --requests 1 --output-tokens 2 --quiet >/dev/null 2>&1 && break; sleep 0.3; done
+  say "simulated GPU target (cluster-sim --preset gpu-70b-cpu-1b), sweep $SWEEP, τ = 0.7"
+  "$BIN" loadtest --coordinator "127.0.0.1:$port" --sweep "$SWEEP" --requests-per-client 3 --output-tokens "$TOKENS" \
+    --temperature 0.7 --seed 11 --against-no-draft --quiet --out "$OUT/gpu-sim-t0.7" > "$OUT/gpu-sim-t0.7.txt" 2>/dev/null
+  stop
+}
+
 prompt_cache() {
   local port=$((20000 + RANDOM % 20000))
   for cache in --prompt-cache --no-prompt-cache; do
@@ -99,12 +110,12 @@ table() {
   python3 - "$OUT" <<'PY'
 import glob, json, os, sys
 out = sys.argv[1]
-for path in sorted(glob.glob(f"{out}/closed-t*/comparison.json")) + sorted(glob.glob(f"{out}/open-t*/comparison.json")):
+for path in sum((sorted(glob.glob(f"{out}/{kind}-t*/comparison.json")) for kind in ("closed", "open", "gpu-sim")), []):
     c = json.load(open(path))
     print(f"{os.path.basename(os.path.dirname(path))}, τ = {c['parameters']['temperature']}: output tokens/s and p99 TPOT, drafts / plain")
     for row in c["loads"]:
         goodput = ""
-        if row["arrival"].startswith("poisson"):
+        if row["arrival"].lower().startswith("poisson"):
             sides = [json.load(open(f"{os.path.dirname(path)}/{side}/summary.json"))["steps"] for side in ("drafts", "no-draft")]
             step = [s for s in sides[0] if s["arrival"] == row["arrival"]][0], [s for s in sides[1] if s["arrival"] == row["arrival"]][0]
             goodput = f"   goodput {step[0]['goodputRequestsPerSecond']:.2f} / {step[1]['goodputRequestsPerSecond']:.2f} req/s"
@@ -120,8 +131,9 @@ PY
 mkdir -p "$OUT"
 case $what in
   sweep) sweep ;;
+  gpu) gpu ;;
   prompt-cache) prompt_cache ;;
-  all) sweep; prompt_cache ;;
-  *) echo "usage: $0 [sweep|prompt-cache|all]" >&2; exit 64 ;;
+  all) sweep; gpu; prompt_cache ;;
+  *) echo "usage: $0 [sweep|gpu|prompt-cache|all]" >&2; exit 64 ;;
 esac
 table

@@ -71,7 +71,7 @@ package enum CoordinatorMetrics {
         registry.declare(requestsWaiting, .gauge, help: "Requests waiting for admission (at most --max-queue).")
         registry.declare(requestsDrafting, .gauge, help: "Running requests with drafts in progress.")
         registry.declare(draftSupplyLimit, .gauge,
-                         help: "Requests the draft pool keeps ahead of the target at once, as learnt (0: no limit met yet).")
+                         help: "Drafts the draft pool keeps ahead of the target at once, as learnt (0: no limit met yet).")
         registry.declare(draftingOn, .gauge,
                          help: "1 while drafting measured faster than plain batching at the current load (DraftingPayoff), 0 while not.")
         registry.declare(draftingModeChanges, .counter, help: "Changes between drafting and plain batching, by the mode taken (DraftingPayoff).")

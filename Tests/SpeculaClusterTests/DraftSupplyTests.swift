@@ -1,29 +1,40 @@
 import SpeculaCluster
 import Testing
 
-/// How many requests may draft at once, learnt from who missed a pass waiting for drafts; and
+/// How many drafts may run at once, learnt from who missed a pass waiting for drafts; and
 /// whether drafting or plain batching is faster at a load, learnt from the passes' throughput.
 struct DraftSupplyTests {
-    @Test func withoutAMissedPassEveryRequestMayDraft() {
-        var supply = DraftSupply()
-        for _ in 0..<100 { supply.passStarted(drafting: 6, lagging: 0) }
-        #expect(supply.limit == nil)
-        #expect(supply.admits(drafting: 1_000))
+    /// `windows` windows of passes with `drafting` drafts of one request each running, `lagging`
+    /// of them missing each pass, and `accepted` draft tokens accepted by each pass.
+    static func windows(_ windows: Int, drafting: Int, lagging: Int, accepted: Int = 0, supply: inout DraftSupply) {
+        for _ in 0..<(windows * DraftSupply.windowPasses) {
+            supply.accepted(accepted)
+            supply.passStarted(drafting: drafting, lagging: lagging, missing: lagging)
+        }
     }
 
-    @Test func aMissDropsTheLimitToTheRequestsThatKeptUpAndItGrowsBackSlowly() {
+    @Test func missesThatCostLessThanTheDraftsBringKeepEveryDraft() {
         var supply = DraftSupply()
-        supply.passStarted(drafting: 4, lagging: 3)
+        Self.windows(10, drafting: 16, lagging: 0, accepted: 8, supply: &supply)
+        // A quarter of the drafts late at every pass, but eight draft tokens accepted per pass.
+        Self.windows(3, drafting: 16, lagging: 4, accepted: 8, supply: &supply)
+        #expect(supply.limit == nil)
+        #expect(supply.available(drafting: 1_000) == .max)
+    }
+
+    @Test func missesThatCostMoreThanTheDraftsBringDropTheLimitToTheDraftsThatKeptUpAndItGrowsBack() {
+        var supply = DraftSupply()
+        Self.windows(1, drafting: 4, lagging: 3, supply: &supply)
         #expect(supply.limit == 1)
-        #expect(supply.admits(drafting: 0) && !supply.admits(drafting: 1))
-        supply.passStarted(drafting: 1, lagging: 1)
-        #expect(supply.limit == 1, "one request may always draft")
-        for _ in 1..<DraftSupply.growthPasses { supply.passStarted(drafting: 1, lagging: 0) }
+        #expect(supply.available(drafting: 0) == 1 && supply.available(drafting: 1) == 0)
+        Self.windows(1, drafting: 1, lagging: 1, supply: &supply)
+        #expect(supply.limit == 1, "one draft may always run")
+        Self.windows(1, drafting: 1, lagging: 0, accepted: 1, supply: &supply)
+        #expect(supply.limit == 2, "a window at the limit that paid adds a draft")
+        Self.windows(4, drafting: 1, lagging: 0, accepted: 1, supply: &supply)
+        #expect(supply.limit == 2, "windows that leave the limit unused do not grow it")
+        Self.windows(1, drafting: 2, lagging: 1, supply: &supply)
         #expect(supply.limit == 1)
-        supply.passStarted(drafting: 1, lagging: 0)
-        #expect(supply.limit == 2, "grows after \(DraftSupply.growthPasses) passes at the limit without a miss")
-        for _ in 0..<(4 * DraftSupply.growthPasses) { supply.passStarted(drafting: 1, lagging: 0) }
-        #expect(supply.limit == 2, "passes that leave the limit unused do not grow it")
     }
 
     /// Runs epochs of passes at `running` requests, `rate(mode)` tokens per second in each mode;

@@ -1,41 +1,48 @@
-/// How many requests the draft pool keeps ahead of the target at once, learnt from the passes.
+/// How many drafts the draft pool keeps ahead of the target at once, learnt from the passes.
 ///
-/// Workers share their cores among every request they draft for; past some number of requests
-/// their drafts fall behind the target, and a request whose drafts lag misses passes waiting for
-/// their next token (the first-token coupling needs it). Plain continuous batching never waits,
-/// so a request that cannot be kept ahead is better off without drafts. The supply is measured
-/// the way TCP measures a path, not modelled: while no drafted request misses a pass, the limit
-/// grows by one request every `growthPasses` passes that use it all; when requests miss a pass
-/// for their drafts, it drops to the number that kept up. Requests past the limit decode plainly
-/// in the batch until a place frees.
+/// Workers share their cores among every draft they draw; past some number of drafts they fall
+/// behind the target, and a request whose drafts lag misses passes waiting for their next token
+/// (the first-token coupling needs it). Plain continuous batching never waits. The supply is
+/// measured, not modelled, a window of `windowPasses` passes at a time: where the passes missed
+/// cost more tokens than the drafts' accepted tokens brought (a missed pass costs its request at
+/// least the token the pass would have given it), the limit drops to the drafts that kept up;
+/// where the limit was used and paid, it grows by one draft. A request's next round asks for no
+/// more drafts than are left (K shrinks before drafting stops); a request with none left decodes
+/// plainly in the batch until a place frees. Occasional misses of drafts that pay well (a GPU
+/// target, where a pass is short and drafts long) keep every draft.
 ///
 /// It reads only timing (who was waiting when a pass started), never the drafts' tokens, so
 /// which requests draft leaves every request's law the target's.
-package struct DraftSupply {
-    /// Requests that may draft at once; nil while no drafted request has missed a pass.
+package struct DraftSupply: Sendable {
+    /// Drafts (streams, over all requests) that may run at once; nil while the pool keeps up
+    /// with every one.
     package private(set) var limit: Int?
-    /// Passes since the last miss that had the limit's number of requests drafting.
-    private var passesAtLimit = 0
+    /// The window so far: passes, the drafts' passes and misses in them, the requests' passes
+    /// missed, and the draft tokens accepted.
+    private var passes = 0, drafted = 0, missed = 0, missedPasses = 0, accepted = 0
 
     package init() {}
 
-    /// Passes at the limit without a miss before it grows by one request.
-    package static let growthPasses = 16
-
-    /// A pass started while `drafting` requests had drafts, `lagging` of which missed it waiting
-    /// for their drafts' next token.
-    package mutating func passStarted(drafting: Int, lagging: Int) {
-        if lagging > 0 {
-            limit = max(1, min(limit ?? drafting, drafting - lagging))
-            passesAtLimit = 0
-        } else if let current = limit, drafting >= current {
-            passesAtLimit += 1
-            guard passesAtLimit >= Self.growthPasses else { return }
+    /// Passes per window.
+    package static let windowPasses = 16
+    /// A pass started while `drafting` drafts ran, `lagging` of which made their request miss it
+    /// (`missing` requests) waiting for their next token.
+    package mutating func passStarted(drafting: Int, lagging: Int, missing: Int) {
+        (passes, drafted, missed, missedPasses) = (passes + 1, drafted + drafting, missed + lagging, missedPasses + missing)
+        guard passes == Self.windowPasses else { return }
+        defer { (passes, drafted, missed, missedPasses, accepted) = (0, 0, 0, 0, 0) }
+        guard drafted > 0 else { return }
+        let mean = Double(drafted) / Double(passes)
+        if missedPasses > accepted {
+            limit = max(1, min(limit ?? .max, Int(mean * (1 - Double(missed) / Double(drafted)))))
+        } else if let current = limit, mean > Double(current) - 0.5 {
             limit = current + 1
-            passesAtLimit = 0
         }
     }
 
-    /// Whether one more request may start drafting while `drafting` others do.
-    package func admits(drafting: Int) -> Bool { limit.map { drafting < $0 } ?? true }
+    /// A pass accepted `tokens` draft tokens.
+    package mutating func accepted(_ tokens: Int) { accepted += tokens }
+
+    /// How many more drafts may start while `drafting` others run.
+    package func available(drafting: Int) -> Int { limit.map { max(0, $0 - drafting) } ?? .max }
 }

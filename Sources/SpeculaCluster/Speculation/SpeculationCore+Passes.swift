@@ -46,16 +46,18 @@ extension SpeculationCore {
         outbox.append(.score(pass))
     }
 
-    /// Notes in `draftSupply` how many requests draft and how many of them miss the pass that
-    /// starts, waiting for their drafts' next token.
+    /// Notes in `draftSupply` how many drafts run and how many of them make their request miss
+    /// the pass that starts, waiting for their next token.
     private mutating func learnDraftSupply(ready: Set<UInt64>) {
         let drafting = requests.ids.filter { requests[$0]!.admitted && !requests[$0]!.liveStreams.isEmpty }
         let lagging = drafting.filter { !ready.contains($0) && requests[$0]!.waitingSince != nil }
-        draftSupply.passStarted(drafting: drafting.count, lagging: lagging.count)
-        logger.debug("pass starts", metadata: ["ready": "\(ready.count)", "drafting": "\(drafting.count)", "lagging": "\(lagging.count)",
-                                               "supply": "\(draftSupply.limit.map(String.init) ?? "open")"])
+        let table = requests
+        func streams(_ ids: [UInt64]) -> Int { ids.reduce(0) { $0 + table[$1]!.liveStreams.count } }
+        draftSupply.passStarted(drafting: streams(drafting), lagging: streams(lagging), missing: lagging.count)
         metrics.set(CoordinatorMetrics.requestsDrafting, Double(drafting.count))
         metrics.set(CoordinatorMetrics.draftSupplyLimit, Double(draftSupply.limit ?? 0))
+        logger.debug("pass starts", metadata: ["ready": "\(ready.count)", "drafting": "\(drafting.count)", "lagging": "\(lagging.count)",
+                                               "supply": "\(draftSupply.limit.map(String.init) ?? "open")"])
     }
 
     /// The least a pass costs besides the target's scoring, in microseconds (`planDepths`).

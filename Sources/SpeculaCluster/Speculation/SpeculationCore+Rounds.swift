@@ -30,10 +30,12 @@ extension SpeculationCore {
         // Every `probeRounds`-th round drafts anyway, so that the wait for drafts is measured
         // again and drafts come back once they pay.
         if request.adaptive, !request.draftsPay, request.round % Self.probeRounds != 0 { request.drafts = 0 }
-        // Past what the pool keeps ahead of the target, or where plain batching measured faster
-        // at this load, it decodes plainly.
-        if request.adaptive, !draftSupply.admits(drafting: requestsDrafting(besides: id))
-            || draftingPayoff.mode(running: admission.running.count) == .plain { request.drafts = 0 }
+        // No more drafts than the pool keeps ahead of the target; none where plain batching
+        // measured faster at this load.
+        if request.adaptive {
+            request.drafts = min(request.drafts, draftSupply.available(drafting: draftsRunning(besides: id)))
+            if draftingPayoff.mode(running: admission.running.count) == .plain { request.drafts = 0 }
+        }
         if request.drafts > 0, !pool.isEmpty {
             let assignment = DraftAssignment.assign(drafts: request.drafts, speeds: states.map(\.tokensPerSecond), queued: states.map(\.queuedDrafts),
                                                     limits: states.map(\.maxDrafts), previous: previous)
@@ -53,9 +55,9 @@ extension SpeculationCore {
         if !request.streams.isEmpty { startAudit(id, pool: pool) }
     }
 
-    /// Running requests other than `id` with drafts in progress.
-    func requestsDrafting(besides id: UInt64) -> Int {
-        requests.ids.count { $0 != id && requests[$0]!.admitted && !requests[$0]!.liveStreams.isEmpty }
+    /// Drafts in progress of the running requests other than `id`.
+    func draftsRunning(besides id: UInt64) -> Int {
+        requests.ids.reduce(0) { $0 + ($1 != id && requests[$1]!.admitted ? requests[$1]!.liveStreams.count : 0) }
     }
 
     /// K and γ for a request that leaves them open: the planner's choice for its regime, given

@@ -128,6 +128,7 @@ extension SpeculationCore {
         }) else { return false }
         record(stats, emitted: emitted.count)
         draftingPayoff.emitted(emitted.count)
+        draftSupply.accepted(acceptedDraftTokens)
         recordLatencies(of: request, since: previous, at: now, finished: finish != nil)
         var chunk = TokenChunk()
         chunk.requestID = request.clientRequestID
