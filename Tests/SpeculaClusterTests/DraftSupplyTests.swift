@@ -9,7 +9,7 @@ struct DraftSupplyTests {
     static func windows(_ windows: Int, drafting: Int, lagging: Int, accepted: Int = 0, supply: inout DraftSupply) {
         for _ in 0..<(windows * DraftSupply.windowPasses) {
             supply.accepted(accepted)
-            supply.passStarted(drafting: drafting, lagging: lagging, missing: lagging)
+            supply.passStarted(drafting: drafting, requests: drafting, lagging: lagging, missing: lagging)
         }
     }
 
@@ -39,17 +39,19 @@ struct DraftSupplyTests {
 
     /// Runs epochs of passes at `running` requests, `rate(mode)` tokens per second in each mode;
     /// returns the modes of the epochs that ran.
-    static func epochs(_ count: Int, running: Int = 4, payoff: inout DraftingPayoff, rate: (DraftingPayoff.Mode) -> Double) -> [DraftingPayoff.Mode] {
+    /// (`plainEstimate`: the cost line's estimate of plain batching, tokens per second.)
+    static func epochs(_ count: Int, running: Int = 4, plainEstimate: Double = .infinity, payoff: inout DraftingPayoff,
+                       rate: (DraftingPayoff.Mode) -> Double) -> [DraftingPayoff.Mode] {
         var now = ContinuousClock.now
         var modes: [DraftingPayoff.Mode] = []
-        _ = payoff.passFinished(running: running, at: now)  // the first pass starts the clock
+        _ = payoff.passFinished(running: running, plainEstimate: plainEstimate, at: now)  // the first pass starts the clock
         for _ in 0..<count {
             let mode = payoff.mode(running: running)
             modes.append(mode)
             for _ in 0..<(payoff.settlePasses + payoff.epochPasses) {
                 payoff.emitted(running)
                 now += .microseconds(Int64(1e6 * Double(running) / rate(mode)))
-                _ = payoff.passFinished(running: running, at: now)
+                _ = payoff.passFinished(running: running, plainEstimate: plainEstimate, at: now)
             }
         }
         return modes
@@ -70,6 +72,16 @@ struct DraftSupplyTests {
         let modes = Self.epochs(40, running: 1, payoff: &payoff) { $0 == .plain ? 50 : 90 }
         #expect(modes.filter { $0 == .plain }.count <= 5, "\(modes)")
         #expect(payoff.mode(running: 1) == .drafting)
+    }
+
+    @Test func plainBatchingIsNotTriedWhereDraftingClearlyBeatsTheCostLinesEstimateOfIt() {
+        var payoff = DraftingPayoff()
+        let modes = Self.epochs(20, running: 1, plainEstimate: 50, payoff: &payoff) { $0 == .plain ? 50 : 90 }
+        #expect(modes.allSatisfy { $0 == .drafting }, "\(modes)")
+        // Drafting no longer clearly ahead: plain batching is measured.
+        let closer = Self.epochs(4, running: 1, plainEstimate: 80, payoff: &payoff) { $0 == .plain ? 100 : 90 }
+        #expect(closer.contains(.plain), "\(closer)")
+        #expect(payoff.mode(running: 1) == .plain)
     }
 
     @Test func eachLoadLevelIsMeasuredApart() {

@@ -80,7 +80,7 @@ struct SpeculationCoreLawTests {
         var core = try CoreScript(seed: 3, vocabulary: 2)
         core.adaptive = true
         (core.options.limits.maxDrafts, core.options.limits.maxBlockLength) = (1, 2)
-        core.options.draftingPayoff = DraftingPayoff(settlePasses: 0, epochPasses: 1)
+        core.options.draftingPayoff = DraftingPayoff(settlePasses: 0, epochPasses: 1, clearWin: .infinity)
         let worst = Self.largestGap(core, verifier: .multidraftBlock, drafts: 1, blockLength: 2, maxTokens: 3, scriptLength: 3)
         #expect(worst.gap < 1e-12, "gap \(worst.gap) under \(worst.script)")
         let metrics = core.options.metrics.render().split(separator: "\n")

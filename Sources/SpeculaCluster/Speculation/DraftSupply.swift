@@ -4,8 +4,8 @@
 /// behind the target, and a request whose drafts lag misses passes waiting for their next token
 /// (the first-token coupling needs it). Plain continuous batching never waits. The supply is
 /// measured, not modelled, a window of `windowPasses` passes at a time: where the passes missed
-/// cost more tokens than the drafts' accepted tokens brought (a missed pass costs its request at
-/// least the token the pass would have given it), the limit drops to the drafts that kept up;
+/// cost more tokens than the drafts' accepted tokens brought (a missed pass costs its request the
+/// tokens a drafted request's pass gives on average), the limit drops to the drafts that kept up;
 /// where the limit was used and paid, it grows by one draft. A request's next round asks for no
 /// more drafts than are left (K shrinks before drafting stops); a request with none left decodes
 /// plainly in the batch until a place frees. Occasional misses of drafts that pay well (a GPU
@@ -17,23 +17,25 @@ package struct DraftSupply: Sendable {
     /// Drafts (streams, over all requests) that may run at once; nil while the pool keeps up
     /// with every one.
     package private(set) var limit: Int?
-    /// The window so far: passes, the drafts' passes and misses in them, the requests' passes
-    /// missed, and the draft tokens accepted.
-    private var passes = 0, drafted = 0, missed = 0, missedPasses = 0, accepted = 0
+    /// The window so far: passes, the drafts' passes and misses in them, the drafted requests'
+    /// passes and misses, and the draft tokens accepted.
+    private var passes = 0, drafted = 0, missed = 0, requestPasses = 0, missedPasses = 0, accepted = 0
 
     package init() {}
 
     /// Passes per window.
     package static let windowPasses = 16
-    /// A pass started while `drafting` drafts ran, `lagging` of which made their request miss it
-    /// (`missing` requests) waiting for their next token.
-    package mutating func passStarted(drafting: Int, lagging: Int, missing: Int) {
-        (passes, drafted, missed, missedPasses) = (passes + 1, drafted + drafting, missed + lagging, missedPasses + missing)
+    /// A pass started while `drafting` drafts of `requests` requests ran, `lagging` of which made
+    /// their request miss it (`missing` requests) waiting for their next token.
+    package mutating func passStarted(drafting: Int, requests: Int, lagging: Int, missing: Int) {
+        (passes, drafted, missed) = (passes + 1, drafted + drafting, missed + lagging)
+        (requestPasses, missedPasses) = (requestPasses + requests, missedPasses + missing)
         guard passes == Self.windowPasses else { return }
-        defer { (passes, drafted, missed, missedPasses, accepted) = (0, 0, 0, 0, 0) }
+        defer { (passes, drafted, missed, requestPasses, missedPasses, accepted) = (0, 0, 0, 0, 0, 0) }
         guard drafted > 0 else { return }
         let mean = Double(drafted) / Double(passes)
-        if missedPasses > accepted {
+        let tokensPerPass = 1 + Double(accepted) / Double(max(requestPasses - missedPasses, 1))
+        if Double(missedPasses) * tokensPerPass > Double(accepted) {
             limit = max(1, min(limit ?? .max, Int(mean * (1 - Double(missed) / Double(drafted)))))
         } else if let current = limit, mean > Double(current) - 0.5 {
             limit = current + 1

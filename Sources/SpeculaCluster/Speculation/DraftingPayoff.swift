@@ -8,7 +8,10 @@
 /// (running requests: 1, 2, 3–4, 5–8, …) in both modes, an epoch of passes at a time, and drafts
 /// only where drafting measured faster. The losing mode is tried again now and then, at
 /// intervals that double while it keeps losing (from 2 epochs up to 32), so that a change in
-/// load, prompts or pool is noticed at a small cost.
+/// load, prompts or pool is noticed at a small cost. Plain batching is not tried at all while
+/// drafting beats by `clearWin` what plain batching would give by the pass cost line (its
+/// passes' time for the running requests' tokens): a try costs an epoch, and at one request on
+/// a CPU, drafting is worth nearly twice plain decoding.
 ///
 /// It reads only timing and token counts of past passes, never the current drafts' tokens, so
 /// every request still draws from the target's exact law.
@@ -38,10 +41,13 @@ package struct DraftingPayoff: Sendable {
     /// Passes after a change of mode that are not measured (the new mode's drafts start, or the
     /// old mode's end), and passes an epoch then measures.
     package let settlePasses: Int, epochPasses: Int
+    /// How much faster than the cost line's estimate of plain batching drafting must be for plain
+    /// batching not to be tried.
+    package let clearWin: Double
 
-    package init(settlePasses: Int = 4, epochPasses: Int = 24) {
-        precondition(settlePasses >= 0 && epochPasses >= 1)
-        (self.settlePasses, self.epochPasses) = (settlePasses, epochPasses)
+    package init(settlePasses: Int = 4, epochPasses: Int = 24, clearWin: Double = 1.25) {
+        precondition(settlePasses >= 0 && epochPasses >= 1 && clearWin >= 1)
+        (self.settlePasses, self.epochPasses, self.clearWin) = (settlePasses, epochPasses, clearWin)
     }
     /// The longest interval, in epochs, between two tries of the losing mode.
     package static let maxTryEvery = 32
@@ -55,11 +61,13 @@ package struct DraftingPayoff: Sendable {
     /// Tokens went out to a client.
     package mutating func emitted(_ tokens: Int) { emitted += tokens }
 
-    /// A pass ended with `running` requests in flight; returns the mode if it changed at that
-    /// load level.
-    package mutating func passFinished(running: Int, at now: ContinuousClock.Instant) -> Mode? {
+    /// A pass ended with `running` requests in flight, where plain batching would give about
+    /// `plainEstimate` tokens per second; returns the mode if it changed at that load level. A
+    /// pass that read a new request's prompt (`prompt`) is left out: its cost says nothing of
+    /// either mode, and it would swamp an epoch's measure.
+    package mutating func passFinished(running: Int, plainEstimate: Double, prompt: Bool = false, at now: ContinuousClock.Instant) -> Mode? {
         defer { (emitted, lastPassEnd) = (0, now) }
-        guard let last = lastPassEnd, running > 0 else { return nil }
+        guard let last = lastPassEnd, running > 0, !prompt else { return nil }
         let key = Self.level(running: running)
         var level = levels[key] ?? Level()
         defer { levels[key] = level }
@@ -71,7 +79,7 @@ package struct DraftingPayoff: Sendable {
         let rate = Double(level.tokens) / max(level.seconds, 1e-9)
         level.rate[level.mode] = level.rate[level.mode].map { ($0 + rate) / 2 } ?? rate
         (level.passes, level.tokens, level.seconds) = (0, 0, 0)
-        let next = Self.nextMode(after: &level)
+        let next = nextMode(after: &level, plainEstimate: plainEstimate)
         guard next != level.mode else { return nil }
         level.mode = next
         return next
@@ -79,7 +87,10 @@ package struct DraftingPayoff: Sendable {
 
     /// The mode of the level's next epoch: the other one while it is unmeasured; then the faster
     /// one, with the slower one tried after `tryEvery` epochs (doubling while it stays slower).
-    private static func nextMode(after level: inout Level) -> Mode {
+    private func nextMode(after level: inout Level, plainEstimate: Double) -> Mode {
+        if level.mode == .drafting, level.rate[.plain] == nil, let drafting = level.rate[.drafting], drafting >= clearWin * plainEstimate {
+            return .drafting
+        }
         let other: Mode = level.mode == .drafting ? .plain : .drafting
         guard let current = level.rate[level.mode], let alternative = level.rate[other] else { return other }
         let best = current >= alternative ? level.mode : other

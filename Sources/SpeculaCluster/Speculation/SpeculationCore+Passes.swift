@@ -53,7 +53,7 @@ extension SpeculationCore {
         let lagging = drafting.filter { !ready.contains($0) && requests[$0]!.waitingSince != nil }
         let table = requests
         func streams(_ ids: [UInt64]) -> Int { ids.reduce(0) { $0 + table[$1]!.liveStreams.count } }
-        draftSupply.passStarted(drafting: streams(drafting), lagging: streams(lagging), missing: lagging.count)
+        draftSupply.passStarted(drafting: streams(drafting), requests: drafting.count, lagging: streams(lagging), missing: lagging.count)
         metrics.set(CoordinatorMetrics.requestsDrafting, Double(drafting.count))
         metrics.set(CoordinatorMetrics.draftSupplyLimit, Double(draftSupply.limit ?? 0))
         logger.debug("pass starts", metadata: ["ready": "\(ready.count)", "drafting": "\(drafting.count)", "lagging": "\(lagging.count)",

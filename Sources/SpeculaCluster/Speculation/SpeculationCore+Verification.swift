@@ -9,7 +9,8 @@ extension SpeculationCore {
         scoring = false
         let micros = duration / .microseconds(1)
         // A request's first pass also reads its prompt: not a pass of its tree's size.
-        if !pass.steps.contains(where: { requests[$0.id]?.targetPasses == 0 }) { passCost.observe(tokens: pass.tokens, micros: micros) }
+        let prompt = pass.steps.contains { requests[$0.id]?.targetPasses == 0 }
+        if !prompt { passCost.observe(tokens: pass.tokens, micros: micros) }
         for (step, targetRows) in zip(pass.steps, rows) {
             guard requests[step.id] != nil else {
                 outbox.append(.release(request: step.id))  // cancelled during the pass
@@ -17,7 +18,7 @@ extension SpeculationCore {
             }
             verify(step, targetRows: targetRows, batch: pass.steps.count, scoreMicros: micros, at: now)
         }
-        weighDrafting(at: now)
+        weighDrafting(prompt: prompt, at: now)
     }
 
     private mutating func verify(_ step: PassStep, targetRows: [DenseDistribution], batch: Int, scoreMicros: Double, at now: ContinuousClock.Instant) {
@@ -68,9 +69,11 @@ extension SpeculationCore {
 
     /// The pass's tokens and time go to `draftingPayoff`; when plain batching takes over at this
     /// load, the adaptive requests' drafts stop (their next rounds have none).
-    private mutating func weighDrafting(at now: ContinuousClock.Instant) {
+    private mutating func weighDrafting(prompt: Bool, at now: ContinuousClock.Instant) {
         let running = admission.running.count
-        guard let mode = draftingPayoff.passFinished(running: running, at: now) else { return }
+        let line = passCost.line, passMicros = max(line.fixed, Self.passOverheadMicros) + line.perToken * Double(running)
+        guard let mode = draftingPayoff.passFinished(running: running, plainEstimate: Double(running) * 1e6 / passMicros,
+                                                             prompt: prompt, at: now) else { return }
         logger.debug("drafting mode changes", metadata: ["mode": "\(mode)", "running": "\(running)"])
         metrics.set(CoordinatorMetrics.draftingOn, mode == .drafting ? 1 : 0)
         metrics.add(CoordinatorMetrics.draftingModeChanges, labels: ["mode": mode == .drafting ? "drafting" : "plain"])
