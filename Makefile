@@ -6,7 +6,7 @@ SWIFT        ?= swift
 CONFIG       ?= release
 BUILD_FLAGS  := -c $(CONFIG)
 BIN          := .build/$(CONFIG)/specula
-APT_PACKAGES := libuv1-dev libprotobuf-c-dev protobuf-c-compiler pkg-config protobuf-compiler
+APT_PACKAGES := libuv1-dev libprotobuf-c-dev protobuf-c-compiler pkg-config protobuf-compiler qemu-user binutils
 PIP_PACKAGES := protobuf==4.25.8 numpy gguf pytest tokenizers pyyaml jinja2 openai
 PYTHON       ?= python3
 

@@ -9,9 +9,16 @@ let strictSwift: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
-/// The numeric kernels are compiled for the build machine's CPU (AVX2/AVX-512 where present),
-/// as llama.cpp does by default: the engine is built from source on each machine that runs it.
-let nativeCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "native"])]
+/// The build is portable: every module compiles for the architecture's baseline (any x86-64
+/// CPU, any aarch64 one), except each kernel level's own module, compiled for the instructions
+/// of its level and called only where the CPU has them (`KernelLevel`, chosen at run time).
+/// Loops written once for every level (`SpeculaKernels/AttentionLoops.swift`) are linked into
+/// each level's folder, so that each module compiles its own copy for its own instructions.
+#if arch(x86_64)
+let avx512Level: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "cascadelake"])]
+#else
+let avx512Level: [SwiftSetting] = []  // its sources are x86-only: an empty module
+#endif
 
 let package = Package(
     name: "Specula",
@@ -42,11 +49,18 @@ let package = Package(
         .target(name: "SpeculaProto", dependencies: ["CProtobufC"]),
 
         .target(name: "SpeculaCore", swiftSettings: strictSwift),
+        // The kernel levels: what each CPU runs, the portable level, and the faster ones.
+        .target(name: "SpeculaKernels", dependencies: ["CX86"], swiftSettings: strictSwift),
+        .target(
+            name: "SpeculaKernelsAVX512", dependencies: ["SpeculaKernels", "CX86"],
+            swiftSettings: strictSwift + avx512Level),
         .target(name: "SpeculaJinja", swiftSettings: strictSwift),
         .target(
             name: "SpeculaModel",
-            dependencies: ["SpeculaCore", "SpeculaJinja", "CX86", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: strictSwift + nativeCPU),
+            dependencies: [
+                "SpeculaCore", "SpeculaJinja", "SpeculaKernels", "SpeculaKernelsAVX512", .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift),
         .target(
             name: "SpeculaNet",
             dependencies: [
@@ -91,7 +105,8 @@ let package = Package(
         .executableTarget(
             name: "specula",
             dependencies: [
-                "SpeculaBench", "SpeculaLoad", "SpeculaCluster", "SpeculaCore", "SpeculaHTTP", "SpeculaJinja", "SpeculaModel", "SpeculaNet",
+                "SpeculaBench", "SpeculaLoad", "SpeculaCluster", "SpeculaCore", "SpeculaKernels", "SpeculaHTTP", "SpeculaJinja",
+                "SpeculaModel", "SpeculaNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -102,7 +117,7 @@ let package = Package(
         .testTarget(
             name: "SpeculaNetTests",
             dependencies: ["SpeculaNet", "SpeculaCore"]),
-        .testTarget(name: "SpeculaModelTests", dependencies: ["SpeculaModel", "SpeculaCore"]),
+        .testTarget(name: "SpeculaModelTests", dependencies: ["SpeculaModel", "SpeculaCore", "SpeculaKernels"]),
         .testTarget(
             name: "SpeculaClusterTests",
             dependencies: ["SpeculaCluster", "SpeculaCore", "SpeculaNet", "SpeculaModel", .product(name: "Logging", package: "swift-log")]),

@@ -17,6 +17,8 @@ package enum EngineBenchmark {
         package var model: String
         package var architecture: String
         package var threads: Int
+        /// The kernel level the engine ran on (`KernelLevel`).
+        package var kernels: String
         /// `int8` or `float` (`ActivationPrecision`).
         package var activations: String
         /// The output head (`OutputHead`; "file" for the file's own).
@@ -77,7 +79,8 @@ package enum EngineBenchmark {
         // Relative to a timed one-token pass, or to a decode step when no size 1 was asked for.
         let one = rows.first { $0.tokens == 1 }?.meanMilliseconds ?? 1000 / decodeRate
         for i in rows.indices { rows[i].relativeCost = rows[i].meanMilliseconds / one }
-        return Report(model: path, architecture: engine.config.architecture, threads: threads, activations: precision.rawValue, outputHead: outputHead.name, layerWeights: layerWeights.name, loadSeconds: loadSeconds,
+        return Report(model: path, architecture: engine.config.architecture, threads: threads, kernels: engine.kernels.level.rawValue,
+                      activations: precision.rawValue, outputHead: outputHead.name, layerWeights: layerWeights.name, loadSeconds: loadSeconds,
                       decodeTokensPerSecond: decodeRate, decodeTokens: decodeTokens, contextTokens: context.count, passes: rows,
                       residentMegabytes: residentMegabytes(), kvCacheBytesPerToken: engine.kvBytesPerToken,
                       contextLength: engine.config.contextLength,

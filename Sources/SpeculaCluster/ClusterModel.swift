@@ -102,7 +102,10 @@ package struct ClusterModel: Sendable {
         let tokenizer = try Tokenizer(file: engine.file)
         return ClusterModel(
             model: EngineSequenceModel(engine: engine),
-            fingerprint: try weightsFingerprint(path) + layerWeights.fingerprintSuffix + outputHead.fingerprintSuffix,
+            // Kernel levels round differently in the last bits: workers of different levels are
+            // different draft laws, pooled (and audited) apart.
+            fingerprint: try weightsFingerprint(path) + layerWeights.fingerprintSuffix + outputHead.fingerprintSuffix
+                + "+kernels-\(engine.kernels.level.rawValue)",
             tokenizerFingerprint: tokenizer.fingerprint, endOfSequence: tokenizer.eos, source: path, tokenizer: tokenizer,
             chatTemplate: Result { () throws(JinjaError) in try ChatTemplate(for: tokenizer) }, engine: engine)
     }

@@ -28,6 +28,7 @@ struct BenchE2E: AsyncParsableCommand {
     @Option(help: "New tokens per prompt.") var maxTokens: Int = 128
     @Option(help: "Temperatures, comma-separated.") var temperatures: String = "0,0.7"
     @Option(help: "Compute threads.") var threads: Int = 2
+    @OptionGroup var kernelOptions: KernelOptions
     @Option(help: "The draft's output head (as `specula draft --output-head`).") var draftOutputHead: OutputHead?
     @Option(help: "The draft's layer weights (as `specula draft --weights`).") var draftWeights: LayerWeights?
     @Flag(help: "γ = 4 and K = 2 only.") var quick = false

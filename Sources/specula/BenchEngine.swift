@@ -17,6 +17,7 @@ struct BenchEngine: ParsableCommand {
 
     @Option(help: "A GGUF file or a cached model's name.") var model: String
     @Option(help: "Compute threads.") var threads: Int = 2
+    @OptionGroup var kernelOptions: KernelOptions
     @Option(help: "Activations for quantized weights: int8 (fast) or float.") var activations: ActivationPrecision = .int8
     @Option(help: ArgumentHelp("The output head (drafts' heads, to compare their speed).", discussion: OutputHead.help)) var outputHead: OutputHead = .file
     @Option(help: ArgumentHelp("The layer weights (drafts' weights, to compare their speed).", discussion: LayerWeights.help)) var weights: LayerWeights = .file
@@ -36,7 +37,7 @@ struct BenchEngine: ParsableCommand {
             try JSONOutput.print(report)
             return
         }
-        print(String(format: "%@ (%@), %d threads, %@ activations, output head %@, layer weights %@: load %.2f s, RSS %.0f MB", report.model, report.architecture, report.threads, report.activations, report.outputHead, report.layerWeights, report.loadSeconds, report.residentMegabytes))
+        print(String(format: "%@ (%@), %d threads, %@ kernels, %@ activations, output head %@, layer weights %@: load %.2f s, RSS %.0f MB", report.model, report.architecture, report.threads, report.kernels, report.activations, report.outputHead, report.layerWeights, report.loadSeconds, report.residentMegabytes))
         print(String(format: "KV cache: %d bytes per token, %.0f MB at the context length of %d tokens", report.kvCacheBytesPerToken, report.kvCacheMegabytesAtContextLength, report.contextLength))
         print(String(format: "decode: %.1f tokens/s after %d context tokens", report.decodeTokensPerSecond, report.contextTokens))
         for row in report.passes {

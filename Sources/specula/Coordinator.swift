@@ -20,6 +20,7 @@ struct Coordinator: AsyncParsableCommand {
     @Option(help: "Target model: a GGUF file, a name from `specula models list`, or a toy n-gram JSON file.")
     var model: String
     @Option(help: "Compute threads for the target.") var threads: Int = 2
+    @OptionGroup var kernelOptions: KernelOptions
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "TCP port to listen on (0: any free port).") var port: Int = 7070
     @Option(help: ArgumentHelp("Milliseconds a request waits for its drafts' next tokens.",

@@ -19,6 +19,7 @@ struct Draft: AsyncParsableCommand {
     @Option(help: "Draft model: a GGUF file, a name from `specula models list`, or a toy n-gram JSON file.")
     var model: String
     @Option(help: "Compute threads for the draft model.") var threads: Int = 1
+    @OptionGroup var kernelOptions: KernelOptions
     @Option(help: ArgumentHelp("The draft's output head (GGUF models; default: candidates).", discussion: OutputHead.help)) var outputHead: OutputHead?
     @Option(help: ArgumentHelp("The draft's layer weights (GGUF models; default: q4_0).", discussion: LayerWeights.help)) var weights: LayerWeights?
     @Option(help: "Coordinator address, HOST:PORT.") var coordinator: String = "127.0.0.1:7070"

@@ -43,6 +43,7 @@ struct Generate: AsyncParsableCommand {
     @Option(help: "With --local: the draft's output head (as `specula draft --output-head`).") var draftOutputHead: OutputHead?
     @Option(help: "With --local: the draft's layer weights (as `specula draft --weights`).") var draftWeights: LayerWeights?
     @Option(help: "Compute threads for --local.") var threads: Int = 2
+    @OptionGroup var kernelOptions: KernelOptions
 
     func validate() throws {
         _ = try HostPort(coordinator, flag: "--coordinator")

@@ -18,6 +18,7 @@ extension Models {
         @Option(help: "How many logits per position.") var top: Int = 20
         @Flag(help: "Print every position, not only the last.") var allPositions = false
         @Option(help: "Compute threads.") var threads: Int = 2
+        @OptionGroup var kernelOptions: KernelOptions
         @Flag(help: "Evaluate the tokens one at a time (sequential decoding) instead of one pass.") var sequential = false
         @Option(help: "Activations for quantized weights: int8 (fast, the default) or float (matches a float64 reference).")
         var activations: ActivationPrecision = .int8

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SpeculaKernels
 
 /// The one command-line program: every Specula role and tool is a subcommand.
 @main
@@ -16,7 +17,8 @@ struct Specula: AsyncParsableCommand {
             Add draft workers: specula draft --model qwen2.5-coder-0.5b
             Try it locally:    specula demo
             """,
-        version: "0.1.0",
+        version: "0.1.0; kernel levels this CPU runs: "
+            + KernelLevel.available(on: .current).map(\.rawValue).joined(separator: ", "),
         subcommands: [
             Coordinator.self, Draft.self, Generate.self, Sample.self, Loadtest.self, ClusterSim.self, Bench.self,
             Demo.self, Models.self,

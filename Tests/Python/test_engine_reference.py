@@ -1,7 +1,8 @@
 """The engine's logits against an independent float64 numpy forward pass (reference_forward.py):
 on tiny random-weight files the tests write (tiny_gguf.py, every weight type × llama/qwen2), on
 the real SmolLM2 (llama layout, Q4_1/Q8_0) and Qwen2.5-Coder 0.5B (qwen2 layout with biases,
-Q5_0/Q8_0/Q4_K/Q6_K) files; and the batch invariance of the tree pass."""
+Q5_0/Q8_0/Q4_K/Q6_K) files; and the batch invariance of the tree pass. At every kernel level this
+CPU runs (`--kernels`)."""
 import json
 import subprocess
 
@@ -16,6 +17,15 @@ MODELS = {
     "smollm2-135m": [1, 504, 3158, 314, 253, 1745, 30, 198],
     "qwen2.5-coder-0.5b": [750, 15801, 1445, 1648, 982, 262, 671, 308],
 }
+
+
+def kernel_levels():
+    """The levels `specula --version` says this CPU runs, fastest first."""
+    version = subprocess.run([specula_binary(), "--version"], capture_output=True, text=True, check=True).stdout
+    return [level.strip() for level in version.split("kernel levels this CPU runs:")[1].split(",")]
+
+
+LEVELS = kernel_levels()
 
 
 def model_path(name: str) -> str:
@@ -60,23 +70,31 @@ def check_int8(name, rows, reference, bound):
         assert top_two[1] - top_two[0] < 0.5, f"top-1 differs at position {p} with a reference margin of {top_two[1] - top_two[0]:.3f}"
 
 
+@pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("arch", ARCHITECTURES)
 @pytest.mark.parametrize("kind", TINY_KINDS, ids=lambda k: k.name)
-def test_every_weight_type_matches_the_reference_on_a_tiny_random_model(tmp_path, kind, arch):
+def test_every_weight_type_matches_the_reference_on_a_tiny_random_model(tmp_path, kind, arch, level):
     """Project-written random-weight files, one per type and layout. The float path matches the
     plain float64 reference to float rounding with the same top-1 everywhere; the int8 path is
     checked against the reference with the engine's activation rounding (the kernels themselves
     are checked exactly in QuantizedKernelTests.swift)."""
     path = write_tiny_model(str(tmp_path / f"tiny-{kind.name}-{arch}.gguf"), kind, arch)
-    rows = engine_logits(path, TINY_TOKENS, "--top", "96", "--activations", "float")
+    rows = engine_logits(path, TINY_TOKENS, "--top", "96", "--activations", "float", "--kernels", level)
     worst_abs, worst_rel, differing = compare(rows, Reference(path).logits(TINY_TOKENS))
-    print(f"{kind.name} {arch} float: max abs error {worst_abs:.3g}, max rel error {worst_rel:.3g}")
+    print(f"{kind.name} {arch} {level} float: max abs error {worst_abs:.3g}, max rel error {worst_rel:.3g}")
     assert not differing, f"top-1 differs at positions {differing}"
     assert worst_abs < 1e-3, f"max abs error {worst_abs}"
+    if level == "portable":
+        # No integer kernels at this level: int8 activations take the float path, with the fast
+        # path's half-precision KV cache — the reference's logits to that rounding.
+        rows = engine_logits(path, TINY_TOKENS, "--top", "96", "--activations", "int8", "--kernels", level)
+        worst_abs, _, differing = compare(rows, Reference(path).logits(TINY_TOKENS))
+        assert not differing and worst_abs < 0.02, f"{level} int8: max abs error {worst_abs}, top-1 differs at {differing}"
+        return
     # int8: each position exact to float rounding unless a code on a rounding boundary flipped
     # (float32 and float64 round it apart), which moves a few positions by a little; a kernel
     # error moves every position.
-    rows = engine_logits(path, TINY_TOKENS, "--top", "96", "--activations", "int8")
+    rows = engine_logits(path, TINY_TOKENS, "--top", "96", "--activations", "int8", "--kernels", level)
     reference = Reference(path, quantize_activations=True).logits(TINY_TOKENS)
     errors = [compare([row], reference)[0] for row in rows]
     exact = sum(e < 1e-4 for e in errors)
@@ -88,26 +106,29 @@ def test_every_weight_type_matches_the_reference_on_a_tiny_random_model(tmp_path
     assert max(errors) < 0.1, f"max abs error {max(errors)}"
 
 
+@pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("name", list(MODELS))
-def test_real_models_match_the_float64_reference(name):
+def test_real_models_match_the_float64_reference(name, level):
     """The float path to 1e-3 with top-1 everywhere; the int8 path within 1.5 (30-layer models
     carry a flipped code further)."""
     path = model_path(name)
     tokens = MODELS[name]
     reference = Reference(path).logits(tokens)
-    rows = engine_logits(path, tokens, "--activations", "float")
+    rows = engine_logits(path, tokens, "--activations", "float", "--kernels", level)
     worst_abs, worst_rel, differing = compare(rows, reference)
-    print(f"{name} float: max abs error {worst_abs:.3g}, max rel error {worst_rel:.3g} over the top-20 logits of {len(rows)} positions")
+    print(f"{name} {level} float: max abs error {worst_abs:.3g}, max rel error {worst_rel:.3g} over the top-20 logits of {len(rows)} positions")
     assert not differing, f"top-1 differs at positions {differing}"
     assert worst_abs < 1e-3, f"max abs error {worst_abs}"
-    check_int8(name, engine_logits(path, tokens, "--activations", "int8"), reference, bound=1.5)
+    check_int8(f"{name} {level}", engine_logits(path, tokens, "--activations", "int8", "--kernels", level), reference, bound=1.5)
 
 
+@pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("activations", ["int8", "float"])
-def test_one_pass_is_bitwise_equal_to_token_by_token_decoding(activations):
+def test_one_pass_is_bitwise_equal_to_token_by_token_decoding(activations, level):
     path = model_path("smollm2-135m")
     tokens = MODELS["smollm2-135m"]
-    assert engine_logits(path, tokens, "--activations", activations) == engine_logits(path, tokens, "--activations", activations, "--sequential")
+    options = ("--activations", activations, "--kernels", level)
+    assert engine_logits(path, tokens, *options) == engine_logits(path, tokens, *options, "--sequential")
 
 
 def test_a_file_that_is_not_gguf_is_refused_with_its_name(tmp_path):

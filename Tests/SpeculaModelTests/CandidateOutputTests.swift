@@ -1,4 +1,5 @@
 import Foundation
+import SpeculaKernels
 import SpeculaModel
 import Testing
 
@@ -46,7 +47,7 @@ struct CandidateOutputTests {
         let rows = 49152, cols = 576
         let matrix = try WeightMatrix(file: try GGUFFile(path: try Self.path()), name: "token_embd.weight", rows: rows, cols: cols)
         let pool = ComputePool(threads: 2)
-        let head = CandidateOutput(matrix: matrix, count: 8, pool: pool)
+        let head = CandidateOutput(matrix: matrix, count: 8, pool: pool, kernels: .chosen)
         let x = (0..<cols).map { Float(sin(Double($0) * 0.37) * (1 + Double($0 % 7))) }
         let scores = x.withUnsafeBufferPointer { head.sketchScores($0.baseAddress!, tokens: 1, pool: pool) }
         let step = x.map(abs).max()! / 127
@@ -58,6 +59,11 @@ struct CandidateOutputTests {
             // x is rounded to 8-bit steps: the errors, within ±step/2 per column, sum to ~step·√(cols/12).
             let tolerance: Float = scale * step * Float(cols).squareRoot() * 2
             #expect(abs(scores[r] - scale * signed) <= tolerance, "row \(r)")
+        }
+        // The sketch's sums are exact integers: every kernel level scores bitwise alike.
+        for level in KernelLevel.available(on: .current) {
+            let other = CandidateOutput(matrix: matrix, count: 8, pool: pool, kernels: .of(level))
+            #expect(x.withUnsafeBufferPointer { other.sketchScores($0.baseAddress!, tokens: 1, pool: pool) } == scores, "\(level)")
         }
     }
 
@@ -79,7 +85,7 @@ extension CandidateOutputTests {
     @Test func aNonFiniteHiddenStateDoesNotTrap() throws {
         let matrix = try WeightMatrix(file: try GGUFFile(path: try Self.path()), name: "token_embd.weight", rows: 49152, cols: 576)
         let pool = ComputePool(threads: 1)
-        let head = CandidateOutput(matrix: matrix, count: 4, pool: pool)
+        let head = CandidateOutput(matrix: matrix, count: 4, pool: pool, kernels: .chosen)
         var x = [Float](repeating: 0.5, count: 576)
         x[3] = .nan
         x[7] = .infinity
@@ -93,7 +99,7 @@ extension CandidateOutputTests {
     @Test func tokensScoredTogetherGetTheScoresOfTokensScoredAlone() throws {
         let matrix = try WeightMatrix(file: try GGUFFile(path: try Self.path()), name: "token_embd.weight", rows: 49152, cols: 576)
         let pool = ComputePool(threads: 2)
-        let head = CandidateOutput(matrix: matrix, count: 8, pool: pool)
+        let head = CandidateOutput(matrix: matrix, count: 8, pool: pool, kernels: .chosen)
         let x: [Float] = (0..<(3 * 576)).map { i in
             let wave: Double = cos(Double(i) * 0.11)
             return Float(wave * Double(1 + i % 5))

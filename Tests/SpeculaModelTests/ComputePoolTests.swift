@@ -1,4 +1,5 @@
 import Synchronization
+import SpeculaKernels
 import SpeculaModel
 import Testing
 

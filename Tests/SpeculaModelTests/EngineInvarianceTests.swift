@@ -1,18 +1,24 @@
 import Foundation
+import SpeculaKernels
 import SpeculaModel
 import Testing
 
-/// Batch invariance and rollback of the engine on the real SmolLM2 file (fetched by `make test`).
+/// Batch invariance and rollback of the engine on the real SmolLM2 file (fetched by `make test`),
+/// at every kernel level this CPU runs: a pass equals token-by-token decoding bitwise within one
+/// level.
 struct EngineInvarianceTests {
-    static func engine() throws -> TransformerModel {
+    static let levels = KernelLevel.available(on: .current)
+
+    static func engine(_ level: KernelLevel) throws -> TransformerModel {
         let store = ModelStore()
         let path = store.path(of: ModelCatalog.smolLM2).path
         try #require(FileManager.default.fileExists(atPath: path), "run `specula models fetch smollm2` (make test does)")
-        return try TransformerModel(path: path, threads: 2)
+        return try TransformerModel(path: path, threads: 2, kernels: .of(level))
     }
 
-    @Test func treeNodesGetBitwiseTheLogitsOfSequentialDecoding() throws {
-        Self.expectTreeNodesMatchSequentialDecoding(try Self.engine())
+    @Test(arguments: levels)
+    func treeNodesGetBitwiseTheLogitsOfSequentialDecoding(level: KernelLevel) throws {
+        Self.expectTreeNodesMatchSequentialDecoding(try Self.engine(level))
     }
 
     /// A tree pass gives each node bitwise the logits of decoding its branch token by token.
@@ -31,8 +37,9 @@ struct EngineInvarianceTests {
         }
     }
 
-    @Test func severalSequencesInOnePassMatchTheirSeparatePasses() throws {
-        let engine = try Self.engine()
+    @Test(arguments: levels)
+    func severalSequencesInOnePassMatchTheirSeparatePasses(level: KernelLevel) throws {
+        let engine = try Self.engine(level)
         var a = engine.makeCache(), b = engine.makeCache()
         _ = engine.decode([1, 2, 3, 4], cache: &a)
         _ = engine.decode([5, 6], cache: &b)
@@ -43,8 +50,9 @@ struct EngineInvarianceTests {
         #expect(together[1].logits == alone[1].logits)
     }
 
-    @Test func rollbackThenRerunIsBitwiseAFreshRun() throws {
-        let engine = try Self.engine()
+    @Test(arguments: levels)
+    func rollbackThenRerunIsBitwiseAFreshRun(level: KernelLevel) throws {
+        let engine = try Self.engine(level)
         var cache = engine.makeCache()
         _ = engine.decode([1, 504, 3158, 314], cache: &cache)
         var rolled = cache
@@ -57,8 +65,9 @@ struct EngineInvarianceTests {
         #expect(again == direct)
     }
 
-    @Test func committingTheAcceptedBranchEqualsDecodingIt() throws {
-        let engine = try Self.engine()
+    @Test(arguments: levels)
+    func committingTheAcceptedBranchEqualsDecodingIt(level: KernelLevel) throws {
+        let engine = try Self.engine(level)
         var cache = engine.makeCache()
         _ = engine.decode([1, 504], cache: &cache)
         let tree = TokenTree(tokens: [10, 11, 12], parents: [-1, -1, 1])
@@ -72,8 +81,9 @@ struct EngineInvarianceTests {
 
     /// Forks across page boundaries (pages of 32 positions): each fork's appends copy only the
     /// shared page they write to, never change the other fork, and roll back across pages.
-    @Test func forksSharePagesWithoutSeeingEachOthersWrites() throws {
-        let engine = try Self.engine()
+    @Test(arguments: levels)
+    func forksSharePagesWithoutSeeingEachOthersWrites(level: KernelLevel) throws {
+        let engine = try Self.engine(level)
         let context = (0..<45).map { ($0 * 37 + 11) % 4000 }
         func fresh(_ tokens: [Int]) -> [Float] {
             var cache = engine.makeCache()
@@ -93,8 +103,9 @@ struct EngineInvarianceTests {
 
     /// Logits asked from a node on are bitwise those of a full evaluation; the nodes before have
     /// none (a prompt's tokens before its last).
-    @Test func logitsFromANodeOnMatchTheFullEvaluation() throws {
-        let engine = try Self.engine()
+    @Test(arguments: levels)
+    func logitsFromANodeOnMatchTheFullEvaluation(level: KernelLevel) throws {
+        let engine = try Self.engine(level)
         var cache = engine.makeCache()
         _ = engine.decode([1, 504], cache: &cache)
         let trees = [TokenTree.chain([3158, 314, 253, 1745]), TokenTree(tokens: [9, 10, 11], parents: [-1, 0, 0])]
@@ -106,8 +117,9 @@ struct EngineInvarianceTests {
 
     /// A chain longer than one pass (`TransformerModel.passTokens`) decodes in several passes,
     /// bitwise as one.
-    @Test func longChainsDecodeInPassesBitwiseAsOne() throws {
-        let engine = try Self.engine()
+    @Test(arguments: levels)
+    func longChainsDecodeInPassesBitwiseAsOne(level: KernelLevel) throws {
+        let engine = try Self.engine(level)
         let tokens = (0..<TransformerModel.passTokens + 9).map { ($0 * 37 + 11) % 4000 }
         let whole = engine.evaluate([.chain(tokens)], caches: [engine.makeCache()], logitsFrom: [tokens.count - 1])[0]
         var cache = engine.makeCache()

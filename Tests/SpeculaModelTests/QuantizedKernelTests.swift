@@ -1,4 +1,5 @@
 import SpeculaCore
+import SpeculaKernels
 import SpeculaModel
 import Testing
 
@@ -44,8 +45,11 @@ struct QuantizedKernelTests {
 
     /// Rows of 384 and 2,432 take activation groups of 128; 2,432 and 4,864 are as long as the
     /// models' longest rows (ffn_down).
-    @Test(arguments: [192, 256, 384, 512, 2432, 4864])
-    func integerAndFloatProductsMatchFloat64(cols: Int) {
+    /// At every kernel level this CPU runs; a level without integer kernels (portable) takes the
+    /// float path for `.int8` too.
+    @Test(arguments: KernelLevel.available(on: .current), [192, 256, 384, 512, 2432, 4864])
+    func integerAndFloatProductsMatchFloat64(level: KernelLevel, cols: Int) {
+        let kernels = KernelSet.of(level)
         var random = RandomStream(seed: UInt64(cols))
         let rows = 96, batch = 13
         for (type, elements, bytes, scales) in Self.layouts where cols % elements == 0 {
@@ -54,34 +58,34 @@ struct QuantizedKernelTests {
             let rounded = Self.roundedActivations(x, cols: cols)
             var weights = [Float](repeating: 0, count: cols)
             // The int8 path also runs on the rows repacked 16 at a time (every quantized format).
-            let repacked = type != .f32 && type != .f16 ? [(file.interleavedForInt8(pool: ComputePool(threads: 2)), ActivationPrecision.int8, " repacked")] : []
+            let repacked = type != .f32 && type != .f16 ? [(file.interleavedForInt8(pool: ComputePool(threads: 2), kernels: kernels), ActivationPrecision.int8, " repacked")] : []
             for (matrix, precision, layout) in ActivationPrecision.allCases.map({ (file, $0, "") }) + repacked {
                 var y = [Float](repeating: 0, count: batch * rows)
-                matrix.multiply(x, batch: batch, pool: ComputePool(threads: 2), precision: precision, into: &y)
+                matrix.multiply(x, batch: batch, pool: ComputePool(threads: 2), precision: precision, kernels: kernels, into: &y)
                 var worst = 0.0
                 for r in 0..<rows {
                     weights.withUnsafeMutableBufferPointer { matrix.row(r, into: $0.baseAddress!) }
                     for b in 0..<batch {
                         var expected = 0.0, magnitude = 0.0
                         for c in 0..<cols {
-                            let a = precision == .int8 ? rounded[b * cols + c] : Double(x[b * cols + c])
+                            let a = precision == .int8 && kernels.int8 != nil ? rounded[b * cols + c] : Double(x[b * cols + c])
                             expected += Double(weights[c]) * a
                             magnitude += abs(Double(weights[c]) * a)
                         }
                         worst = max(worst, abs(Double(y[b * rows + r]) - expected) / max(magnitude, 1e-30))
                     }
                 }
-                #expect(worst < 1e-5, "\(type)\(layout) \(precision) cols \(cols): relative error \(worst)")
+                #expect(worst < 1e-5, "\(level) \(type)\(layout) \(precision) cols \(cols): relative error \(worst)")
                 // Each token alone (a tile of one), or in a smaller batch (a tile of each width),
                 // gives bitwise its result inside the batch of 13 (tiles of eight and five).
                 for b in 0..<batch {
                     var alone = [Float](repeating: 0, count: rows)
-                    matrix.multiply(Array(x[b * cols..<(b + 1) * cols]), batch: 1, pool: ComputePool(threads: 1), precision: precision, into: &alone)
+                    matrix.multiply(Array(x[b * cols..<(b + 1) * cols]), batch: 1, pool: ComputePool(threads: 1), precision: precision, kernels: kernels, into: &alone)
                     #expect(alone == Array(y[b * rows..<(b + 1) * rows]), "\(type)\(layout) \(precision): token \(b) differs alone")
                 }
                 for smaller in [7, 6, 5, 4, 3, 2] {
                     var part = [Float](repeating: 0, count: smaller * rows)
-                    matrix.multiply(Array(x[(batch - smaller) * cols..<batch * cols]), batch: smaller, pool: ComputePool(threads: 2), precision: precision, into: &part)
+                    matrix.multiply(Array(x[(batch - smaller) * cols..<batch * cols]), batch: smaller, pool: ComputePool(threads: 2), precision: precision, kernels: kernels, into: &part)
                     #expect(part == Array(y[(batch - smaller) * rows..<batch * rows]), "\(type)\(layout) \(precision): a batch of \(smaller) differs")
                 }
             }

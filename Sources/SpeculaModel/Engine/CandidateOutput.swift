@@ -1,5 +1,5 @@
-import CX86
 import SpeculaCore
+package import SpeculaKernels
 
 /// A draft's output head that computes exact logits for a few candidate tokens only: the `count`
 /// rows a one-bit sketch of the output matrix ranks highest for the hidden state. Every other
@@ -35,9 +35,11 @@ package struct CandidateOutput: Sendable {
     /// 128 × the number of positive weights of each row (the activation codes' offset, below).
     private let offsets: [Int32]
     private let wordsPerRow: Int
+    /// The level whose kernels compute the sketch's sums and the candidates' dot products.
+    private let kernels: KernelSet
 
     /// Builds the sketch of `matrix` on `pool`'s threads.
-    package init(matrix: WeightMatrix, count: Int, pool: ComputePool) {
+    package init(matrix: WeightMatrix, count: Int, pool: ComputePool, kernels: KernelSet) {
         precondition(count > 0)
         let rows = matrix.rows, cols = matrix.cols, words = (cols + 63) / 64, rowsPerChunk = 1024
         var scales = [Float](repeating: 0, count: rows)
@@ -71,6 +73,7 @@ package struct CandidateOutput: Sendable {
         self.scales = scales
         self.offsets = offsets
         self.wordsPerRow = words
+        self.kernels = kernels
     }
 
     /// Logits `[token][rows]` for `tokens` hidden states `x` (`[token][cols]`): exact for each
@@ -89,7 +92,7 @@ package struct CandidateOutput: Sendable {
                     let best = scores[t * rows..<(t + 1) * rows].withUnsafeBufferPointer { Self.largest(count, of: $0) }
                     for r in best {
                         matrix.row(r, into: row)
-                        out[t * rows + r] = Kernels.dot(row, hidden, cols)
+                        out[t * rows + r] = kernels.vector.dot(row, hidden, cols)
                     }
                 }
             }
@@ -98,29 +101,27 @@ package struct CandidateOutput: Sendable {
 
     /// The sketch's score of every row for `tokens` hidden states `x` (`[token][cols]`), as
     /// `[token][rows]`, on `pool`'s threads: scale_r · Σ_c sign(W[r, c]) · x_c, with x rounded to
-    /// 8 bits. Tokens go through the sign bits two at a time, each row's bits expanded once for both.
+    /// 8 bits. The level's kernel sums each row's positive columns' codes (`signSelectedSums`).
     package func sketchScores(_ x: UnsafePointer<Float>, tokens: Int, pool: ComputePool) -> [Float] {
         let rows = matrix.rows, cols = matrix.cols
         let codes = (0..<tokens).map { ActivationCodes(x + $0 * cols, count: cols, words: wordsPerRow) }
         defer { codes.forEach { $0.deallocate() } }
-        return [Float](unsafeUninitializedCapacity: tokens * rows) { scores, initialized in
-            let base = scores.baseAddress!
+        let bits = UnsafePointer<UInt64>(signs.pointer.assumingMemoryBound(to: UInt64.self))
+        var sums = [Int32](repeating: 0, count: tokens * rows)
+        sums.withUnsafeMutableBufferPointer { sums in
+            let base = sums.baseAddress!
             let chunks = pool.threads == 1 ? 1 : pool.threads * 4, steps = rows / Self.rowsPerStep
             pool.run(chunks: chunks) { c in
                 let range = Self.rowsPerStep * (steps * c / chunks)..<(c == chunks - 1 ? rows : Self.rowsPerStep * (steps * (c + 1) / chunks))
-                var t = 0
-                while t + 2 <= tokens {
-                    sketchScores(codes[t], codes[t + 1], rows: range, into: base + t * rows, base + (t + 1) * rows)
-                    t += 2
-                }
-                if t < tokens { sketchScores(codes[t], rows: range, into: base + t * rows) }
+                kernels.vector.signSelectedSums(signs: bits, wordsPerRow: wordsPerRow, rows: range, codes: codes.map { UnsafePointer($0.bytes) },
+                                                into: (0..<tokens).map { base + $0 * rows })
             }
-            initialized = tokens * rows
         }
+        return (0..<tokens * rows).map { i in score(row: i % rows, offsetSum: sums[i], codes[i / rows]) }
     }
 
     /// A hidden state rounded to 8-bit codes for the sketch: `x_c ≈ d · q_c`, stored as the
-    /// unsigned bytes `q_c + 128` (for `vpdpbusd`), padded with 128 (q = 0) to whole words.
+    /// unsigned bytes `q_c + 128`, padded with 128 (q = 0) to whole words.
     private struct ActivationCodes {
         let bytes: UnsafeMutablePointer<UInt8>
         let scale: Float
@@ -151,71 +152,8 @@ package struct CandidateOutput: Sendable {
     /// Rows per step of the sketch's kernel (chunks of the rows split on multiples of it).
     private static let rowsPerStep = 4
 
-    /// score(r) = scale_r · d · (2 · Σ_{c positive} q_c − Σ_c q_c) for r in `range`, four rows
-    /// at a time. Per 64 columns and row, the row's sign bits select the positive columns' bytes
-    /// q_c + 128 (a masked move) and one `vpdpbusd` by ones adds them up; the row's `offsets`
-    /// entry takes the 128s back out.
-    private func sketchScores(_ codes: ActivationCodes, rows range: Range<Int>, into scores: UnsafeMutablePointer<Float>) {
-        let words = wordsPerRow, x = UnsafeRawPointer(codes.bytes), ones = _mm512_set1_epi8(1)
-        let bits = UnsafePointer<UInt64>(signs.pointer.assumingMemoryBound(to: UInt64.self))
-        func store(_ r: Int, _ lanes: __m512i) { scores[r] = score(row: r, offsetSum: _mm512_reduce_add_epi32(lanes), codes) }
-        var r = range.lowerBound
-        while r &+ 4 <= range.upperBound {
-            let b0 = bits + r &* words, b1 = b0 + words, b2 = b1 + words, b3 = b2 + words
-            var a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0
-            for g in 0..<words {
-                let v = _mm512_loadu_si512(x + 64 &* g)
-                a0 = _mm512_dpbusd_epi32(a0, _mm512_maskz_mov_epi8(b0[g], v), ones)
-                a1 = _mm512_dpbusd_epi32(a1, _mm512_maskz_mov_epi8(b1[g], v), ones)
-                a2 = _mm512_dpbusd_epi32(a2, _mm512_maskz_mov_epi8(b2[g], v), ones)
-                a3 = _mm512_dpbusd_epi32(a3, _mm512_maskz_mov_epi8(b3[g], v), ones)
-            }
-            store(r, a0); store(r &+ 1, a1); store(r &+ 2, a2); store(r &+ 3, a3)
-            r &+= 4
-        }
-        while r < range.upperBound {
-            let b0 = bits + r &* words
-            var lanes = _mm512_setzero_si512()
-            for g in 0..<words { lanes = _mm512_dpbusd_epi32(lanes, _mm512_maskz_mov_epi8(b0[g], _mm512_loadu_si512(x + 64 &* g)), ones) }
-            store(r, lanes)
-            r &+= 1
-        }
-    }
-
-    /// The same scores for two tokens at once: per 64 columns and row the sign bits become bytes
-    /// of −1 or 0 once (`vpmovm2b`), and one `vpdpbusd` per token adds −(q_c + 128) for the
-    /// positive columns — the same integer sums as one token at a time, so the same scores.
-    private func sketchScores(_ first: ActivationCodes, _ second: ActivationCodes, rows range: Range<Int>,
-                              into scoresOfFirst: UnsafeMutablePointer<Float>, _ scoresOfSecond: UnsafeMutablePointer<Float>) {
-        let words = wordsPerRow, x = UnsafeRawPointer(first.bytes), y = UnsafeRawPointer(second.bytes)
-        let bits = UnsafePointer<UInt64>(signs.pointer.assumingMemoryBound(to: UInt64.self))
-        func store(_ r: Int, _ lanes: __m512i, _ codes: ActivationCodes, _ scores: UnsafeMutablePointer<Float>) {
-            scores[r] = score(row: r, offsetSum: 0 &- _mm512_reduce_add_epi32(lanes), codes)
-        }
-        var r = range.lowerBound
-        while r < range.upperBound {
-            let rowsNow = min(2, range.upperBound &- r)
-            let b0 = bits + r &* words, b1 = rowsNow == 2 ? b0 + words : b0
-            var a0 = _mm512_setzero_si512(), a1 = a0, c0 = a0, c1 = a0
-            for g in 0..<words {
-                let v = _mm512_loadu_si512(x + 64 &* g), w = _mm512_loadu_si512(y + 64 &* g)
-                let m0 = _mm512_movm_epi8(b0[g]), m1 = _mm512_movm_epi8(b1[g])
-                a0 = _mm512_dpbusd_epi32(a0, v, m0)
-                c0 = _mm512_dpbusd_epi32(c0, w, m0)
-                a1 = _mm512_dpbusd_epi32(a1, v, m1)
-                c1 = _mm512_dpbusd_epi32(c1, w, m1)
-            }
-            store(r, a0, first, scoresOfFirst)
-            store(r, c0, second, scoresOfSecond)
-            if rowsNow == 2 {
-                store(r &+ 1, a1, first, scoresOfFirst)
-                store(r &+ 1, c1, second, scoresOfSecond)
-            }
-            r &+= rowsNow
-        }
-    }
-
-    /// Row r's score from Σ_{c positive} (q_c + 128), the sum both kernels accumulate.
+    /// Row r's score from Σ_{c positive} (q_c + 128), the sum the kernels accumulate; the row's
+    /// `offsets` entry takes the 128s back out.
     @inline(__always)
     private func score(row r: Int, offsetSum: Int32, _ codes: ActivationCodes) -> Float {
         let positive = offsetSum &- offsets[r]

@@ -1,4 +1,5 @@
 import Foundation
+package import SpeculaKernels
 
 /// A llama/qwen2-layout transformer over a memory-mapped GGUF file: RMSNorm, rotary embeddings
 /// (normal or NeoX layout), grouped-query attention with optional q/k/v biases, SwiGLU, tied or
@@ -14,6 +15,8 @@ package final class TransformerModel: Sendable {
     package var threads: Int { pool.threads }
     private let pool: ComputePool
     package let precision: ActivationPrecision
+    /// The kernel level its loops and products run on.
+    package let kernels: KernelSet
     private let embeddings: WeightMatrix
     private let output: Output
     private let outputNorm: [Float]
@@ -37,16 +40,18 @@ package final class TransformerModel: Sendable {
     /// Loads `path`; throws `GGUFError` naming the file and problem for anything unsupported.
     /// `outputHead` other than `.file` (drafts only: it changes the model) computes the logits a
     /// cheaper way (`OutputHead`); `layerWeights` other than `.file` (drafts only too) stores the
-    /// layers' matrices a cheaper way (`LayerWeights`).
+    /// layers' matrices a cheaper way (`LayerWeights`). `kernels` runs its numbers (default: the
+    /// level `KernelSet.chosen` names for this CPU).
     package init(path: String, threads: Int = 2, precision: ActivationPrecision = .int8, outputHead: OutputHead = .file,
-                 layerWeights: LayerWeights = .file) throws(GGUFError) {
+                 layerWeights: LayerWeights = .file, kernels: KernelSet = .chosen) throws(GGUFError) {
         let file = try GGUFFile(path: path)
         let c = try TransformerConfig(file: file)
         self.file = file
         self.config = c
         self.pool = ComputePool(threads: threads)
-        self.attention = TreeAttention(config: c)
+        self.attention = TreeAttention(config: c, vector: kernels.vector)
         self.precision = precision
+        self.kernels = kernels
         func vector(_ name: String, _ count: Int) throws(GGUFError) -> [Float] {
             let matrix = try WeightMatrix(file: file, name: name, rows: 1, cols: count)
             var out = [Float](repeating: 0, count: count)
@@ -60,7 +65,7 @@ package final class TransformerModel: Sendable {
         func matrix(_ name: String, rows: Int, cols: Int, asQ4_0: Bool = false) throws(GGUFError) -> WeightMatrix {
             let read = try WeightMatrix(file: file, name: name, rows: rows, cols: cols)
             let matrix = asQ4_0 ? read.requantizedAsQ4_0(pool: pool) : read
-            return precision == .int8 ? matrix.interleavedForInt8(pool: pool) : matrix
+            return precision == .int8 ? matrix.interleavedForInt8(pool: pool, kernels: kernels) : matrix
         }
         embeddings = try WeightMatrix(file: file, name: "token_embd.weight", rows: c.vocabulary, cols: c.embedding)
         let outputName = file.tensors["output.weight"] != nil ? "output.weight" : "token_embd.weight"
@@ -69,7 +74,7 @@ package final class TransformerModel: Sendable {
         case .requantizedQ4_0: output = .matrix(try matrix(outputName, rows: c.vocabulary, cols: c.embedding, asQ4_0: true))
         case .candidates(let count):
             let rows = try WeightMatrix(file: file, name: outputName, rows: c.vocabulary, cols: c.embedding)
-            output = .candidates(CandidateOutput(matrix: rows, count: count, pool: pool))
+            output = .candidates(CandidateOutput(matrix: rows, count: count, pool: pool, kernels: kernels))
         }
         outputNorm = try vector("output_norm.weight", c.embedding)
         func layerMatrix(_ name: String, rows: Int, cols: Int) throws(GGUFError) -> WeightMatrix {
@@ -179,7 +184,7 @@ package final class TransformerModel: Sendable {
             normalize(x, weight: layer.ffnNorm, tokens: n, into: &normed)
             multiply(layer.gate, normed, tokens: n, into: &gate)
             multiply(layer.up, normed, tokens: n, into: &up)
-            gate.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { u in Kernels.swiGLU(g.baseAddress!, u.baseAddress!, g.count) } }
+            gate.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { u in kernels.vector.swiGLU(g.baseAddress!, u.baseAddress!, g.count) } }
             multiply(layer.down, gate, tokens: n, into: &projected)
             for i in 0..<x.count { x[i] += projected[i] }
         }
@@ -236,7 +241,7 @@ package final class TransformerModel: Sendable {
     // MARK: - Pieces
 
     private func multiply(_ matrix: WeightMatrix, _ x: [Float], tokens: Int, into y: inout [Float]) {
-        matrix.multiply(x, batch: tokens, pool: pool, precision: precision, into: &y)
+        matrix.multiply(x, batch: tokens, pool: pool, precision: precision, kernels: kernels, into: &y)
     }
 
     private func normalize(_ x: [Float], weight: [Float], tokens: Int, into out: inout [Float]) {

@@ -1,3 +1,4 @@
+import SpeculaKernels
 /// Causal tree attention of one layer: each new token attends to its sequence's cache, then its
 /// ancestors in the tree, then itself.
 ///
@@ -17,11 +18,14 @@ struct TreeAttention {
     let heads: Int
     let kvHeads: Int
     let headSize: Int
+    /// The level's loops: widening half-precision keys and values, the softmax.
+    let vector: any VectorKernels
 
     /// New tokens of one sequence that share a unit's reading of the cache.
     static let unitTokens = 8
 
-    init(config: TransformerConfig) {
+    init(config: TransformerConfig, vector: any VectorKernels) {
+        self.vector = vector
         heads = config.heads
         kvHeads = config.kvHeads
         headSize = config.headSize
@@ -82,7 +86,7 @@ struct TreeAttention {
     }
 
     /// A tree's keys (`[node, kvSize]`) dimension-major per KV head, the nodes padded to whole
-    /// blocks of `Scores.keys`: `[kvHead][dimension][nodeStride]`, zeros past the last node.
+    /// blocks of `AttentionBlock.keys`: `[kvHead][dimension][nodeStride]`, zeros past the last node.
     private func transposed(_ keys: [Float], nodes: Int) -> [Float] {
         let kv = kvHeads * headSize, nodeStride = Self.wholeBlocks(nodes)
         var out = [Float](repeating: 0, count: kv * nodeStride)
@@ -92,9 +96,9 @@ struct TreeAttention {
         return out
     }
 
-    /// `n` rounded up to whole blocks of `Scores.keys` (score rows and tree key rows are padded
+    /// `n` rounded up to whole blocks of `AttentionBlock.keys` (score rows and tree key rows are padded
     /// so that a block's two vectors never run past them).
-    private static func wholeBlocks(_ n: Int) -> Int { (n + Scores.keys - 1) / Scores.keys * Scores.keys }
+    private static func wholeBlocks(_ n: Int) -> Int { (n + AttentionBlock.keys - 1) / AttentionBlock.keys * AttentionBlock.keys }
 
     /// One thread's working memory: the unit's score rows (one per token and query head), the
     /// rows' scores against the tree's nodes, and a half-precision page's keys and values of one
@@ -128,7 +132,7 @@ struct TreeAttention {
         switch element {
         case .float32: return UnsafePointer(page.keys.assumingMemoryBound(to: Float.self)) + first
         case .float16:
-            Kernels.widen(page.keys.assumingMemoryBound(to: Float16.self) + first, floats, into: scratch.keyBlock)
+            vector.widen(page.keys.assumingMemoryBound(to: Float16.self) + first, floats, into: scratch.keyBlock)
             return UnsafePointer(scratch.keyBlock)
         }
     }
@@ -140,7 +144,7 @@ struct TreeAttention {
         case .float32: return (UnsafePointer(page.values.assumingMemoryBound(to: Float.self)) + kvHead * d, kv)
         case .float16:
             let values = page.values.assumingMemoryBound(to: Float16.self) + kvHead * d
-            for slot in 0..<count { Kernels.widen(values + slot * kv, d, into: scratch.valueBlock + slot * d) }
+            for slot in 0..<count { vector.widen(values + slot * kv, d, into: scratch.valueBlock + slot * d) }
             return (UnsafePointer(scratch.valueBlock), d)
         }
     }
@@ -166,16 +170,16 @@ struct TreeAttention {
         for p in 0..<(cached + pageSize - 1) / pageSize {
             let block = keyBlock(pages[p], kvHead: unit.kvHead, element: cache.element, scratch: scratch)
             let valid = min(pageSize, cached - p * pageSize)
-            Scores.compute(rows: rows, query: query, keys: block, stride: pageSize, dimensions: d, scale: scale, valid: valid) { r in
+            vector.attentionScores(rows: rows, query: query, keys: block, stride: pageSize, dimensions: d, scale: scale, valid: valid) { r in
                 scores + r * capacity + p * pageSize
             }
         }
         // Scores against the tree's nodes up to the unit's last (ancestors come before their
         // descendants), then each row's lineage in order after the cache.
         let nodeStride = Self.wholeBlocks(nodes), reach = unit.tokens.map { lineages[$0].last! }.max()! + 1
-        for first in stride(from: 0, to: reach, by: Scores.keys) {
-            Scores.compute(rows: rows, query: query, keys: treeKeys + unit.kvHead * d * nodeStride + first, stride: nodeStride, dimensions: d,
-                           scale: scale, valid: min(Scores.keys, reach - first)) { r in scratch.treeScores + r * nodeStride + first }
+        for first in stride(from: 0, to: reach, by: AttentionBlock.keys) {
+            vector.attentionScores(rows: rows, query: query, keys: treeKeys + unit.kvHead * d * nodeStride + first, stride: nodeStride, dimensions: d,
+                           scale: scale, valid: min(AttentionBlock.keys, reach - first)) { r in scratch.treeScores + r * nodeStride + first }
         }
         for r in 0..<rows {
             let lineage = lineages[unit.tokens.lowerBound + r / group], row = scores + r * capacity + cached
@@ -186,8 +190,8 @@ struct TreeAttention {
         // all rows of the unit), then the lineage.
         for r in 0..<rows {
             let row = scores + r * capacity, total = cached + lineages[unit.tokens.lowerBound + r / group].count
-            let largest = Kernels.maximum(row, total)
-            let sum = Kernels.exponentiate(row, total, minus: largest)
+            let largest = vector.maximum(row, total)
+            let sum = vector.exponentiate(row, total, minus: largest)
             for j in 0..<total { row[j] = row[j] / sum }
             output(r).initialize(repeating: 0, count: d)
         }
@@ -195,13 +199,13 @@ struct TreeAttention {
             let count = min(pageSize, cached - p * pageSize)
             let (block, stride) = valueBlock(pages[p], kvHead: unit.kvHead, count: count, element: cache.element, scratch: scratch)
             for r in 0..<rows {
-                WeightedValues.accumulate(weights: scores + r * capacity + p * pageSize, values: block, stride: stride, count: count, dimensions: d, into: output(r))
+                vector.accumulateWeightedValues(weights: scores + r * capacity + p * pageSize, values: block, stride: stride, count: count, dimensions: d, into: output(r))
             }
         }
         for r in 0..<rows {
             let lineage = lineages[unit.tokens.lowerBound + r / group], row = scores + r * capacity + cached
             for (j, node) in lineage.enumerated() {
-                WeightedValues.accumulate(weights: row + j, values: treeValues + node * kv + unit.kvHead * d, stride: kv, count: 1, dimensions: d, into: output(r))
+                vector.accumulateWeightedValues(weights: row + j, values: treeValues + node * kv + unit.kvHead * d, stride: kv, count: 1, dimensions: d, into: output(r))
             }
         }
     }

@@ -1,3 +1,4 @@
+package import SpeculaKernels
 extension WeightMatrix {
     /// This matrix's rows quantized again, to Q4_0: per 32 weights an f16 scale `d` and 4-bit
     /// codes `q`, weight `d · (q − 8)`, with `d` = (the weight of largest magnitude) / −8 as

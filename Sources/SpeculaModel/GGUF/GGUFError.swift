@@ -1,3 +1,4 @@
+package import SpeculaKernels
 /// Why a GGUF file could not be used; every case names the file.
 package enum GGUFError: Error, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)

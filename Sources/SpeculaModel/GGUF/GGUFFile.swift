@@ -1,3 +1,4 @@
+package import SpeculaKernels
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 import CX86
 
 /// What an integer kernel keeps for one token while it reads a weight row: its activations and
@@ -147,3 +148,4 @@ protocol TileKernel {
     associatedtype State: TokenState
     func dots<T: TokenTile>(_ tile: T.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<State.Row>) -> SIMD8<Float> where T.State == State
 }
+#endif

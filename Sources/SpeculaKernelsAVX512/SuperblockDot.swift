@@ -1,3 +1,4 @@
+#if arch(x86_64)
 import CX86
 
 /// Dot products of K-quant rows (`SuperblockLayout`: Q4_K, Q6_K) with `QuantizedActivations`
@@ -88,3 +89,4 @@ enum SuperblockDot {
         }
     }
 }
+#endif

@@ -1,15 +1,15 @@
 /// Dequantization of ggml blocks to `Float` (the formulas of llama.cpp's `ggml-quants.c`,
 /// written anew): one row at a time, into a caller-owned scratch buffer.
 ///
-/// Engine-internal; pointers never leave the engine's files.
-enum Dequantize {
+/// Engine-internal; pointers never leave the engine's modules.
+package enum Dequantize {
     @inline(__always)
-    static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+    package static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
         Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
     }
 
     /// Writes `count` values of a row of `type` starting at `source` to `out`.
-    static func row(_ type: GGMLType, _ source: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
+    package static func row(_ type: GGMLType, _ source: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
         switch type {
         case .f32:
             out.update(from: source.assumingMemoryBound(to: Float.self), count: count)
@@ -121,7 +121,7 @@ enum Dequantize {
 
     /// The 6-bit scale and min of sub-block `j` of a Q4_K block.
     @inline(__always)
-    static func scaleMinK4(_ j: Int, _ q: UnsafePointer<UInt8>) -> (UInt8, UInt8) {
+    package static func scaleMinK4(_ j: Int, _ q: UnsafePointer<UInt8>) -> (UInt8, UInt8) {
         if j < 4 { return (q[j] & 63, q[j + 4] & 63) }
         return ((q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4))
     }

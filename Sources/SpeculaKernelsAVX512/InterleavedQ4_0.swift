@@ -1,3 +1,4 @@
+#if arch(x86_64)
 import CX86
 
 /// Q4_0 rows rewritten sixteen at a time with a row per 32-bit lane (`InterleavedLayout`; see
@@ -23,3 +24,4 @@ enum InterleavedQ4_0: BlockInterleavedLayout {
         InterleavedNibbles.store(row: r, from: block + 2, into: out + 32)
     }
 }
+#endif

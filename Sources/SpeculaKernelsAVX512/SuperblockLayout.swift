@@ -1,3 +1,4 @@
+#if arch(x86_64)
 import CX86
 
 /// A K-quant format (256 weights per superblock, integer sub-block scales) as the integer kernel
@@ -28,3 +29,4 @@ protocol SuperblockLayout {
     /// `−32·d·sc_g` for Q6_K).
     static func offsets(_ block: Block) -> __m512
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 import CX86
 
 /// Dot products of rows of the 32-weight formats with `QuantizedActivations`, in integers:
@@ -115,3 +116,4 @@ enum IntegerDot {
         }
     }
 }
+#endif

@@ -1,4 +1,6 @@
+#if arch(x86_64)
 import CX86
+import SpeculaKernels
 
 /// Q6_K: 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 signed 8-bit scales (one
 /// per 16 weights), `d` (f16). Weight = `d · sc_g · (q − 32)`. In each 128-weight half, weight w's
@@ -51,3 +53,4 @@ enum Q6_KBlock: SuperblockLayout {
     @inline(__always)
     static func offsets(_ block: Block) -> __m512 { _mm512_mul_ps(block.scales, _mm512_set1_ps(-32)) }
 }
+#endif

@@ -1,6 +1,8 @@
-import CX86
-import Foundation
-import Synchronization
+#if arch(x86_64)
+internal import CX86
+#endif
+internal import Foundation
+internal import Synchronization
 
 /// The engine's compute threads: the caller plus `threads − 1` persistent workers that run one
 /// part each of every job (`run(_:)`), the way ggml's thread pool does.

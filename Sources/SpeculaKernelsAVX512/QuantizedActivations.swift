@@ -1,3 +1,4 @@
+#if arch(x86_64)
 import CX86
 
 /// A batch of activation vectors quantized to 8 bits for the integer kernels of `IntegerDot`:
@@ -103,3 +104,4 @@ struct QuantizedActivations: ~Copyable {
         scaledSums16.deallocate()
     }
 }
+#endif

@@ -1,4 +1,6 @@
+#if arch(x86_64)
 import CX86
+import SpeculaKernels
 
 /// 64 weights of a quantized row, unpacked in registers for `vpdpbusd`: unsigned 8-bit codes and,
 /// per 32-bit lane (4 weights), a scale and an offset such that `weight = scale · code + offset`.
@@ -110,3 +112,4 @@ enum Q8_0Chunk: ChunkLayout {
                               scales: ChunkParts.perBlock(da, db), offsets: _mm512_setzero_ps())
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 import CX86
 
 /// Q5_0 rows rewritten sixteen at a time with a row per 32-bit lane (`InterleavedLayout`; see
@@ -52,3 +53,4 @@ enum InterleavedQ5_0: BlockInterleavedLayout {
         out.storeBytes(of: high, toByteOffset: 288 + 4 * r, as: UInt32.self)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 import CX86
 
 /// The codes of 32 weights of 16 rows stored as four vectors of nibbles, vector p holding codes
@@ -25,3 +26,4 @@ enum InterleavedNibbles {
         }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 import CX86
 
 /// The 16 partial sums of each token of a tile (up to eight), added up together.
@@ -86,3 +87,4 @@ struct TileSums {
         @inline(__always) get { (_mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 14, 10, 6, 2, 12, 8, 4, 0), _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 15, 11, 7, 3, 13, 9, 5, 1)) }
     }
 }
+#endif

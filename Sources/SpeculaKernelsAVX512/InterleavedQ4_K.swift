@@ -1,4 +1,6 @@
+#if arch(x86_64)
 import CX86
+import SpeculaKernels
 
 /// Q4_K rows rewritten sixteen at a time so that each 32-bit lane of a vector belongs to one row
 /// (`InterleavedLayout`; llama.cpp's "repacked" CPU buffers follow the same idea, this layout is
@@ -75,3 +77,4 @@ enum InterleavedQ4_K: InterleavedLayout {
         }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 import CX86
 
 /// Q6_K rows rewritten sixteen at a time with a row per 32-bit lane (`InterleavedLayout`; see
@@ -62,3 +63,4 @@ enum InterleavedQ6_K: InterleavedLayout {
         }
     }
 }
+#endif

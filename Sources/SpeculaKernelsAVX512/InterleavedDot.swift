@@ -1,3 +1,4 @@
+#if arch(x86_64)
 import CX86
 
 /// Products of 16 quantized rows at once (`InterleavedLayout`, a row per lane) with a tile of
@@ -125,3 +126,4 @@ enum InterleavedDot {
         }
     }
 }
+#endif

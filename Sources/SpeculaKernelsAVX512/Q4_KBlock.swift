@@ -1,4 +1,6 @@
+#if arch(x86_64)
 import CX86
+import SpeculaKernels
 
 /// Q4_K: 144 bytes: `d`, `dmin` (f16), 12 bytes of 6-bit scales and minimums for 8 sub-blocks of
 /// 32, 128 bytes of nibbles: four rows of 32 bytes, row k holding sub-block 2k in its low nibbles
@@ -58,3 +60,4 @@ enum Q4_KBlock: SuperblockLayout {
         _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(block.mins)), _mm512_set1_ps(-Dequantize.half(block.start, 2)))
     }
 }
+#endif

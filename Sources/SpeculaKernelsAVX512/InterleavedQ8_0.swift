@@ -1,3 +1,4 @@
+#if arch(x86_64)
 import CX86
 
 /// Q8_0 rows rewritten sixteen at a time with a row per 32-bit lane (`InterleavedLayout`; see
@@ -32,3 +33,4 @@ enum InterleavedQ8_0: BlockInterleavedLayout {
         }
     }
 }
+#endif

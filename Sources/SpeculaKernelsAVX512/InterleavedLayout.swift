@@ -1,3 +1,4 @@
+#if arch(x86_64)
 import CX86
 
 /// A quantized weight format rewritten 16 rows at a time with a row per 32-bit lane, as
@@ -76,3 +77,4 @@ extension BlockInterleavedLayout {
     @inline(__always)
     static func factors(_ block: UnsafeRawPointer) {}
 }
+#endif

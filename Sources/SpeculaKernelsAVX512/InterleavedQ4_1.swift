@@ -1,3 +1,4 @@
+#if arch(x86_64)
 import CX86
 
 /// Q4_1 rows rewritten sixteen at a time with a row per 32-bit lane (`InterleavedLayout`; see
@@ -25,3 +26,4 @@ enum InterleavedQ4_1: BlockInterleavedLayout {
         InterleavedNibbles.store(row: r, from: block + 4, into: out + 64)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 /// A batch's 8-bit activations arranged for `InterleavedDot`: cut into tiles (`TileWidth`), and
 /// in each tile, activation group by activation group (a weight layout's superblock), the tokens
 /// side by side.
@@ -80,3 +81,4 @@ struct InterleavedActivations: ~Copyable {
 
     deinit { bytes.deallocate() }
 }
+#endif
