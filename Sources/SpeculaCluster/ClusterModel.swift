@@ -104,8 +104,8 @@ package struct ClusterModel: Sendable {
             model: EngineSequenceModel(engine: engine),
             // Kernel levels round differently in the last bits: workers of different levels are
             // different draft laws, pooled (and audited) apart.
-            fingerprint: try weightsFingerprint(path) + layerWeights.fingerprintSuffix + outputHead.fingerprintSuffix
-                + "+kernels-\(engine.kernels.level.rawValue)",
+            fingerprint: try weightsFingerprint(path) + "+kernels-\(engine.kernels.level.rawValue)" + layerWeights.fingerprintSuffix
+                + outputHead.fingerprintSuffix,
             tokenizerFingerprint: tokenizer.fingerprint, endOfSequence: tokenizer.eos, source: path, tokenizer: tokenizer,
             chatTemplate: Result { () throws(JinjaError) in try ChatTemplate(for: tokenizer) }, engine: engine)
     }

@@ -87,7 +87,7 @@ def test_workers_of_different_levels_form_different_pools(coordinator):  # noqa:
         pools = set()
         for _ in range(300):
             text = urllib.request.urlopen(c.metrics_url, timeout=5).read().decode()
-            pools = set(re.findall(r'^specula_workers\{draft_model="[^"]*\+kernels-(\w+)"\} 1', text, re.M))
+            pools = set(re.findall(r'^specula_workers\{draft_model="[^"]*\+kernels-(\w+)[^"]*"\} 1', text, re.M))
             if len(pools) == len(levels):
                 break
             time.sleep(0.2)
