@@ -10,7 +10,7 @@ APT_PACKAGES := libuv1-dev libprotobuf-c-dev protobuf-c-compiler pkg-config prot
 PIP_PACKAGES := protobuf==4.25.8 numpy gguf pytest tokenizers pyyaml jinja2 openai
 PYTHON       ?= python3
 
-.PHONY: all deps apt-deps pip-deps build test test-models test-swift test-python proto demo bench bench-llama netns-bench soak chaos fuzz clean
+.PHONY: all deps apt-deps pip-deps build build-tests test test-models test-swift test-python proto demo bench bench-llama netns-bench soak chaos fuzz clean
 
 all: build
 
@@ -36,22 +36,27 @@ pip-deps:
 build: apt-deps
 	$(SWIFT) build $(BUILD_FLAGS)
 
+# The binary and the test bundles in one build: `swift test` alone would compile every module a
+# second time (tests build with other flags), which doubles the test run's build time.
+build-tests: apt-deps
+	$(SWIFT) build $(BUILD_FLAGS) --build-tests
+
 proto: apt-deps
 	scripts/gen-proto.sh
 
 ## Test ----------------------------------------------------------------------------------------
 
-test: deps build test-models test-swift test-python
+test: deps build-tests test-models test-swift test-python
 
 # Real model files the engine tests read (cached; checksummed; skipped when present).
-test-models: build
+test-models: build-tests
 	$(BIN) models fetch smollm2
 	$(BIN) models fetch qwen2.5-coder-0.5b
 
-test-swift:
-	SPECULA_BIN=$(abspath $(BIN)) $(SWIFT) test $(BUILD_FLAGS)
+test-swift: build-tests
+	SPECULA_BIN=$(abspath $(BIN)) $(SWIFT) test $(BUILD_FLAGS) --skip-build
 
-test-python:
+test-python: build-tests
 	@if ls Tests/Python/test_*.py >/dev/null 2>&1; then \
 	  SPECULA_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q Tests/Python; \
 	else echo "no Python tests yet"; fi

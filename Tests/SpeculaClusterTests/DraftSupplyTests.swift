@@ -84,6 +84,16 @@ struct DraftSupplyTests {
         #expect(payoff.mode(running: 1) == .plain)
     }
 
+    @Test func plainBatchingIsNotTriedAgainWhileDraftingClearlyBeatsItsMeasure() {
+        // A GPU target at 16 requests: the cost line expects 100 tokens/s of plain batching, its
+        // one measured epoch gives 90, drafting 140: no epoch more is spent on plain batching.
+        var payoff = DraftingPayoff()
+        let modes = Self.epochs(40, running: 16, plainEstimate: 100, payoff: &payoff) { $0 == .plain ? 90 : 110 }
+        #expect(modes.filter { $0 == .plain }.count >= 2, "drafting ahead by less than the clear win: plain is tried \(modes)")
+        let clear = Self.epochs(40, running: 16, plainEstimate: 100, payoff: &payoff) { $0 == .plain ? 90 : 140 }
+        #expect(clear.dropFirst(2).allSatisfy { $0 == .drafting }, "\(clear)")
+    }
+
     @Test func eachLoadLevelIsMeasuredApart() {
         var payoff = DraftingPayoff()
         _ = Self.epochs(10, running: 8, payoff: &payoff) { $0 == .plain ? 100 : 80 }

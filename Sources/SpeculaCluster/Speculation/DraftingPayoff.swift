@@ -9,14 +9,23 @@
 /// only where drafting measured faster. The losing mode is tried again now and then, at
 /// intervals that double while it keeps losing (from 2 epochs up to 32), so that a change in
 /// load, prompts or pool is noticed at a small cost. Plain batching is not tried at all while
-/// drafting beats by `clearWin` what plain batching would give by the pass cost line (its
-/// passes' time for the running requests' tokens): a try costs an epoch, and at one request on
-/// a CPU, drafting is worth nearly twice plain decoding.
+/// drafting beats by `clearWin` both what plain batching measured and what it would give by the
+/// pass cost line (its passes' time for the running requests' tokens): a try costs an epoch, and
+/// at one request on a CPU, or at 16 on a GPU, drafting is worth far more than plain decoding.
+/// Drafting's own rate is measured all along, so a drop in it brings the tries back.
 ///
 /// It reads only timing and token counts of past passes, never the current drafts' tokens, so
 /// every request still draws from the target's exact law.
 package struct DraftingPayoff: Sendable {
     package enum Mode: Hashable { case drafting, plain }
+
+    /// A measured epoch: the load level and mode it ran, the tokens per second it reached, and
+    /// the mode of the level's next epoch.
+    package struct Epoch: Equatable {
+        package let level: Int, mode: Mode, tokensPerSecond: Double, next: Mode
+        /// Whether the level's mode changes.
+        package var changed: Bool { next != mode }
+    }
 
     /// What is known at one load level.
     private struct Level {
@@ -41,11 +50,11 @@ package struct DraftingPayoff: Sendable {
     /// Passes after a change of mode that are not measured (the new mode's drafts start, or the
     /// old mode's end), and passes an epoch then measures.
     package let settlePasses: Int, epochPasses: Int
-    /// How much faster than the cost line's estimate of plain batching drafting must be for plain
-    /// batching not to be tried.
+    /// How much faster than plain batching (measured, and by the cost line's estimate) drafting
+    /// must be for plain batching not to be tried.
     package let clearWin: Double
 
-    package init(settlePasses: Int = 4, epochPasses: Int = 24, clearWin: Double = 1.25) {
+    package init(settlePasses: Int = 4, epochPasses: Int = 24, clearWin: Double = 1.15) {
         precondition(settlePasses >= 0 && epochPasses >= 1 && clearWin >= 1)
         (self.settlePasses, self.epochPasses, self.clearWin) = (settlePasses, epochPasses, clearWin)
     }
@@ -62,10 +71,10 @@ package struct DraftingPayoff: Sendable {
     package mutating func emitted(_ tokens: Int) { emitted += tokens }
 
     /// A pass ended with `running` requests in flight, where plain batching would give about
-    /// `plainEstimate` tokens per second; returns the mode if it changed at that load level. A
-    /// pass that read a new request's prompt (`prompt`) is left out: its cost says nothing of
-    /// either mode, and it would swamp an epoch's measure.
-    package mutating func passFinished(running: Int, plainEstimate: Double, prompt: Bool = false, at now: ContinuousClock.Instant) -> Mode? {
+    /// `plainEstimate` tokens per second; returns the epoch it ended, if any. A pass that read a
+    /// new request's prompt (`prompt`) is left out: its cost says nothing of either mode, and it
+    /// would swamp an epoch's measure.
+    package mutating func passFinished(running: Int, plainEstimate: Double, prompt: Bool = false, at now: ContinuousClock.Instant) -> Epoch? {
         defer { (emitted, lastPassEnd) = (0, now) }
         guard let last = lastPassEnd, running > 0, !prompt else { return nil }
         let key = Self.level(running: running)
@@ -79,16 +88,15 @@ package struct DraftingPayoff: Sendable {
         let rate = Double(level.tokens) / max(level.seconds, 1e-9)
         level.rate[level.mode] = level.rate[level.mode].map { ($0 + rate) / 2 } ?? rate
         (level.passes, level.tokens, level.seconds) = (0, 0, 0)
-        let next = nextMode(after: &level, plainEstimate: plainEstimate)
-        guard next != level.mode else { return nil }
-        level.mode = next
-        return next
+        let epoch = Epoch(level: key, mode: level.mode, tokensPerSecond: rate, next: nextMode(after: &level, plainEstimate: plainEstimate))
+        level.mode = epoch.next
+        return epoch
     }
 
     /// The mode of the level's next epoch: the other one while it is unmeasured; then the faster
     /// one, with the slower one tried after `tryEvery` epochs (doubling while it stays slower).
     private func nextMode(after level: inout Level, plainEstimate: Double) -> Mode {
-        if level.mode == .drafting, level.rate[.plain] == nil, let drafting = level.rate[.drafting], drafting >= clearWin * plainEstimate {
+        if level.mode == .drafting, let drafting = level.rate[.drafting], drafting >= clearWin * max(plainEstimate, level.rate[.plain] ?? 0) {
             return .drafting
         }
         let other: Mode = level.mode == .drafting ? .plain : .drafting

@@ -72,6 +72,11 @@ struct GenerationRequest {
         streams.filter(\.value.alive).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
+    /// Ends every draft of the current round (plain batching takes over).
+    mutating func stopDrafts() {
+        for index in streams.keys { streams[index]!.stop() }
+    }
+
     var rounds: UInt64 = 0
     var targetPasses: UInt64 = 0
     var acceptedDraftTokens: UInt64 = 0
@@ -92,15 +97,20 @@ struct GenerationRequest {
         return done
     }
 
-    /// What the planner's estimates depend on besides the models and hardware: the verifier and
-    /// the temperature (in tenths, up to 1000; greedy requests are their own regime).
+    /// What the planner's estimates depend on besides the models and hardware: the verifier, the
+    /// temperature (in tenths, up to 1000; greedy requests are their own regime) and the load
+    /// level (`DraftingPayoff.level`): the wait for drafts and the rate of a K measured with one
+    /// request say little of 16 sharing the pool.
     struct PlanningRegime: Hashable {
         let verifier: String
         let temperatureTenths: Int
+        let loadLevel: Int
     }
 
-    var planningRegime: PlanningRegime {
-        PlanningRegime(verifier: verifier.name, temperatureTenths: sampling.isGreedy ? -1 : Int((min(sampling.temperature, 1000) * 10).rounded()))
+    /// The request's regime while `running` requests run.
+    func planningRegime(running: Int) -> PlanningRegime {
+        PlanningRegime(verifier: verifier.name, temperatureTenths: sampling.isGreedy ? -1 : Int((min(sampling.temperature, 1000) * 10).rounded()),
+                       loadLevel: DraftingPayoff.level(running: running))
     }
 
     /// Appends the tokens a pass (or a coupled draw) chose, as far as the request takes them: up

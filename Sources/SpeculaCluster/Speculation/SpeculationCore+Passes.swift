@@ -60,24 +60,29 @@ extension SpeculationCore {
                                                "supply": "\(draftSupply.limit.map(String.init) ?? "open")"])
     }
 
-    /// The least a pass costs besides the target's scoring, in microseconds (`planDepths`).
+    /// The least a pass costs besides the target's scoring, in microseconds.
     static let passOverheadMicros = 1_000.0
+
+    /// The pass cost line as planning uses it. A pass also costs the coordinator's own work around
+    /// it (verification, messages, scheduling), which the scorer's time leaves out: without that
+    /// floor, a target that takes microseconds (toy, synthetic) would have its drafts cut by
+    /// timing noise.
+    var plannedPassCost: (fixed: Double, perToken: Double) {
+        (max(passCost.line.fixed, Self.passOverheadMicros), passCost.line.perToken)
+    }
 
     /// How deep each ready request's drafts go into the pass; notes for each adaptive request
     /// whether drafts would pay at their full depth (K and γ as planned), which its next round
     /// follows.
     private mutating func planDepths(_ ready: [ReadyRequest]) -> [Int] {
         func candidate(_ request: GenerationRequest, drafts: Int, depth: Int, waiting: Bool = false) -> BatchPlanner.Candidate {
-            let planner = planners[request.planningRegime] ?? SpeculationPlanner()
+            let planner = planners[request.planningRegime(running: admission.running.count)] ?? SpeculationPlanner()
             // Drafts still to come cost the wait for them, as observed per block token.
             let wait = waiting ? planner.waitPerBlockToken(drafts: max(drafts, 1)) ?? 0 : 0
             return .init(drafts: drafts, expectedTokens: (0...depth).map { planner.expectedTokens(drafts: max(drafts, 1), block: $0) },
                          waitPerToken: wait)
         }
-        // A pass also costs the coordinator's own work around it (verification, messages,
-        // scheduling), which the scorer's time leaves out: without that floor, a target that
-        // takes microseconds (toy, synthetic) would have its drafts cut by timing noise.
-        let cost = (fixed: max(passCost.line.fixed, Self.passOverheadMicros), perToken: passCost.line.perToken)
+        let cost = plannedPassCost
         let actual = ready.map { r -> BatchPlanner.Candidate in
             let request = requests[r.id]!
             return candidate(request, drafts: r.candidates.count, depth: r.reach(in: request))

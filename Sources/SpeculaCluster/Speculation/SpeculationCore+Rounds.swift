@@ -66,7 +66,7 @@ extension SpeculationCore {
         let speeds = pool.map(\.tokensPerSecond).filter { $0 > 0 }
         let announced = speeds.isEmpty ? 0 : speeds.map { 1e6 / $0 }.reduce(0, +) / Double(speeds.count)
         let maxDrafts = request.sampling.isGreedy ? 1 : min(4, options.limits.maxDrafts)
-        let choice = planners[request.planningRegime, default: SpeculationPlanner()]
+        let choice = planners[request.planningRegime(running: admission.running.count), default: SpeculationPlanner()]
             .choose(maxDrafts: maxDrafts, maxBlock: min(8, options.limits.maxBlockLength), passCost: passCost.line, announcedMicrosPerToken: announced)
         return (choice.drafts, choice.block)
     }

@@ -68,25 +68,34 @@ extension SpeculationCore {
     }
 
     /// The pass's tokens and time go to `draftingPayoff`; when plain batching takes over at this
-    /// load, the adaptive requests' drafts stop (their next rounds have none).
+    /// load, the adaptive requests' drafts stop (their next rounds have none). A pass with a
+    /// request that sets its own drafts (or none) is left out like a prompt's: the payoff does not
+    /// steer it, so the pass measures neither mode.
     private mutating func weighDrafting(prompt: Bool, at now: ContinuousClock.Instant) {
         let running = admission.running.count
-        let line = passCost.line, passMicros = max(line.fixed, Self.passOverheadMicros) + line.perToken * Double(running)
-        guard let mode = draftingPayoff.passFinished(running: running, plainEstimate: Double(running) * 1e6 / passMicros,
-                                                             prompt: prompt, at: now) else { return }
-        logger.debug("drafting mode changes", metadata: ["mode": "\(mode)", "running": "\(running)"])
+        let steered = admission.running.allSatisfy { requests[$0]?.adaptive ?? true }
+        let cost = plannedPassCost, plainEstimate = Double(running) * 1e6 / (cost.fixed + cost.perToken * Double(running))
+        guard let epoch = draftingPayoff.passFinished(running: running, plainEstimate: plainEstimate, prompt: prompt || !steered,
+                                                      at: now) else { return }
+        logger.debug("drafting payoff epoch", metadata: [
+            "level": "\(epoch.level)", "mode": "\(epoch.mode)", "tokens/s": "\(Int(epoch.tokensPerSecond))",
+            "plain estimate": "\(Int(plainEstimate))", "next": "\(epoch.next)",
+        ])
+        guard epoch.changed else { return }
+        let mode = epoch.next
         metrics.set(CoordinatorMetrics.draftingOn, mode == .drafting ? 1 : 0)
         metrics.add(CoordinatorMetrics.draftingModeChanges, labels: ["mode": mode == .drafting ? "drafting" : "plain"])
         guard mode == .plain else { return }
         for id in requests.ids where requests[id]!.adaptive {
-            requests.update(id) { request in request.streams.keys.forEach { request.streams[$0]!.stop() } }
+            requests.update(id) { $0.stopDrafts() }
         }
     }
 
     /// The planner of the request's regime learns the pass's acceptance, wait and throughput.
     private mutating func learn(from step: PassStep, outcome: VerificationOutcome, request: GenerationRequest, depth: Int,
                                 scoreMicros: Double) -> SpeculationPlanner {
-        var planner = planners[request.planningRegime] ?? SpeculationPlanner()
+        let regime = request.planningRegime(running: admission.running.count)
+        var planner = planners[regime] ?? SpeculationPlanner()
         planner.observeRound(drafts: step.tree.draftCount, block: depth, accepted: outcome.acceptedLength)
         // A request's first pass also reads its prompt: its time says nothing of the passes after it.
         if request.targetPasses > 1 {
@@ -94,7 +103,7 @@ extension SpeculationCore {
             planner.observeWait(micros: waited, drafts: request.drafts, block: depth)
             planner.observeThroughput(drafts: step.tree.draftCount, tokens: outcome.acceptedLength + 1, micros: waited + scoreMicros)
         }
-        planners[request.planningRegime] = planner
+        planners[regime] = planner
         return planner
     }
 

@@ -34,8 +34,8 @@ package struct SpeculationCore {
 
     /// A target pass is running.
     var scoring = false
-    /// Chooses K and γ for requests that leave them open, one planner per verifier and
-    /// temperature (`GenerationRequest.planningRegime`).
+    /// Chooses K and γ for requests that leave them open, one planner per verifier, temperature
+    /// and load level (`GenerationRequest.planningRegime`).
     var planners: [GenerationRequest.PlanningRegime: SpeculationPlanner] = [:]
     /// The target pass cost, for every planner and the batch's depths.
     var passCost: PassCostLine
