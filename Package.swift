@@ -16,8 +16,10 @@ let strictSwift: [SwiftSetting] = [
 /// each level's folder, so that each module compiles its own copy for its own instructions.
 #if arch(x86_64)
 let avx512Level: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "cascadelake"])]
+let avx2Level: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"]), .define("LINKED_KERNELS")]
 #else
 let avx512Level: [SwiftSetting] = []  // its sources are x86-only: an empty module
+let avx2Level: [SwiftSetting] = [.define("LINKED_KERNELS")]
 #endif
 
 let package = Package(
@@ -54,11 +56,15 @@ let package = Package(
         .target(
             name: "SpeculaKernelsAVX512", dependencies: ["SpeculaKernels", "CX86"],
             swiftSettings: strictSwift + avx512Level),
+        .target(
+            name: "SpeculaKernelsAVX2", dependencies: ["SpeculaKernels", "CX86"],
+            swiftSettings: strictSwift + avx2Level),
         .target(name: "SpeculaJinja", swiftSettings: strictSwift),
         .target(
             name: "SpeculaModel",
             dependencies: [
-                "SpeculaCore", "SpeculaJinja", "SpeculaKernels", "SpeculaKernelsAVX512", .product(name: "Crypto", package: "swift-crypto"),
+                "SpeculaCore", "SpeculaJinja", "SpeculaKernels", "SpeculaKernelsAVX512", "SpeculaKernelsAVX2",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift),
         .target(

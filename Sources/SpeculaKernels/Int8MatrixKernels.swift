@@ -11,6 +11,9 @@ package protocol Int8MatrixKernels: Sendable {
     /// `y[b·rows + r] = Σ_c W[r, c] · x[b·cols + c]` for b < batch on `pool`'s threads, from
     /// `repacked` (what `repack` returned) or the stored rows; false where the level has no
     /// integer kernel for the type.
+    /// How many activations of a row of `cols` share one scale when the level's products on `type`
+    /// quantize them to 8 bits (`q = round(x / d)`, `d = max|x| / 127` over each group).
+    func activationGroup(for type: GGMLType, cols: Int) -> Int
     func multiply(_ weights: QuantizedWeights, repacked: WeightBytes?, _ x: UnsafePointer<Float>, batch: Int, pool: ComputePool,
                   into y: UnsafeMutablePointer<Float>) -> Bool
 }

@@ -28,6 +28,8 @@ package struct AVX512MatrixKernels: Int8MatrixKernels {
         }
     }
 
+    package func activationGroup(for type: GGMLType, cols: Int) -> Int { QuantizedActivations.groupSize(cols: cols) }
+
     package func multiply(_ w: QuantizedWeights, repacked: WeightBytes?, _ x: UnsafePointer<Float>, batch: Int, pool: ComputePool,
                           into y: UnsafeMutablePointer<Float>) -> Bool {
         guard w.cols % 64 == 0 else { return false }

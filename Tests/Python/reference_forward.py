@@ -6,8 +6,9 @@ embeddings on adjacent pairs (llama) or halves (qwen2, "NeoX"), grouped-query at
 optional q/k/v biases, SwiGLU, tied or separate output matrix.
 
 With `quantize_activations`, the input of every product with a quantized weight matrix is first
-rounded the way the engine's int8 kernels round it (8-bit codes, one scale per 256 values, or
-per 128 or 64 when the length is not a multiple of 256; `q = rint(x · (1/d))`,
+rounded the way the engine's int8 kernels at `level` round it (8-bit codes, one scale per group:
+at avx512 256 values, or 128 or 64 when the length is not a multiple of 256; at avx2 a weight
+block's, 32 or a K-quant's 256; `q = rint(x · (1/d))`,
 `d = max|x| / 127`, in float32), and keys and values are rounded to half precision as the
 engine's cache stores them. The engine computes x in float32, so a value on a rounding boundary
 may still round the other way there; such a flip is carried to every later layer and position."""
@@ -19,10 +20,23 @@ from gguf.quants import dequantize
 FLOAT_TYPES = (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16)
 
 
-def quantize_rows(x):
-    """The engine's activation rounding (QuantizedActivations.swift), in float32, back to float64."""
+K_QUANTS = (gguf.GGMLQuantizationType.Q4_K, gguf.GGMLQuantizationType.Q6_K)
+
+
+def activation_group(level, tensor_type, cols):
+    """How many activations share a scale in the int8 products of `level` (None: not quantized)."""
+    if level == "avx2":
+        group = 256 if tensor_type in K_QUANTS else 32
+        return group if cols % group == 0 else None
+    if cols % 64:
+        return None
+    return 256 if cols % 256 == 0 else 128 if cols % 128 == 0 else 64
+
+
+def quantize_rows(x, group):
+    """The engine's activation rounding (QuantizedActivations.swift, ByteActivations.swift), in
+    float32, back to float64."""
     n, cols = x.shape
-    group = 256 if cols % 256 == 0 else 128 if cols % 128 == 0 else 64
     v = x.astype(np.float32).reshape(n, cols // group, group)
     d = np.abs(v).max(axis=-1, keepdims=True) / np.float32(127)
     inverse = (np.float32(1) / np.where(d == 0, np.float32(1), d)) * (d != 0)
@@ -31,8 +45,9 @@ def quantize_rows(x):
 
 
 class Reference:
-    def __init__(self, path, quantize_activations=False):
+    def __init__(self, path, quantize_activations=False, level="avx512"):
         self.quantize_activations = quantize_activations
+        self.level = level
         self.reader = gguf.GGUFReader(path)
         fields = self.reader.fields
         def field(name, default=None):
@@ -63,8 +78,9 @@ class Reference:
     def matmul(self, x, name):
         """x @ W.T, with the engine's activation rounding for quantized weights when asked."""
         t = self.tensors[name]
-        if self.quantize_activations and t.tensor_type not in FLOAT_TYPES and x.shape[1] % 64 == 0:
-            x = quantize_rows(x)
+        group = activation_group(self.level, t.tensor_type, x.shape[1])
+        if self.quantize_activations and t.tensor_type not in FLOAT_TYPES and group:
+            x = quantize_rows(x, group)
         return x @ self.w(name).T
 
     def norm(self, x, weight):

@@ -3,6 +3,7 @@ on tiny random-weight files the tests write (tiny_gguf.py, every weight type × 
 the real SmolLM2 (llama layout, Q4_1/Q8_0) and Qwen2.5-Coder 0.5B (qwen2 layout with biases,
 Q5_0/Q8_0/Q4_K/Q6_K) files; and the batch invariance of the tree pass. At every kernel level this
 CPU runs (`--kernels`)."""
+import functools
 import json
 import subprocess
 
@@ -95,7 +96,7 @@ def test_every_weight_type_matches_the_reference_on_a_tiny_random_model(tmp_path
     # (float32 and float64 round it apart), which moves a few positions by a little; a kernel
     # error moves every position.
     rows = engine_logits(path, TINY_TOKENS, "--top", "96", "--activations", "int8", "--kernels", level)
-    reference = Reference(path, quantize_activations=True).logits(TINY_TOKENS)
+    reference = Reference(path, quantize_activations=True, level=level).logits(TINY_TOKENS)
     errors = [compare([row], reference)[0] for row in rows]
     exact = sum(e < 1e-4 for e in errors)
     print(f"{kind.name} {arch} int8: errors per position {['%.1e' % e for e in errors]}")
@@ -106,6 +107,12 @@ def test_every_weight_type_matches_the_reference_on_a_tiny_random_model(tmp_path
     assert max(errors) < 0.1, f"max abs error {max(errors)}"
 
 
+@functools.cache
+def real_model_reference(name):
+    """The float64 reference's logits of a real model, computed once for every level."""
+    return Reference(model_path(name)).logits(MODELS[name])
+
+
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("name", list(MODELS))
 def test_real_models_match_the_float64_reference(name, level):
@@ -113,7 +120,7 @@ def test_real_models_match_the_float64_reference(name, level):
     carry a flipped code further)."""
     path = model_path(name)
     tokens = MODELS[name]
-    reference = Reference(path).logits(tokens)
+    reference = real_model_reference(name)
     rows = engine_logits(path, tokens, "--activations", "float", "--kernels", level)
     worst_abs, worst_rel, differing = compare(rows, reference)
     print(f"{name} {level} float: max abs error {worst_abs:.3g}, max rel error {worst_rel:.3g} over the top-20 logits of {len(rows)} positions")

@@ -31,9 +31,8 @@ struct QuantizedKernelTests {
         return WeightMatrix(bytes: WeightBytes(bytes), type: type, rows: rows, cols: cols)
     }
 
-    /// The engine's activation rounding (QuantizedActivations), restated: codes times scales.
-    static func roundedActivations(_ x: [Float], cols: Int) -> [Double] {
-        let group = cols % 256 == 0 ? 256 : cols % 128 == 0 ? 128 : 64
+    /// The engine's activation rounding in groups of `group`, restated: codes times scales.
+    static func roundedActivations(_ x: [Float], group: Int) -> [Double] {
         var out = [Double](repeating: 0, count: x.count)
         for start in stride(from: 0, to: x.count, by: group) {
             let d = x[start..<start + group].map(abs).max()! / 127
@@ -55,7 +54,7 @@ struct QuantizedKernelTests {
         for (type, elements, bytes, scales) in Self.layouts where cols % elements == 0 {
             let file = Self.randomMatrix(type, blockElements: elements, blockBytes: bytes, scales: scales, rows: rows, cols: cols, random: &random)
             let x = (0..<batch * cols).map { _ in Float.random(in: -2...2, using: &random) * (Bool.random(using: &random) ? 1 : 10) }
-            let rounded = Self.roundedActivations(x, cols: cols)
+            let rounded = Self.roundedActivations(x, group: kernels.int8?.activationGroup(for: type, cols: cols) ?? cols)
             var weights = [Float](repeating: 0, count: cols)
             // The int8 path also runs on the rows repacked 16 at a time (every quantized format).
             let repacked = type != .f32 && type != .f16 ? [(file.interleavedForInt8(pool: ComputePool(threads: 2), kernels: kernels), ActivationPrecision.int8, " repacked")] : []

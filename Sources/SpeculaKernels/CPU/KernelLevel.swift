@@ -4,6 +4,9 @@
 package enum KernelLevel: String, Sendable, CaseIterable, Comparable {
     /// AVX-512 with VNNI (Ice Lake, Sapphire Rapids, Zen 4 and later): 16-lane integer dot products.
     case avx512
+    /// AVX2 with FMA and F16C (Haswell, Zen and later: most cloud and client CPUs since 2013):
+    /// 8-lane integer dot products through 16-bit pair sums.
+    case avx2
     /// Swift's SIMD types only, no x86 instruction beyond the baseline: any x86-64 CPU back to
     /// SSE4.2, and NEON on aarch64. The reference the others are tested against.
     case portable
@@ -13,6 +16,8 @@ package enum KernelLevel: String, Sendable, CaseIterable, Comparable {
         switch self {
         // Cascade Lake's instructions, the level's compile target, that code may contain.
         case .avx512: ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd", "avx512_vnni", "avx2", "fma", "f16c", "bmi1", "bmi2"]
+        // Haswell's, the level's compile target.
+        case .avx2: ["avx", "avx2", "fma", "f16c", "bmi1", "bmi2", "popcnt", "sse4_2"]
         case .portable: []
         }
     }

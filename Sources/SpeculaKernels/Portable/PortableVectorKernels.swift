@@ -1,3 +1,7 @@
+#if LINKED_KERNELS  // compiled again in a faster level's module for its instructions (SpeculaKernelsAVX2)
+package import SpeculaKernels
+#endif
+
 /// The vector kernels in Swift's SIMD types only: what any CPU runs (SSE2 and up on x86-64, NEON
 /// on aarch64), and the reference the faster levels are tested against.
 ///

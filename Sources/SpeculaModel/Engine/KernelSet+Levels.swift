@@ -2,6 +2,7 @@ internal import Foundation
 package import SpeculaKernels
 #if arch(x86_64)
 internal import SpeculaKernelsAVX512
+internal import SpeculaKernelsAVX2
 #endif
 
 extension KernelSet {
@@ -14,6 +15,12 @@ extension KernelSet {
             return KernelSet(level: .avx512, vector: AVX512VectorKernels(), int8: AVX512MatrixKernels())
             #else
             preconditionFailure("the avx512 kernels exist on x86-64 only")
+            #endif
+        case .avx2:
+            #if arch(x86_64)
+            return KernelSet(level: .avx2, vector: AVX2VectorKernels(), int8: AVX2MatrixKernels())
+            #else
+            preconditionFailure("the avx2 kernels exist on x86-64 only")
             #endif
         }
     }

@@ -1,0 +1,1 @@
+../SpeculaKernels/AttentionLoops.swift

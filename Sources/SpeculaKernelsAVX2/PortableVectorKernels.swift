@@ -1,0 +1,1 @@
+../SpeculaKernels/Portable/PortableVectorKernels.swift
