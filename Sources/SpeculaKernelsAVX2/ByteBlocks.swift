@@ -10,6 +10,8 @@ protocol ByteBlockFormat {
     associatedtype Block
     static var blockBytes: Int { get }
     static var blockWeights: Int { get }
+    /// The most tokens a tile takes: what fits the 16 registers beside the decoded block.
+    static var maxTile: Int { get }
     static func block(_ p: UnsafeRawPointer) -> Block
     /// Adds block `b` of the row times the token's group `b` into `sums`.
     static func add(_ block: Block, _ x: ByteActivations.Row, _ b: Int, into sums: inout TokenSums)
@@ -33,16 +35,10 @@ struct TokenSums {
 /// Byte products.
 enum Bytes {
     /// `acc` plus, in each 32-bit lane, Σ of the four products of unsigned bytes of `u` and signed
-    /// bytes of `s` (each pair sum must fit 16 bits: codes below 128 against |x| ≤ 127).
+    /// bytes of `s` (each pair sum must fit 16 bits: codes up to 128 against |x| ≤ 127).
     @inline(__always)
     static func dot(_ acc: __m256i, _ u: __m256i, _ s: __m256i) -> __m256i {
         _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)))
-    }
-
-    /// `dot` of signed bytes `w` (|w| ≤ 128) by signed `x`: |w| against x with w's sign.
-    @inline(__always)
-    static func signedDot(_ acc: __m256i, _ w: __m256i, _ x: __m256i) -> __m256i {
-        dot(acc, _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w))
     }
 
     /// The 16 bytes at `p` as 32 nibbles: low nibbles (weights 0–15), then high (16–31).
@@ -64,8 +60,9 @@ enum Bytes {
     @inline(__always)
     static func load(_ p: UnsafeRawPointer) -> __m256i { _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i_u.self)) }
 
-    /// The f16 value at `p + offset` as a float, converted here with F16C: `Dequantize.half`,
-    /// compiled for any x86-64 CPU, converts in software.
+    /// The f16 value at `p + offset` as a float, converted here with F16C. `Dequantize.half`
+    /// is compiled for any x86-64 CPU, where the conversion is a library call, and a call into
+    /// another module is not inlined (measured: a fifth of the AVX2 level's decode time).
     @inline(__always)
     static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
         Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
@@ -73,15 +70,32 @@ enum Bytes {
 }
 
 /// A format of 32-weight blocks whose weights are `d · q` for signed codes q (Q4_0, Q5_0, Q8_0):
-/// one signed byte product and one multiply-add by `d · d_x` per block and token.
-protocol SignedBlockFormat: ByteBlockFormat where Block == (codes: __m256i, scale: Float) {}
+/// per block and token, one product of the codes' magnitudes (taken once per block) with the
+/// activations given the codes' signs, and one multiply-add by `d · d_x`.
+protocol SignedBlockFormat: ByteBlockFormat where Block == SignedCodes {
+    /// The block's codes and scale `d`.
+    static func codes(_ p: UnsafeRawPointer) -> (codes: __m256i, scale: Float)
+}
+
+/// A block of signed codes as `SignedBlockFormat` multiplies it.
+struct SignedCodes {
+    let codes: __m256i, magnitudes: __m256i, scale: Float
+}
 
 extension SignedBlockFormat {
     static var blockWeights: Int { 32 }
+    static var maxTile: Int { 8 }
+
+    @inline(__always)
+    static func block(_ p: UnsafeRawPointer) -> Block {
+        let (codes, scale) = codes(p)
+        return SignedCodes(codes: codes, magnitudes: _mm256_sign_epi8(codes, codes), scale: scale)
+    }
 
     @inline(__always)
     static func add(_ block: Block, _ x: ByteActivations.Row, _ b: Int, into sums: inout TokenSums) {
-        let dot = Bytes.signedDot(_mm256_setzero_si256(), block.codes, Bytes.load(x.codes + 32 * b))
+        let signed = _mm256_sign_epi8(Bytes.load(x.codes + 32 * b), block.codes)
+        let dot = Bytes.dot(_mm256_setzero_si256(), block.magnitudes, signed)
         sums.lanes = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(block.scale * x.scales[b]), sums.lanes)
     }
 }
@@ -91,7 +105,7 @@ enum Q4_0Bytes: SignedBlockFormat {
     static var blockBytes: Int { 18 }
 
     @inline(__always)
-    static func block(_ p: UnsafeRawPointer) -> Block {
+    static func codes(_ p: UnsafeRawPointer) -> (codes: __m256i, scale: Float) {
         (_mm256_sub_epi8(Bytes.nibbles(p + 2), _mm256_set1_epi8(8)), Bytes.half(p, 0))
     }
 }
@@ -101,7 +115,7 @@ enum Q5_0Bytes: SignedBlockFormat {
     static var blockBytes: Int { 22 }
 
     @inline(__always)
-    static func block(_ p: UnsafeRawPointer) -> Block {
+    static func codes(_ p: UnsafeRawPointer) -> (codes: __m256i, scale: Float) {
         let high = _mm256_and_si256(Bytes.bitMask(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), _mm256_set1_epi8(0x10))
         return (_mm256_sub_epi8(_mm256_or_si256(Bytes.nibbles(p + 6), high), _mm256_set1_epi8(16)), Bytes.half(p, 0))
     }
@@ -112,7 +126,7 @@ enum Q8_0Bytes: SignedBlockFormat {
     static var blockBytes: Int { 34 }
 
     @inline(__always)
-    static func block(_ p: UnsafeRawPointer) -> Block { (Bytes.load(p + 2), Bytes.half(p, 0)) }
+    static func codes(_ p: UnsafeRawPointer) -> (codes: __m256i, scale: Float) { (Bytes.load(p + 2), Bytes.half(p, 0)) }
 }
 
 /// Q4_1: 32 weights `d · q + m` in 20 bytes: the codes' product in integers, the minimum times
@@ -120,6 +134,7 @@ enum Q8_0Bytes: SignedBlockFormat {
 enum Q4_1Bytes: ByteBlockFormat {
     static var blockBytes: Int { 20 }
     static var blockWeights: Int { 32 }
+    static var maxTile: Int { 8 }
 
     @inline(__always)
     static func block(_ p: UnsafeRawPointer) -> (codes: __m256i, scale: Float, minimum: Float) {

@@ -20,16 +20,20 @@ enum Q4_KBytes: ByteBlockFormat {
 
     static var blockBytes: Int { 144 }
     static var blockWeights: Int { 256 }
+    static var maxTile: Int { 4 }
 
     @inline(__always)
     static func block(_ p: UnsafeRawPointer) -> Block {
-        let packed = (p + 4).assumingMemoryBound(to: UInt8.self)
-        var sc = SIMD8<Int16>(), m = SIMD8<Int32>()
-        for j in 0..<8 {
-            let (s, mj) = Dequantize.scaleMinK4(j, packed)
-            (sc[j], m[j]) = (Int16(s), Int32(mj))
-        }
-        func scale(_ j: Int) -> __m256i { _mm256_set1_epi16(sc[j]) }
+        // 6-bit scales and minimums: j < 4 in the low bits of bytes j and j+4; j ≥ 4 a nibble of
+        // byte j+4 plus the top two bits of bytes j−4 and j (`Dequantize.scaleMinK4`, four at a time).
+        let u0 = (p + 4).loadUnaligned(as: UInt32.self), u1 = (p + 8).loadUnaligned(as: UInt32.self)
+        let u2 = (p + 12).loadUnaligned(as: UInt32.self)
+        let sixBits: UInt32 = 0x3F3F_3F3F, nibbles: UInt32 = 0x0F0F_0F0F, twoBits: UInt32 = 0x0303_0303
+        let scales = UInt64(u0 & sixBits) | UInt64((u2 & nibbles) | (((u0 >> 6) & twoBits) << 4)) << 32
+        let minimums = UInt64(u1 & sixBits) | UInt64(((u2 >> 4) & nibbles) | (((u1 >> 6) & twoBits) << 4)) << 32
+        let sc = SIMD8<Int16>(truncatingIfNeeded: unsafeBitCast(scales, to: SIMD8<UInt8>.self))
+        let m = SIMD8<Int32>(truncatingIfNeeded: unsafeBitCast(minimums, to: SIMD8<UInt8>.self))
+        @inline(__always) func scale(_ j: Int) -> __m256i { _mm256_set1_epi16(sc[j]) }
         return Block(nibbles: (Bytes.load(p + 16), Bytes.load(p + 48), Bytes.load(p + 80), Bytes.load(p + 112)),
                      scales: (scale(0), scale(1), scale(2), scale(3), scale(4), scale(5), scale(6), scale(7)),
                      minimums: m, d: Bytes.half(p, 0), dmin: Bytes.half(p, 2))
@@ -39,7 +43,7 @@ enum Q4_KBytes: ByteBlockFormat {
     static func add(_ block: Block, _ x: ByteActivations.Row, _ b: Int, into sums: inout TokenSums) {
         let codes = x.codes + 256 * b
         var lanes = _mm256_setzero_si256()
-        func row(_ k: Int, _ nibbles: __m256i, _ low: __m256i, _ high: __m256i) {
+        @inline(__always) func row(_ k: Int, _ nibbles: __m256i, _ low: __m256i, _ high: __m256i) {
             let mask = _mm256_set1_epi8(0x0F)
             let first = _mm256_maddubs_epi16(_mm256_and_si256(nibbles, mask), Bytes.load(codes + 64 * k))
             let second = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(nibbles, 4), mask), Bytes.load(codes + 64 * k + 32))
@@ -78,20 +82,21 @@ enum Q6_KBytes: ByteBlockFormat {
 
     static var blockBytes: Int { 210 }
     static var blockWeights: Int { 256 }
+    static var maxTile: Int { 4 }
 
     @inline(__always)
     static func block(_ p: UnsafeRawPointer) -> Block {
         let sc = (p + 192).loadUnaligned(as: SIMD16<Int8>.self)
-        func half(_ h: Int) -> (__m256i, __m256i, __m256i, __m256i) {
+        @inline(__always) func half(_ h: Int) -> (__m256i, __m256i, __m256i, __m256i) {
             let mask = _mm256_set1_epi8(0x0F), pair = _mm256_set1_epi8(0x03)
             let low = Bytes.load(p + 64 * h), high = Bytes.load(p + 64 * h + 32), bits = Bytes.load(p + 128 + 32 * h)
-            func code(_ nibbles: __m256i, _ pairs: __m256i) -> __m256i {
+            @inline(__always) func code(_ nibbles: __m256i, _ pairs: __m256i) -> __m256i {
                 _mm256_or_si256(_mm256_and_si256(nibbles, mask), _mm256_slli_epi16(_mm256_and_si256(pairs, pair), 4))
             }
             return (code(low, bits), code(high, _mm256_srli_epi16(bits, 2)),
                     code(_mm256_srli_epi16(low, 4), _mm256_srli_epi16(bits, 4)), code(_mm256_srli_epi16(high, 4), _mm256_srli_epi16(bits, 6)))
         }
-        func scales(_ i: Int) -> __m256i {
+        @inline(__always) func scales(_ i: Int) -> __m256i {
             _mm256_set_m128i(_mm_set1_epi16(Int16(sc[2 * i + 1])), _mm_set1_epi16(Int16(sc[2 * i])))
         }
         let (c0, c1, c2, c3) = half(0), (c4, c5, c6, c7) = half(1)
@@ -104,7 +109,7 @@ enum Q6_KBytes: ByteBlockFormat {
     static func add(_ block: Block, _ x: ByteActivations.Row, _ b: Int, into sums: inout TokenSums) {
         let codes = x.codes + 256 * b
         var lanes = _mm256_setzero_si256()
-        func add(_ i: Int, _ q: __m256i, _ scales: __m256i) {
+        @inline(__always) func add(_ i: Int, _ q: __m256i, _ scales: __m256i) {
             lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(_mm256_maddubs_epi16(q, Bytes.load(codes + 32 * i)), scales))
         }
         add(0, block.codes.0, block.scales.0)

@@ -1,8 +1,8 @@
 #if arch(x86_64)
 import CX86
 
-/// How many tokens share one reading of a weight row (1 to 4): AVX2 has 16 vector registers, so
-/// a tile of four tokens keeps each token's sums and the unpacked block in registers.
+/// How many tokens share one reading of a weight row (1 to 8, at most the format's `maxTile`):
+/// AVX2 has 16 vector registers, for each token's sums and the unpacked block.
 protocol TileSize {
     static var count: Int { get }
 }
@@ -11,6 +11,10 @@ enum OneTokenTile: TileSize { static var count: Int { 1 } }
 enum TwoTokenTile: TileSize { static var count: Int { 2 } }
 enum ThreeTokenTile: TileSize { static var count: Int { 3 } }
 enum FourTokenTile: TileSize { static var count: Int { 4 } }
+enum FiveTokenTile: TileSize { static var count: Int { 5 } }
+enum SixTokenTile: TileSize { static var count: Int { 6 } }
+enum SevenTokenTile: TileSize { static var count: Int { 7 } }
+enum EightTokenTile: TileSize { static var count: Int { 8 } }
 
 /// The AVX2 kernel: one weight row against a tile of tokens, block by block (`ByteBlockFormat`),
 /// each block decoded once for the tile.
@@ -23,8 +27,8 @@ enum RowDot {
     /// itself.
     @inline(never)
     static func dots<F: ByteBlockFormat, T: TileSize>(_: F.Type, _: T.Type, _ row: UnsafeRawPointer, blocks: Int,
-                                                       _ x: UnsafePointer<ByteActivations.Row>) -> SIMD4<Float> {
-        var s0 = TokenSums(), s1 = TokenSums(), s2 = TokenSums(), s3 = TokenSums()
+                                                       _ x: UnsafePointer<ByteActivations.Row>) -> SIMD8<Float> {
+        var s0 = TokenSums(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0
         for b in 0..<blocks {
             let start = row + b * F.blockBytes
             // The row ahead, a line per 64 bytes of block (the hardware prefetcher alone leaves
@@ -39,19 +43,36 @@ enum RowDot {
             if T.count > 1 { F.add(block, x[1], b, into: &s1) }
             if T.count > 2 { F.add(block, x[2], b, into: &s2) }
             if T.count > 3 { F.add(block, x[3], b, into: &s3) }
+            if T.count > 4 { F.add(block, x[4], b, into: &s4) }
+            if T.count > 5 { F.add(block, x[5], b, into: &s5) }
+            if T.count > 6 { F.add(block, x[6], b, into: &s6) }
+            if T.count > 7 { F.add(block, x[7], b, into: &s7) }
         }
-        return SIMD4(s0.total, T.count > 1 ? s1.total : 0, T.count > 2 ? s2.total : 0, T.count > 3 ? s3.total : 0)
+        var totals = SIMD8<Float>()
+        totals[0] = s0.total
+        if T.count > 1 { totals[1] = s1.total }
+        if T.count > 2 { totals[2] = s2.total }
+        if T.count > 3 { totals[3] = s3.total }
+        if T.count > 4 { totals[4] = s4.total }
+        if T.count > 5 { totals[5] = s5.total }
+        if T.count > 6 { totals[6] = s6.total }
+        if T.count > 7 { totals[7] = s7.total }
+        return totals
     }
 
-    /// `dots` for a tile of `count` tokens (1…4), chosen at run time.
+    /// `dots` for a tile of `count` tokens (1…8), chosen at run time.
     @inline(__always)
     static func dots<F: ByteBlockFormat>(_ format: F.Type, count: Int, _ row: UnsafeRawPointer, blocks: Int,
-                                         _ x: UnsafePointer<ByteActivations.Row>) -> SIMD4<Float> {
+                                         _ x: UnsafePointer<ByteActivations.Row>) -> SIMD8<Float> {
         switch count {
         case 1: dots(F.self, OneTokenTile.self, row, blocks: blocks, x)
         case 2: dots(F.self, TwoTokenTile.self, row, blocks: blocks, x)
         case 3: dots(F.self, ThreeTokenTile.self, row, blocks: blocks, x)
-        default: dots(F.self, FourTokenTile.self, row, blocks: blocks, x)
+        case 4: dots(F.self, FourTokenTile.self, row, blocks: blocks, x)
+        case 5: dots(F.self, FiveTokenTile.self, row, blocks: blocks, x)
+        case 6: dots(F.self, SixTokenTile.self, row, blocks: blocks, x)
+        case 7: dots(F.self, SevenTokenTile.self, row, blocks: blocks, x)
+        default: dots(F.self, EightTokenTile.self, row, blocks: blocks, x)
         }
     }
 
