@@ -11,11 +11,6 @@
 /// weight reads and low-acceptance drafts are left out; on a GPU, where a longer pass is nearly
 /// free, every draft token is taken.
 ///
-/// Waiting for drafts that have not arrived is charged to the waiting request alone: a pass
-/// starts without a request whose drafts lag (it takes the next one), so the wait costs that
-/// request's share of the batch's tokens, not the whole batch's. Alone in the batch, the request
-/// bears it all; among 16, drafts that sometimes lag still pay where the pass is long.
-///
 /// The choice reads only estimates learnt from past passes and what has arrived, never the
 /// drafts' tokens, so every request still draws from the target's exact law.
 package enum BatchPlanner {
@@ -26,8 +21,8 @@ package enum BatchPlanner {
         /// `expectedTokens[d]`: the tokens its pass is expected to yield at depth d, from 0 (its
         /// own token: 1) to the depth its drafts reached; nondecreasing.
         package var expectedTokens: [Double]
-        /// What each depth step costs the request besides the pass's longer length: the wait for
-        /// drafts that have not arrived yet, per draft token (0 for tokens already there).
+        /// What each depth step costs besides the pass's longer length: the wait for drafts
+        /// that have not arrived yet, per draft token (0 for tokens already there).
         package var waitPerToken: Double
 
         package init(drafts: Int, expectedTokens: [Double], waitPerToken: Double = 0) {
@@ -51,8 +46,7 @@ package enum BatchPlanner {
             var best: (index: Int, gain: Double, cost: Double)?
             for (i, candidate) in candidates.enumerated() where depths[i] < candidate.available {
                 let gain = candidate.expectedTokens[depths[i] + 1] - candidate.expectedTokens[depths[i]]
-                let share = candidate.expectedTokens[depths[i]] / tokens
-                let more = passCost.perToken * Double(candidate.drafts) + candidate.waitPerToken * share
+                let more = passCost.perToken * Double(candidate.drafts) + candidate.waitPerToken
                 if best.map({ gain * $0.cost > $0.gain * more }) ?? true { best = (i, gain, more) }
             }
             // Taken while it raises tokens / cost: gain / more > tokens / cost.

@@ -39,20 +39,6 @@ struct BatchPlannerTests {
         #expect(depths[0] == 0)
     }
 
-    @Test func aWaitForDraftsCostsTheWaitingRequestNotTheWholeBatch() {
-        // A GPU line; each draft token must be waited for, 4 ms (a busy pool).
-        var waiting = Self.request(drafts: 1, depth: 4, rate: 0.8)
-        waiting.waitPerToken = 4_000
-        let line = (fixed: 35_000.0, perToken: 50.0)
-        #expect(BatchPlanner.depths([waiting], passCost: line) == [4], "alone, a 4 ms wait per 35 ms pass pays")
-        let batch = BatchPlanner.depths([waiting] + (0..<15).map { _ in Self.request(drafts: 1, depth: 4, rate: 0.8) }, passCost: line)
-        #expect(batch[0] == 4, "among 16 too: the pass does not wait for it, only the request does: \(batch)")
-        waiting.waitPerToken = 30_000
-        #expect(BatchPlanner.depths([waiting], passCost: line) == [0], "a wait near a pass per 0.8 tokens does not pay")
-        let crowd = BatchPlanner.depths([waiting] + (0..<15).map { _ in Self.request(drafts: 1, depth: 4, rate: 0.8) }, passCost: line)
-        #expect(crowd[0] == 0, "nor among 16: \(crowd)")
-    }
-
     @Test func requestsWithoutDraftsDecodePlainly() {
         let batch = [BatchPlanner.Candidate(drafts: 0, expectedTokens: [1]), Self.request(depth: 3, rate: 0.9)]
         #expect(BatchPlanner.depths(batch, passCost: (fixed: 1, perToken: 0)) == [0, 3])

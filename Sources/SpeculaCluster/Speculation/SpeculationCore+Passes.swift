@@ -76,7 +76,7 @@ extension SpeculationCore {
     /// follows.
     private mutating func planDepths(_ ready: [ReadyRequest]) -> [Int] {
         func candidate(_ request: GenerationRequest, drafts: Int, depth: Int, waiting: Bool = false) -> BatchPlanner.Candidate {
-            let planner = planners[request.planningRegime(running: admission.running.count)] ?? SpeculationPlanner()
+            let planner = planner(for: request)
             // Drafts still to come cost the wait for them, as observed per block token.
             let wait = waiting ? planner.waitPerBlockToken(drafts: max(drafts, 1)) ?? 0 : 0
             return .init(drafts: drafts, expectedTokens: (0...depth).map { planner.expectedTokens(drafts: max(drafts, 1), block: $0) },

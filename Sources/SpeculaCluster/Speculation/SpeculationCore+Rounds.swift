@@ -60,13 +60,24 @@ extension SpeculationCore {
         requests.ids.reduce(0) { $0 + ($1 != id && requests[$1]!.admitted ? requests[$1]!.liveStreams.count : 0) }
     }
 
+    /// The planner of the request's regime at the current load. A load level not planned for yet
+    /// starts from the nearest level that was (its acceptance by position holds at any load; the
+    /// waits and rates it measured are then relearnt at this one).
+    func planner(for request: GenerationRequest) -> SpeculationPlanner {
+        let regime = request.planningRegime(running: admission.running.count)
+        if let planner = planners[regime] { return planner }
+        let nearest = planners.keys.filter { $0.verifier == regime.verifier && $0.temperatureTenths == regime.temperatureTenths }
+            .min { abs($0.loadLevel - regime.loadLevel) < abs($1.loadLevel - regime.loadLevel) }
+        return nearest.flatMap { planners[$0] } ?? SpeculationPlanner()
+    }
+
     /// K and γ for a request that leaves them open: the planner's choice for its regime, given
     /// the pass cost and the pool's announced speed (greedy drafts are all one draft: K = 1).
     func plan(_ request: GenerationRequest, pool: [WorkerRegistry.WorkerState]) -> (drafts: Int, block: Int) {
         let speeds = pool.map(\.tokensPerSecond).filter { $0 > 0 }
         let announced = speeds.isEmpty ? 0 : speeds.map { 1e6 / $0 }.reduce(0, +) / Double(speeds.count)
         let maxDrafts = request.sampling.isGreedy ? 1 : min(4, options.limits.maxDrafts)
-        let choice = planners[request.planningRegime(running: admission.running.count), default: SpeculationPlanner()]
+        let choice = planner(for: request)
             .choose(maxDrafts: maxDrafts, maxBlock: min(8, options.limits.maxBlockLength), passCost: passCost.line, announcedMicrosPerToken: announced)
         return (choice.drafts, choice.block)
     }

@@ -94,8 +94,7 @@ extension SpeculationCore {
     /// The planner of the request's regime learns the pass's acceptance, wait and throughput.
     private mutating func learn(from step: PassStep, outcome: VerificationOutcome, request: GenerationRequest, depth: Int,
                                 scoreMicros: Double) -> SpeculationPlanner {
-        let regime = request.planningRegime(running: admission.running.count)
-        var planner = planners[regime] ?? SpeculationPlanner()
+        var planner = planner(for: request)
         planner.observeRound(drafts: step.tree.draftCount, block: depth, accepted: outcome.acceptedLength)
         // A request's first pass also reads its prompt: its time says nothing of the passes after it.
         if request.targetPasses > 1 {
@@ -103,7 +102,7 @@ extension SpeculationCore {
             planner.observeWait(micros: waited, drafts: request.drafts, block: depth)
             planner.observeThroughput(drafts: step.tree.draftCount, tokens: outcome.acceptedLength + 1, micros: waited + scoreMicros)
         }
-        planners[regime] = planner
+        planners[request.planningRegime(running: admission.running.count)] = planner
         return planner
     }
 
