@@ -16,8 +16,8 @@ package struct AVX2MatrixKernels: Int8MatrixKernels {
         }
     }
 
-    package func multiply(_ w: QuantizedWeights, repacked: WeightBytes?, _ x: UnsafePointer<Float>, batch: Int, pool: ComputePool,
-                          into y: UnsafeMutablePointer<Float>) -> Bool {
+    package func multiply(_ w: QuantizedWeights, repacked: WeightBytes?, _ x: UnsafePointer<Float>, batch: Int,
+                          pool: ComputePool, into y: UnsafeMutablePointer<Float>) -> Bool {
         // Each format named as a type, not through an existential: the kernels must be specialized.
         switch w.type {
         case .q4_0: multiply(Q4_0Bytes.self, w, x, batch: batch, pool: pool, into: y)
@@ -34,8 +34,8 @@ package struct AVX2MatrixKernels: Int8MatrixKernels {
     /// `y[b·rows + r]` for every row r and token b. Rows go in blocks of `rowBlock`, each tile of
     /// tokens over the whole block, so that a tile's activations stay in cache while the block's
     /// rows pass.
-    private func multiply<F: ByteBlockFormat>(_ format: F.Type, _ w: QuantizedWeights, _ input: UnsafePointer<Float>, batch: Int,
-                                              pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
+    private func multiply<F: ByteBlockFormat>(_ format: F.Type, _ w: QuantizedWeights, _ input: UnsafePointer<Float>,
+                                              batch: Int, pool: ComputePool, into y: UnsafeMutablePointer<Float>) {
         precondition(w.cols % F.blockWeights == 0, "rows of whole blocks")
         let x = ByteActivations(input, batch: batch, cols: w.cols, groupSize: F.blockWeights)
         let tokens = (0..<batch).map { x.row($0) }

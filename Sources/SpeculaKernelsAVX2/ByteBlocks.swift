@@ -51,8 +51,8 @@ enum Bytes {
     /// 0xFF in byte i where bit i of `bits` is set, else 0.
     @inline(__always)
     static func bitMask(_ bits: UInt32) -> __m256i {
-        let spread = _mm256_shuffle_epi8(_mm256_set1_epi32(Int32(bitPattern: bits)),
-                                         _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202, 0x0101_0101_0101_0101, 0))
+        let bytes = _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202, 0x0101_0101_0101_0101, 0)
+        let spread = _mm256_shuffle_epi8(_mm256_set1_epi32(Int32(bitPattern: bits)), bytes)  // byte i: bits' byte i / 8
         let others = _mm256_set1_epi64x(0x7FBF_DFEF_F7FB_FDFE)  // byte i: every bit but i mod 8
         return _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi64x(-1))
     }
@@ -116,7 +116,8 @@ enum Q5_0Bytes: SignedBlockFormat {
 
     @inline(__always)
     static func codes(_ p: UnsafeRawPointer) -> (codes: __m256i, scale: Float) {
-        let high = _mm256_and_si256(Bytes.bitMask(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), _mm256_set1_epi8(0x10))
+        let fifthBits = Bytes.bitMask(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+        let high = _mm256_and_si256(fifthBits, _mm256_set1_epi8(0x10))
         return (_mm256_sub_epi8(_mm256_or_si256(Bytes.nibbles(p + 6), high), _mm256_set1_epi8(16)), Bytes.half(p, 0))
     }
 }

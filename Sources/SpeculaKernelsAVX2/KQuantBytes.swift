@@ -46,8 +46,10 @@ enum Q4_KBytes: ByteBlockFormat {
         @inline(__always) func row(_ k: Int, _ nibbles: __m256i, _ low: __m256i, _ high: __m256i) {
             let mask = _mm256_set1_epi8(0x0F)
             let first = _mm256_maddubs_epi16(_mm256_and_si256(nibbles, mask), Bytes.load(codes + 64 * k))
-            let second = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(nibbles, 4), mask), Bytes.load(codes + 64 * k + 32))
-            lanes = _mm256_add_epi32(lanes, _mm256_add_epi32(_mm256_madd_epi16(first, low), _mm256_madd_epi16(second, high)))
+            let highNibbles = _mm256_and_si256(_mm256_srli_epi16(nibbles, 4), mask)
+            let second = _mm256_maddubs_epi16(highNibbles, Bytes.load(codes + 64 * k + 32))
+            lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(first, low))
+            lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(second, high))
         }
         row(0, block.nibbles.0, block.scales.0, block.scales.1)
         row(1, block.nibbles.1, block.scales.2, block.scales.3)
@@ -94,7 +96,8 @@ enum Q6_KBytes: ByteBlockFormat {
                 _mm256_or_si256(_mm256_and_si256(nibbles, mask), _mm256_slli_epi16(_mm256_and_si256(pairs, pair), 4))
             }
             return (code(low, bits), code(high, _mm256_srli_epi16(bits, 2)),
-                    code(_mm256_srli_epi16(low, 4), _mm256_srli_epi16(bits, 4)), code(_mm256_srli_epi16(high, 4), _mm256_srli_epi16(bits, 6)))
+                    code(_mm256_srli_epi16(low, 4), _mm256_srli_epi16(bits, 4)),
+                    code(_mm256_srli_epi16(high, 4), _mm256_srli_epi16(bits, 6)))
         }
         @inline(__always) func scales(_ i: Int) -> __m256i {
             _mm256_set_m128i(_mm_set1_epi16(Int16(sc[2 * i + 1])), _mm_set1_epi16(Int16(sc[2 * i])))

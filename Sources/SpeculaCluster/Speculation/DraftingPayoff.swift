@@ -74,7 +74,8 @@ package struct DraftingPayoff: Sendable {
     /// `plainEstimate` tokens per second; returns the epoch it ended, if any. A pass that read a
     /// new request's prompt (`prompt`) is left out: its cost says nothing of either mode, and it
     /// would swamp an epoch's measure.
-    package mutating func passFinished(running: Int, plainEstimate: Double, prompt: Bool = false, at now: ContinuousClock.Instant) -> Epoch? {
+    package mutating func passFinished(running: Int, plainEstimate: Double, prompt: Bool = false,
+                                       at now: ContinuousClock.Instant) -> Epoch? {
         defer { (emitted, lastPassEnd) = (0, now) }
         guard let last = lastPassEnd, running > 0, !prompt else { return nil }
         let key = Self.level(running: running)
@@ -88,7 +89,8 @@ package struct DraftingPayoff: Sendable {
         let rate = Double(level.tokens) / max(level.seconds, 1e-9)
         level.rate[level.mode] = level.rate[level.mode].map { ($0 + rate) / 2 } ?? rate
         (level.passes, level.tokens, level.seconds) = (0, 0, 0)
-        let epoch = Epoch(level: key, mode: level.mode, tokensPerSecond: rate, next: nextMode(after: &level, plainEstimate: plainEstimate))
+        let next = nextMode(after: &level, plainEstimate: plainEstimate)
+        let epoch = Epoch(level: key, mode: level.mode, tokensPerSecond: rate, next: next)
         level.mode = epoch.next
         return epoch
     }
@@ -96,7 +98,8 @@ package struct DraftingPayoff: Sendable {
     /// The mode of the level's next epoch: the other one while it is unmeasured; then the faster
     /// one, with the slower one tried after `tryEvery` epochs (doubling while it stays slower).
     private func nextMode(after level: inout Level, plainEstimate: Double) -> Mode {
-        if level.mode == .drafting, let drafting = level.rate[.drafting], drafting >= clearWin * max(plainEstimate, level.rate[.plain] ?? 0) {
+        if level.mode == .drafting, let drafting = level.rate[.drafting],
+           drafting >= clearWin * max(plainEstimate, level.rate[.plain] ?? 0) {
             return .drafting
         }
         let other: Mode = level.mode == .drafting ? .plain : .drafting

@@ -109,8 +109,8 @@ struct GenerationRequest {
 
     /// The request's regime while `running` requests run.
     func planningRegime(running: Int) -> PlanningRegime {
-        PlanningRegime(verifier: verifier.name, temperatureTenths: sampling.isGreedy ? -1 : Int((min(sampling.temperature, 1000) * 10).rounded()),
-                       loadLevel: DraftingPayoff.level(running: running))
+        let tenths = sampling.isGreedy ? -1 : Int((min(sampling.temperature, 1000) * 10).rounded())
+        return PlanningRegime(verifier: verifier.name, temperatureTenths: tenths, loadLevel: DraftingPayoff.level(running: running))
     }
 
     /// Appends the tokens a pass (or a coupled draw) chose, as far as the request takes them: up

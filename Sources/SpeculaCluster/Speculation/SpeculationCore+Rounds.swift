@@ -66,7 +66,8 @@ extension SpeculationCore {
     func planner(for request: GenerationRequest) -> SpeculationPlanner {
         let regime = request.planningRegime(running: admission.running.count)
         if let planner = planners[regime] { return planner }
-        let nearest = planners.keys.filter { $0.verifier == regime.verifier && $0.temperatureTenths == regime.temperatureTenths }
+        let nearest = planners.keys
+            .filter { $0.verifier == regime.verifier && $0.temperatureTenths == regime.temperatureTenths }
             .min { abs($0.loadLevel - regime.loadLevel) < abs($1.loadLevel - regime.loadLevel) }
         return nearest.flatMap { planners[$0] } ?? SpeculationPlanner()
     }
