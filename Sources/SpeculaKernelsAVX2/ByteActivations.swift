@@ -4,7 +4,7 @@ import CX86
 /// A batch of activation vectors quantized to signed bytes for the AVX2 kernels: one scale `d`
 /// per group of `groupSize` values (32 for the formats of 32-weight blocks, 256 for the
 /// K-quants, as llama.cpp's Q8_0 and Q8_K), `q = round(x / d)` with `d = max|x| / 127`, and the
-/// exact Σq of every 16 codes, with which a kernel adds a block's offset (Q4_1's minimum, a
+/// exact Σq of every 16 codes (16-bit), with which a kernel adds a block's offset (Q4_1's minimum, a
 /// K-quant's minimums or its −32) once per block instead of once per weight.
 ///
 /// Each vector is quantized on its own, so a token's codes never depend on its batch.
@@ -13,13 +13,13 @@ struct ByteActivations: ~Copyable {
     struct Row {
         let codes: UnsafePointer<Int8>
         let scales: UnsafePointer<Float>
-        let sums16: UnsafePointer<Int32>
+        let sums16: UnsafePointer<Int16>
     }
 
     let batch: Int, cols: Int, groupSize: Int
     private let codes: UnsafeMutablePointer<Int8>
     private let scales: UnsafeMutablePointer<Float>
-    private let sums16: UnsafeMutablePointer<Int32>
+    private let sums16: UnsafeMutablePointer<Int16>
 
     /// Quantizes `batch` vectors of `cols` floats (`cols` a multiple of `groupSize`, itself of 16).
     init(_ input: UnsafePointer<Float>, batch: Int, cols: Int, groupSize: Int) {
@@ -36,7 +36,8 @@ struct ByteActivations: ~Copyable {
             scales[group] = d
             for i in 0..<groupSize { out[i] = Int8((x[i] * inverse).rounded(.toNearestOrEven)) }
             for sixteen in 0..<groupSize / 16 {
-                sums16[group * groupSize / 16 + sixteen] = (0..<16).reduce(0) { $0 + Int32(out[16 * sixteen + $1]) }
+                // |Σ| ≤ 16 · 127: a 16-bit lane, as `vpmaddwd` takes it.
+                sums16[group * groupSize / 16 + sixteen] = (0..<16).reduce(0) { $0 + Int16(out[16 * sixteen + $1]) }
             }
         }
     }

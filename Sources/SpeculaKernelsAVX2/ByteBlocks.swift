@@ -17,8 +17,8 @@ protocol ByteBlockFormat {
     static func add(_ block: Block, _ x: ByteActivations.Row, _ b: Int, into sums: inout TokenSums)
 }
 
-/// One token's running sums over a row: eight float lanes and a scalar for the blocks' offsets.
-/// The total adds the lanes in one fixed order, whatever the tile.
+/// One token's running sums over a row: eight float lanes (a K-quant's offsets go there too) and
+/// a scalar for Q4_1's minimums. The total adds the lanes in one fixed order, whatever the tile.
 struct TokenSums {
     var lanes = _mm256_setzero_ps()
     var offsets: Float = 0
@@ -147,7 +147,7 @@ enum Q4_1Bytes: ByteBlockFormat {
         let dot = Bytes.dot(_mm256_setzero_si256(), block.codes, Bytes.load(x.codes + 32 * b))
         let d = x.scales[b]
         sums.lanes = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(block.scale * d), sums.lanes)
-        sums.offsets += block.minimum * d * Float(x.sums16[2 * b] + x.sums16[2 * b + 1])
+        sums.offsets += block.minimum * d * Float(Int32(x.sums16[2 * b]) + Int32(x.sums16[2 * b + 1]))
     }
 }
 #endif

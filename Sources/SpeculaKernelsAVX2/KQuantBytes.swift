@@ -14,7 +14,8 @@ enum Q4_KBytes: ByteBlockFormat {
         let nibbles: (__m256i, __m256i, __m256i, __m256i)
         /// `sc_j` as 16-bit lanes, one vector per sub-block.
         let scales: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i)
-        let minimums: SIMD8<Int32>
+        /// m_0, m_0, m_1, m_1, … as 16-bit lanes: one per 16 weights, against the token's sums.
+        let minimums: __m256i
         let d: Float, dmin: Float
     }
 
@@ -32,11 +33,11 @@ enum Q4_KBytes: ByteBlockFormat {
         let scales = UInt64(u0 & sixBits) | UInt64((u2 & nibbles) | (((u0 >> 6) & twoBits) << 4)) << 32
         let minimums = UInt64(u1 & sixBits) | UInt64(((u2 >> 4) & nibbles) | (((u1 >> 6) & twoBits) << 4)) << 32
         let sc = SIMD8<Int16>(truncatingIfNeeded: unsafeBitCast(scales, to: SIMD8<UInt8>.self))
-        let m = SIMD8<Int32>(truncatingIfNeeded: unsafeBitCast(minimums, to: SIMD8<UInt8>.self))
+        let m = _mm_set_epi64x(0, Int64(bitPattern: minimums))
         @inline(__always) func scale(_ j: Int) -> __m256i { _mm256_set1_epi16(sc[j]) }
         return Block(nibbles: (Bytes.load(p + 16), Bytes.load(p + 48), Bytes.load(p + 80), Bytes.load(p + 112)),
                      scales: (scale(0), scale(1), scale(2), scale(3), scale(4), scale(5), scale(6), scale(7)),
-                     minimums: m, d: Bytes.half(p, 0), dmin: Bytes.half(p, 2))
+                     minimums: _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m, m)), d: Bytes.half(p, 0), dmin: Bytes.half(p, 2))
     }
 
     @inline(__always)
@@ -57,10 +58,9 @@ enum Q4_KBytes: ByteBlockFormat {
         row(3, block.nibbles.3, block.scales.6, block.scales.7)
         let d = x.scales[b]
         sums.lanes = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes), _mm256_set1_ps(block.d * d), sums.lanes)
-        // Σ_j m_j · Σx over sub-block j: two sums of 16 codes each.
-        let sixteens = UnsafeRawPointer(x.sums16 + 16 * b).loadUnaligned(as: SIMD16<Int32>.self)
-        let perSubBlock = sixteens.evenHalf &+ sixteens.oddHalf
-        sums.offsets -= block.dmin * d * Float((perSubBlock &* block.minimums).wrappedSum())
+        // Σ_j m_j · Σx over sub-block j (two sums of 16 codes each), in the lanes, times −dmin · d_x.
+        let minimums = _mm256_madd_epi16(block.minimums, Bytes.load(x.sums16 + 16 * b))
+        sums.lanes = _mm256_fmadd_ps(_mm256_cvtepi32_ps(minimums), _mm256_set1_ps(-block.dmin * d), sums.lanes)
     }
 }
 
@@ -78,7 +78,8 @@ enum Q6_KBytes: ByteBlockFormat {
         let codes: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i)
         /// For vector i, `sc_2i` in the low eight 16-bit lanes and `sc_2i+1` in the high eight.
         let scales: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i)
-        let groupScales: SIMD16<Int32>
+        /// `sc_g` as 16-bit lanes, against the token's sums of 16 codes.
+        let groupScales: __m256i
         let d: Float
     }
 
@@ -105,7 +106,8 @@ enum Q6_KBytes: ByteBlockFormat {
         let (c0, c1, c2, c3) = half(0), (c4, c5, c6, c7) = half(1)
         return Block(codes: (c0, c1, c2, c3, c4, c5, c6, c7),
                      scales: (scales(0), scales(1), scales(2), scales(3), scales(4), scales(5), scales(6), scales(7)),
-                     groupScales: SIMD16<Int32>(truncatingIfNeeded: sc), d: Bytes.half(p, 208))
+                     groupScales: _mm256_cvtepi8_epi16(_mm_loadu_si128((p + 192).assumingMemoryBound(to: __m128i_u.self))),
+                     d: Bytes.half(p, 208))
     }
 
     @inline(__always)
@@ -125,8 +127,9 @@ enum Q6_KBytes: ByteBlockFormat {
         add(7, block.codes.7, block.scales.7)
         let d = x.scales[b]
         sums.lanes = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes), _mm256_set1_ps(block.d * d), sums.lanes)
-        let sixteens = UnsafeRawPointer(x.sums16 + 16 * b).loadUnaligned(as: SIMD16<Int32>.self)
-        sums.offsets -= 32 * block.d * d * Float((sixteens &* block.groupScales).wrappedSum())
+        // The −32: Σ_g sc_g · Σx over group g, in the lanes, times −32 · d · d_x.
+        let offsets = _mm256_madd_epi16(block.groupScales, Bytes.load(x.sums16 + 16 * b))
+        sums.lanes = _mm256_fmadd_ps(_mm256_cvtepi32_ps(offsets), _mm256_set1_ps(-32 * block.d * d), sums.lanes)
     }
 }
 #endif
