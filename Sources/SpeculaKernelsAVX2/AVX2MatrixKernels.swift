@@ -47,7 +47,7 @@ package struct AVX2MatrixKernels: Int8MatrixKernels {
                     let block = first..<min(first + Self.rowBlock, range.upperBound)
                     var b = 0
                     while b < batch {
-                        let count = min(F.maxTile, batch - b)
+                        let count = min(8, batch - b)
                         for r in block {
                             let d = RowDot.dots(F.self, count: count, data + r * rowBytes, blocks: blocks, x + b)
                             for i in 0..<count { y[(b + i) * rows + r] = d[i] }

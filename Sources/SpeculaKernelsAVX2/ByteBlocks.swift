@@ -10,8 +10,6 @@ protocol ByteBlockFormat {
     associatedtype Block
     static var blockBytes: Int { get }
     static var blockWeights: Int { get }
-    /// The most tokens a tile takes: what fits the 16 registers beside the decoded block.
-    static var maxTile: Int { get }
     static func block(_ p: UnsafeRawPointer) -> Block
     /// Adds block `b` of the row times the token's group `b` into `sums`.
     static func add(_ block: Block, _ x: ByteActivations.Row, _ b: Int, into sums: inout TokenSums)
@@ -84,7 +82,6 @@ struct SignedCodes {
 
 extension SignedBlockFormat {
     static var blockWeights: Int { 32 }
-    static var maxTile: Int { 8 }
 
     @inline(__always)
     static func block(_ p: UnsafeRawPointer) -> Block {
@@ -135,7 +132,6 @@ enum Q8_0Bytes: SignedBlockFormat {
 enum Q4_1Bytes: ByteBlockFormat {
     static var blockBytes: Int { 20 }
     static var blockWeights: Int { 32 }
-    static var maxTile: Int { 8 }
 
     @inline(__always)
     static func block(_ p: UnsafeRawPointer) -> (codes: __m256i, scale: Float, minimum: Float) {

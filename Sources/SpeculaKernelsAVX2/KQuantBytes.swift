@@ -21,7 +21,6 @@ enum Q4_KBytes: ByteBlockFormat {
 
     static var blockBytes: Int { 144 }
     static var blockWeights: Int { 256 }
-    static var maxTile: Int { 4 }
 
     @inline(__always)
     static func block(_ p: UnsafeRawPointer) -> Block {
@@ -85,7 +84,6 @@ enum Q6_KBytes: ByteBlockFormat {
 
     static var blockBytes: Int { 210 }
     static var blockWeights: Int { 256 }
-    static var maxTile: Int { 4 }
 
     @inline(__always)
     static func block(_ p: UnsafeRawPointer) -> Block {
