@@ -170,7 +170,9 @@ package struct PortableVectorKernels: VectorKernels {
         p = p * r + SIMD16(repeating: 1.666_666_55e-1)
         p = p * r + SIMD16(repeating: 5.000_000_12e-1)
         let y = p * r * r + r + SIMD16(repeating: 1)
-        let exponent = SIMD16<Int32>(n)
+        // n is a whole number below 2^22 in size: adding 1.5 · 2^23 puts it in the low bits of the
+        // float (one vector add and subtract, where `SIMD16<Int32>(n)` converts lane by lane).
+        let exponent = unsafeBitCast(n + SIMD16(repeating: 12_582_912), to: SIMD16<Int32>.self) &- 0x4B40_0000
         let half = exponent / 2
         return y * power(half) * power(exponent &- half)
     }
