@@ -34,13 +34,66 @@ package enum VerifierBenchmark {
         package var stddevMicroseconds: Double
     }
 
+    /// One mixed setting: drafts from the pair's draft table, a second table and a prompt-lookup
+    /// drafter (`RandomToyModels.mixedPools`) in one round.
+    package struct MixedSetting: Codable, Sendable {
+        package var vocabulary: Int
+        package var order: Int
+        package var first: Int
+        package var second: Int
+        package var lookup: Int
+        package var block: Int
+        package var seed: UInt64
+        package var temperature: Double
+    }
+
+    /// Exact expected tokens per round of a mixed setting: each pool alone (its best verifier for
+    /// one law: `multidraft-block`), the better of them, and the two verifiers for mixed drafts
+    /// with the pools ordered best alone first (as the coordinator orders them by measured
+    /// acceptance).
+    package struct MixedRow: Codable, Sendable {
+        package var setting: MixedSetting
+        package var alone: [Double]
+        package var bestAlone: Double
+        package var mixedRRS: Double
+        package var mixedBlock: Double
+    }
+
     package struct Report: Codable, Sendable {
         package var toys: [ToyRow]
+        package var mixed: [MixedRow]
         package var cost: [CostRow]
 
-        package init(toys: [ToyRow], cost: [CostRow]) {
-            self.toys = toys
-            self.cost = cost
+        package init(toys: [ToyRow], mixed: [MixedRow], cost: [CostRow]) {
+            (self.toys, self.mixed, self.cost) = (toys, mixed, cost)
+        }
+    }
+
+    package static let mixedSettings: [MixedSetting] = [
+        MixedSetting(vocabulary: 3, order: 3, first: 1, second: 1, lookup: 1, block: 2, seed: 41, temperature: 1),
+        MixedSetting(vocabulary: 3, order: 3, first: 2, second: 1, lookup: 0, block: 2, seed: 42, temperature: 1),
+        MixedSetting(vocabulary: 4, order: 3, first: 1, second: 0, lookup: 1, block: 3, seed: 43, temperature: 1),
+        MixedSetting(vocabulary: 4, order: 2, first: 2, second: 1, lookup: 1, block: 2, seed: 44, temperature: 1),
+        MixedSetting(vocabulary: 3, order: 2, first: 1, second: 1, lookup: 1, block: 3, seed: 45, temperature: 0.6),
+        MixedSetting(vocabulary: 4, order: 3, first: 1, second: 2, lookup: 1, block: 2, seed: 46, temperature: 0.6),
+    ]
+
+    package static func mixedTable(progress: (String) -> Void = { _ in }) -> [MixedRow] {
+        mixedSettings.map { s in
+            progress("mixed V=\(s.vocabulary) K=\(s.first)+\(s.second)+\(s.lookup) γ=\(s.block) seed=\(s.seed)")
+            let (target, pools) = RandomToyModels.mixedPools(vocabularySize: s.vocabulary, order: s.order, seed: s.seed,
+                                                             drafts: (s.first, s.second, s.lookup))
+            let context = [0, 1, 2, 0, 1].map { $0 % s.vocabulary }
+            func tokens(_ kind: VerifierKind, _ pools: [DraftPool]) -> Double {
+                ExactAnalysis(sampler: SpeculativeSampler(target: target, pools: pools, verifier: kind.makeVerifier(),
+                                                          sampling: SamplingParameters(temperature: s.temperature), blockLength: s.block))
+                    .expectedTokensPerRound(context: context)
+            }
+            let used = pools.filter { $0.drafts > 0 }
+            let alone = used.map { tokens(.multidraftBlock, [$0]) }
+            let ordered = used.indices.sorted { alone[$0] > alone[$1] }.map { used[$0] }
+            return MixedRow(setting: s, alone: alone, bestAlone: alone.max()!, mixedRRS: tokens(.mixedRRS, ordered),
+                            mixedBlock: tokens(.mixedBlock, ordered))
         }
     }
 

@@ -10,8 +10,9 @@ package final class ExactAnalysis {
     package init(sampler: SpeculativeSampler) { self.sampler = sampler }
 
     private var window: Int? {
-        guard let t = sampler.target.contextWindow, let d = sampler.draft.contextWindow else { return nil }
-        return max(t, d)
+        let windows = [sampler.target.contextWindow] + sampler.pools.map(\.contextWindow)
+        guard windows.allSatisfy({ $0 != nil }) else { return nil }
+        return windows.compactMap { $0 }.max()
     }
 
     private func key(_ context: [Token]) -> [Token] {
@@ -69,7 +70,7 @@ package final class ExactAnalysis {
 
     /// The SpecTr-GBV paper's claimed tokens per round, a reference ceiling:
     /// 1 + Σ_{t=1}^{γ} Σ_{x^t} Q(x^t)·[1 − (1 − min(1, P(x^t)/Q(x^t)))^K], where P and Q are the
-    /// draft's and target's probabilities of the whole prefix x^t.
+    /// draft's and target's probabilities of the whole prefix x^t (pool 0's drafts only).
     package func paperCeiling(context: [Token]) -> Double {
         var total = 1.0
         func walk(_ prefix: [Token], _ bigP: Double, _ bigQ: Double) {
@@ -77,8 +78,8 @@ package final class ExactAnalysis {
             let q = sampler.targetRow(context + prefix)
             let p = sampler.draftRow(context + prefix)
             q.forEachOutcome { token, qt in
-                let nextQ = bigQ * qt, nextP = bigP * p.probability(of: token)
-                total += nextQ * (1 - (1 - min(1, nextP / nextQ)).power(sampler.drafts))
+                let nextQ = bigQ * qt, nextP = bigP * (p?.probability(of: token) ?? 0)
+                total += nextQ * (1 - (1 - min(1, nextP / nextQ)).power(sampler.pools[0].drafts))
                 walk(prefix + [token], nextP, nextQ)
             }
         }

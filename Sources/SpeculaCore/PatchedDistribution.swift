@@ -19,12 +19,23 @@ package struct PatchedDistribution: TokenLaw, Sendable {
 
     /// q̂ = `base`, with `patchTokens` (no duplicates) held explicitly.
     package init(base: DenseDistribution, patchTokens: [Token]) {
-        self.base = base
-        self.patchTokens = patchTokens
-        self.patch = patchTokens.map { base.probability(of: $0) }
-        self.outsideScale = 1
-        let inside = patch.reduce(0, +)
+        self.init(base: base, patchTokens: patchTokens, patch: patchTokens.map { base.probability(of: $0) }, outsideScale: 1)
+    }
+
+    private init(base: DenseDistribution, patchTokens: [Token], patch: [Double], outsideScale: Double) {
+        (self.base, self.patchTokens, self.patch, self.outsideScale) = (base, patchTokens, patch, outsideScale)
+        let inside = patchTokens.reduce(0) { $0 + base.probability(of: $1) }
         self.baseOutsideMass = patchTokens.count >= base.vocabularySize ? 0 : max(0, 1 - inside)
+    }
+
+    /// The same law held explicitly on `support` first (in its order, so a draft law on `support`
+    /// aligns with `patch`), then on the tokens patched before that `support` lacks (a draft law
+    /// gives them 0). A verifier that turns from one draft law to another at a node (drafts of
+    /// several pools) re-patches the node's residual on the next law's support.
+    package func repatched(on support: [Token]) -> PatchedDistribution {
+        let extra = patchTokens.filter { !support.contains($0) }
+        let tokens = support + extra
+        return PatchedDistribution(base: base, patchTokens: tokens, patch: tokens.map(probability(of:)), outsideScale: outsideScale)
     }
 
     /// The mass q̂ puts outside S.
@@ -52,10 +63,10 @@ package struct PatchedDistribution: TokenLaw, Sendable {
     }
 
     /// The residual mass Σ_x (w·q̂(x) − p̂(x))_+ for a draft law p̂ on S (aligned with
-    /// `patchTokens`), without changing anything.
+    /// `patchTokens`; a shorter p̂ is 0 on the rest), without changing anything.
     package func residualMass(weight w: Double, draft: [Double]) -> Double {
         var total = w * outsideMass
-        for i in patch.indices { total += max(0, w * patch[i] - draft[i]) }
+        for i in patch.indices { total += max(0, w * patch[i] - (i < draft.count ? draft[i] : 0)) }
         return total
     }
 
@@ -63,7 +74,7 @@ package struct PatchedDistribution: TokenLaw, Sendable {
     /// (0: nothing left, q̂ unchanged).
     @discardableResult
     package mutating func subtractResidual(weight w: Double, draft: [Double]) -> Double {
-        transform(outsideFactor: w) { i, q in w * q - draft[i] }
+        transform(outsideFactor: w) { i, q in w * q - (i < draft.count ? draft[i] : 0) }
     }
 
     package func probability(of token: Token) -> Double {

@@ -49,15 +49,16 @@ package struct TraversalVerifier: Verifier {
         _ problem: VerificationProblem, choices: inout Choices
     ) -> VerificationOutcome {
         var state = TraversalState(problem: problem, order: order)
-        let tree = problem.tree
+        let node = settle(&state, choices: &choices)
+        return VerificationOutcome(tree: problem.tree, acceptedNode: node, extraToken: choices.draw(from: state.target[node]))
+    }
+
+    /// Walks the tree until a node is accepted (the root when every leaf is rejected): the node,
+    /// whose residual `state.target[node]` owes the token after it.
+    func settle<Choices: RandomChoices>(_ state: inout TraversalState, choices: inout Choices) -> Int {
         while true {
             let leaf = nextLeaf(state)
-            if leaf == DraftTree.root {
-                return VerificationOutcome(tree: tree, acceptedNode: leaf, extraToken: choices.draw(from: state.target[leaf]))
-            }
-            if choices.bernoulli(state.weight[leaf]) {
-                return VerificationOutcome(tree: tree, acceptedNode: leaf, extraToken: choices.draw(from: state.target[leaf]))
-            }
+            if leaf == DraftTree.root || choices.bernoulli(state.weight[leaf]) { return leaf }
             state.reject(leaf)
         }
     }
@@ -99,7 +100,9 @@ struct TraversalState {
     var rank: [[Int]]
     var rankLimit: [Int]
 
-    init(problem: VerificationProblem, order: TraversalVerifier.Order) {
+    /// The state before any leaf is examined; `rootTarget` replaces q(·|root) at the root (a
+    /// residual another pool's drafts left there), re-patched on the root's draft support.
+    init(problem: VerificationProblem, order: TraversalVerifier.Order, rootTarget: PatchedDistribution? = nil) {
         self.problem = problem
         self.order = order
         let tree = problem.tree
@@ -108,6 +111,7 @@ struct TraversalState {
         alive = Array(repeating: true, count: n)
         weight = Array(repeating: 1, count: n)
         target = (0..<n).map { problem.residualTarget(at: $0) }
+        if let rootTarget { target[DraftTree.root] = rootTarget.repatched(on: problem.draft[DraftTree.root]?.tokens ?? []) }
         draftLaw = Array(repeating: [], count: n)
         remainingDrafts = (0..<n).map { tree.continuingDraftCount(at: $0) }
         rank = Array(repeating: [], count: n)

@@ -12,6 +12,10 @@ package enum VerifierKind: String, CaseIterable, Sendable {
     case kseq
     case traversal
     case multidraftBlock = "multidraft-block"
+    /// Drafts of several laws (pools), judged as blocks, pool after pool.
+    case mixedBlock = "mixed-block"
+    /// Drafts of several laws, SpecInfer's recursive rejection with each draft's own law.
+    case mixedRRS = "mixed-rrs"
     case spectrGBVPublished = "spectr-gbv-published"
     /// Negative control: block verification with min(1, Π ratios) instead of per-step clipping.
     case brokenBlockUnclipped = "broken-block-unclipped"
@@ -49,6 +53,16 @@ package enum VerifierKind: String, CaseIterable, Sendable {
         }
     }
 
+    /// Whether it is lossless for drafts of several laws (`VerificationProblem.pools`); the others
+    /// assume every draft was drawn from one law and get drafts of one pool only. Greedy
+    /// verification compares argmax paths, so what law a draft came from does not matter to it.
+    package var acceptsMixedDrafts: Bool {
+        switch self {
+        case .greedy, .mixedBlock, .mixedRRS: true
+        default: false
+        }
+    }
+
     /// Only valid at temperature 0 (it compares argmax paths).
     package var requiresGreedy: Bool { self == .greedy }
 
@@ -62,6 +76,8 @@ package enum VerifierKind: String, CaseIterable, Sendable {
         case .kseq: KSeqVerifier()
         case .traversal: TraversalVerifier(order: .firstAppearance)
         case .multidraftBlock: TraversalVerifier(order: .maxRatio)
+        case .mixedBlock: MixedBlockVerifier()
+        case .mixedRRS: MixedRecursiveRejectionVerifier()
         case .spectrGBVPublished: PublishedSpecTrGBVVerifier()
         case .brokenBlockUnclipped: BlockVerifier(name: rawValue, clipsEveryStep: false)
         case .brokenTraversalSmallestIndex:

@@ -25,6 +25,18 @@ package enum RandomToyModels {
         return (target, draft)
     }
 
+    /// A target and three pools of different laws for mixed-draft exactness tests and tables:
+    /// the pair's draft with `drafts.first` drafts, a second random draft table with
+    /// `drafts.second`, a prompt-lookup drafter (n-grams of 2 and 1) with `drafts.lookup`.
+    package static func mixedPools(vocabularySize: Int, order: Int, seed: UInt64, drafts: (first: Int, second: Int, lookup: Int))
+        -> (target: NGramModel, pools: [DraftPool]) {
+        let pair = pair(vocabularySize: vocabularySize, order: order, seed: seed)
+        var stream = RandomStream(seed: seed, stream: 0x6D_69)
+        let second = model(vocabularySize: vocabularySize, order: order, stream: &stream)
+        return (pair.target, [DraftPool(.model(pair.draft), drafts: drafts.first), DraftPool(.model(second), drafts: drafts.second),
+                              DraftPool(.proposer(PromptLookup(longest: 2)), drafts: drafts.lookup)])
+    }
+
     /// A pair whose draft rows are `agreement · target + (1 − agreement) · noise`: a draft that
     /// agrees with its target about as often as a real small model does.
     package static func agreeingPair(vocabularySize: Int, order: Int, agreement: Double, seed: UInt64) -> (target: NGramModel, draft: NGramModel) {
