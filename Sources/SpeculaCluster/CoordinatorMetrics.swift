@@ -18,6 +18,8 @@ package enum CoordinatorMetrics {
     static let targetPassTokens = "specula_target_pass_tokens"
     static let draftWaitSeconds = "specula_draft_wait_seconds"
     static let workers = "specula_workers"
+    static let poolPasses = "specula_pool_passes_total"
+    static let poolCoveredTokens = "specula_pool_covered_tokens_total"
     static let workerViolations = "specula_worker_violations_total"
     static let draftTokensPastLookahead = "specula_draft_tokens_past_lookahead_total"
     static let audits = "specula_audits_total"
@@ -60,6 +62,9 @@ package enum CoordinatorMetrics {
         registry.declare(targetPassTokens, .histogram, help: "Tree tokens scored by one target pass.", buckets: MetricsRegistry.countBuckets)
         registry.declare(draftWaitSeconds, .histogram, help: "Time a request waited for draft tokens before a pass.")
         registry.declare(workers, .gauge, help: "Connected draft workers, by draft-model fingerprint.")
+        registry.declare(poolPasses, .counter, help: "Target passes a draft pool's drafts served, by draft-model fingerprint.")
+        registry.declare(poolCoveredTokens, .counter,
+                         help: "Accepted tokens a draft pool's drafts covered (its drafts went through them), by draft-model fingerprint.")
         registry.declare(workerViolations, .counter,
                          help: "Draft tokens that failed the coordinator's checks (a token its row and stream do not produce, past the lookahead, malformed).")
         registry.declare(audits, .counter, help: "Draft audits, by outcome (started, disputed, outvoted, inconclusive).")

@@ -41,8 +41,12 @@ package struct DraftSession {
         var alive = true
     }
 
+    /// `maxDrafts` and `maxLookahead` bound what a `Speculate` asks; the drafter's own limits
+    /// (`Drafter.maxDrafts`, `maxLength`) bound them further.
     package init(drafter: Drafter, maxDrafts: Int, maxLookahead: Int, metrics: MetricsRegistry, nodeID: String) {
-        (self.drafter, self.maxDrafts, self.maxLookahead, self.metrics, self.nodeID) = (drafter, maxDrafts, maxLookahead, metrics, nodeID)
+        (self.drafter, self.metrics, self.nodeID) = (drafter, metrics, nodeID)
+        self.maxDrafts = min(maxDrafts, drafter.maxDrafts ?? maxDrafts)
+        self.maxLookahead = min(maxLookahead, drafter.maxLength ?? maxLookahead)
         WorkerMetrics.declare(in: metrics)
     }
 
@@ -93,8 +97,10 @@ package struct DraftSession {
         return nil
     }
 
-    /// Forgets a request.
+    /// Forgets a request (its context, as far as it was accepted, is what a drafter that learns
+    /// from earlier requests learns).
     package mutating func cancel(_ id: UInt64) {
+        if let context = contexts[id] { drafter.learn(context) }
         (contexts[id], rounds[id]) = (nil, nil)
         updateGauge()
     }
@@ -115,7 +121,7 @@ package struct DraftSession {
         guard var round = rounds[id], let context = contexts[id] else { return nil }
         let growing = round.drafts.indices.filter { j in
             let draft = round.drafts[j]
-            let ended = draft.tokens.last.map { $0 == drafter.model.endOfSequence } ?? false
+            let ended = draft.tokens.last.map { $0 == drafter.endOfSequence } ?? false
             return draft.alive && !ended && round.base + draft.tokens.count - context.count < round.lookahead
         }
         guard !growing.isEmpty else { return nil }
@@ -128,14 +134,18 @@ package struct DraftSession {
         var blocks: [DraftToken] = []
         for (i, j) in growing.enumerated() {
             round.drafts[j].choices = choices[i]
-            round.drafts[j].tokens.append(drawn[i].token)
+            guard let drawn = drawn[i] else {
+                round.drafts[j].alive = false  // a model-free drafter with nothing to propose: the draft ends
+                continue
+            }
+            round.drafts[j].tokens.append(drawn.token)
             var block = DraftToken()
             block.requestID = id
             block.round = round.round
             block.basePosition = UInt32(round.base + round.drafts[j].tokens.count - 1)
             block.draftIndex = UInt32(j)
-            block.tokens = [UInt32(drawn[i].token)]
-            block.distributions = [drawn[i].row]
+            block.tokens = [UInt32(drawn.token)]
+            block.distributions = [drawn.row]
             blocks.append(block)
             // A draft behind the accepted context learns only now whether it agrees with it.
             if !DraftStream.agrees(round.drafts[j].tokens, base: round.base, with: context) { round.drafts[j].alive = false }

@@ -36,7 +36,6 @@ package final class DraftWorker: @unchecked Sendable {
         package init() {}
     }
 
-    private let model: ClusterModel
     private let drafter: Drafter
     private let options: Options
     private let logger: Logger
@@ -58,9 +57,8 @@ package final class DraftWorker: @unchecked Sendable {
     private let onRefused: @Sendable (String) -> Void
 
     /// `onRefused` runs (on the loop thread) when the coordinator refuses this worker at Hello.
-    package init(model: ClusterModel, loop: EventLoop, host: String, port: Int, options: Options, logger: Logger, onRefused: @escaping @Sendable (String) -> Void) {
-        self.model = model
-        var drafter = Drafter(model: model)
+    package init(drafter: Drafter, loop: EventLoop, host: String, port: Int, options: Options, logger: Logger, onRefused: @escaping @Sendable (String) -> Void) {
+        var drafter = drafter
         drafter.lie = options.lie
         self.drafter = drafter
         self.options = options
@@ -90,10 +88,12 @@ package final class DraftWorker: @unchecked Sendable {
         var hello = Hello()
         hello.role = .worker
         hello.nodeID = options.nodeID
-        hello.modelFingerprint = model.fingerprint
-        hello.tokenizerFingerprint = model.tokenizerFingerprint
-        hello.vocabSize = UInt32(model.vocabularySize)
-        hello.capabilities = Capabilities(maxDrafts: options.maxDrafts, maxBlockLength: options.maxBlockLength, draftTokensPerSecond: tokensPerSecond, maxRequests: 0)
+        hello.modelFingerprint = drafter.fingerprint
+        hello.tokenizerFingerprint = drafter.tokenizerFingerprint
+        hello.vocabSize = UInt32(drafter.vocabularySize)
+        let maxDrafts = min(options.maxDrafts, drafter.maxDrafts.map(UInt32.init) ?? options.maxDrafts)
+        let maxBlock = min(options.maxBlockLength, drafter.maxLength.map(UInt32.init) ?? options.maxBlockLength)
+        hello.capabilities = Capabilities(maxDrafts: maxDrafts, maxBlockLength: maxBlock, draftTokensPerSecond: tokensPerSecond, maxRequests: 0)
         let greeting = HelloSender(hello, secret: options.authSecret)
         greeting.opened(connection)
         return ConnectionHandlers(

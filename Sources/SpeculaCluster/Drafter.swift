@@ -3,9 +3,16 @@ package import SpeculaNet
 
 /// Drafts one block from a model exactly as a worker ships it: each token is sampled from the
 /// sparse row that goes on the wire (`SparseShipping`), on the random stream the coordinator
-/// named for the draft. Shared by the draft worker and the in-process generator.
+/// named for the draft; or, with no model (`ModelFreeDrafter`), proposed and shipped as a point
+/// mass. Shared by the draft worker and the in-process generator.
 package struct Drafter: Sendable {
-    package let model: ClusterModel
+    /// What drafts: a model's rows, or a model-free drafter's point masses.
+    package enum Source: Sendable {
+        case model(ClusterModel)
+        case modelFree(ModelFreeDrafter)
+    }
+
+    package let source: Source
     /// How a deliberately dishonest worker lies, for tests only; nil for the real thing.
     package var lie: Lie?
 
@@ -20,13 +27,56 @@ package struct Drafter: Sendable {
         case steered(toward: Token)
     }
 
-    package init(model: ClusterModel) { self.model = model }
+    package init(model: ClusterModel) { self.source = .model(model) }
+    package init(modelFree: ModelFreeDrafter) { self.source = .modelFree(modelFree) }
+
+    /// The draft law's name in Hello: workers with equal fingerprints are pooled.
+    package var fingerprint: String {
+        switch source {
+        case .model(let model): model.fingerprint
+        case .modelFree(let drafter): drafter.fingerprint
+        }
+    }
+
+    /// The tokenizer and vocabulary it announces; a model-free drafter works on token ids and
+    /// announces none ("" and 0), which every coordinator accepts.
+    package var tokenizerFingerprint: String {
+        if case .model(let model) = source { return model.tokenizerFingerprint }
+        return ""
+    }
+    package var vocabularySize: Int {
+        if case .model(let model) = source { return model.vocabularySize }
+        return 0
+    }
+    package var endOfSequence: Token? {
+        if case .model(let model) = source { return model.endOfSequence }
+        return nil
+    }
+
+    /// Most drafts of one round it takes (nil: no limit of its own): a model-free drafter's
+    /// drafts from one context are all the same.
+    package var maxDrafts: Int? {
+        if case .modelFree = source { return 1 }
+        return nil
+    }
+
+    /// Most tokens a draft of it runs past the accepted context (nil: as the coordinator asks).
+    package var maxLength: Int? {
+        if case .modelFree(let drafter) = source { return drafter.maxLength }
+        return nil
+    }
+
+    /// A request ended with `sequence` as its context: a drafter that learns from earlier
+    /// requests (suffix drafting) learns it.
+    package func learn(_ sequence: [Token]) {
+        if case .modelFree(let drafter) = source { drafter.learn(sequence) }
+    }
 
     /// One block per stream after `context`, drafted in lockstep (`step`). A block has up to
-    /// `length` tokens (fewer if the end-of-sequence token is drawn), each with the shipped row
-    /// behind it. A block depends only on the context,
-    /// its stream and the model, never on the other blocks, and is a prefix of any longer block
-    /// drafted from the same context and stream.
+    /// `length` tokens (fewer if the end-of-sequence token is drawn, or a model-free drafter has
+    /// nothing to propose), each with the shipped row behind it. A block depends only on the
+    /// context, its stream and the drafter, never on the other blocks, and is a prefix of any
+    /// longer block drafted from the same context and stream.
     package func blocks(after context: [Token], length: Int, sampling: SamplingParameters, maxSupport: Int,
                         streams: [RandomStream]) -> [(tokens: [Token], rows: [WireSparseDistribution])] {
         var choices = streams.map(StreamChoices.init)
@@ -35,20 +85,40 @@ package struct Drafter: Sendable {
         while let first = open.first, blocks[first].tokens.count < length {
             var openChoices = open.map { choices[$0] }
             let drawn = step(after: open.map { context + blocks[$0].tokens }, sampling: sampling, maxSupport: maxSupport, choices: &openChoices)
+            var ended: Set<Int> = []
             for (i, j) in open.enumerated() {
                 choices[j] = openChoices[i]
-                blocks[j].tokens.append(drawn[i].token)
-                blocks[j].rows.append(drawn[i].row)
+                guard let drawn = drawn[i] else {
+                    ended.insert(j)
+                    continue
+                }
+                blocks[j].tokens.append(drawn.token)
+                blocks[j].rows.append(drawn.row)
             }
-            open.removeAll { blocks[$0].tokens.last == model.endOfSequence }
+            open.removeAll { ended.contains($0) || blocks[$0].tokens.last == endOfSequence }
         }
         return blocks
     }
 
     /// One token after each of `contexts`, all in one step (one batched pass for an engine): each
-    /// drawn on its own stream from the sparse row that goes on the wire, returned with that row.
+    /// drawn on its own stream from the sparse row that goes on the wire, returned with that row;
+    /// nil where a model-free drafter has nothing to propose (that draft ends).
     package func step(after contexts: [[Token]], sampling: SamplingParameters, maxSupport: Int,
-                      choices: inout [StreamChoices]) -> [(token: Token, row: WireSparseDistribution)] {
+                      choices: inout [StreamChoices]) -> [(token: Token, row: WireSparseDistribution)?] {
+        switch source {
+        case .modelFree(let drafter):
+            return contexts.indices.map { j in
+                drafter.proposer.propose(after: contexts[j]).map { token in
+                    (choices[j].draw(from: SparseDistribution.pointMass(token)), WireSparseDistribution(tokenIDs: [UInt32(token)], probabilities: [1]))
+                }
+            }
+        case .model(let model):
+            return step(model, after: contexts, sampling: sampling, maxSupport: maxSupport, choices: &choices)
+        }
+    }
+
+    private func step(_ model: ClusterModel, after contexts: [[Token]], sampling: SamplingParameters, maxSupport: Int,
+                      choices: inout [StreamChoices]) -> [(token: Token, row: WireSparseDistribution)?] {
         model.simulatePass(tokens: contexts.count)
         let rows = model.model.distributions(after: contexts, sampling: sampling)
         return rows.indices.map { j in
@@ -72,13 +142,14 @@ package struct Drafter: Sendable {
         return steered
     }
 
-    /// Draft tokens per second on this machine: one untimed warm-up block, then 8 timed tokens.
+    /// Draft tokens per second on this machine: one untimed warm-up block, then 8 timed tokens
+    /// (after a context that repeats itself, so that a model-free drafter has something to propose).
     package func measureTokensPerSecond() -> Double {
-        let context = [0, 1, 2, 3].map { $0 % model.vocabularySize }
+        let context = (0..<16).map { $0 % 4 % max(vocabularySize, 4) }
         _ = blocks(after: context, length: 2, sampling: SamplingParameters(), maxSupport: 64, streams: [RandomStream(seed: 1)])
         let start = ContinuousClock.now
-        let drafted = blocks(after: context + [4 % model.vocabularySize], length: 8, sampling: SamplingParameters(), maxSupport: 64, streams: [RandomStream(seed: 2)])
+        let drafted = blocks(after: context, length: 8, sampling: SamplingParameters(), maxSupport: 64, streams: [RandomStream(seed: 2)])
         let seconds = (ContinuousClock.now - start) / .seconds(1)
-        return Double(drafted[0].tokens.count) / max(seconds, 1e-6)
+        return Double(max(drafted[0].tokens.count, 1)) / max(seconds, 1e-6)
     }
 }

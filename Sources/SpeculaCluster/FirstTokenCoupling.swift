@@ -13,11 +13,11 @@ package import SpeculaCore
 /// it (1 − TV(p, q) for one draft and token-level rejection) instead of Σ p·q for an independent
 /// sample.
 package enum FirstTokenCoupling {
-    /// `firsts`: each draft's first token and the draft row it was drawn from.
+    /// `firsts`: each draft's first token, the draft row it was drawn from and its pool.
     package static func token<Choices: RandomChoices>(verifier: any Verifier, targetRow: DenseDistribution,
-                                                      firsts: [(token: Token, row: SparseDistribution)], choices: inout Choices) -> Token {
-        let (tree, draftRows, _) = PassTree.build(drafts: firsts.map { [$0.token] }, rows: firsts.map { [$0.row] })
-        let problem = VerificationProblem(tree: tree, draft: draftRows, target: Array(repeating: targetRow, count: tree.count), blockLength: 1)
+                                                      firsts: [(token: Token, row: SparseDistribution, pool: Int)], choices: inout Choices) -> Token {
+        let merged = PassTree(drafts: firsts.map { [$0.token] }, rows: firsts.map { [$0.row] }, pools: firsts.map(\.pool))
+        let problem = merged.problem(target: Array(repeating: targetRow, count: merged.tree.count), blockLength: 1)
         guard let token = verifier.verify(problem, choices: &choices).emittedTokens.first else {
             preconditionFailure("a verifier emits at least one token")
         }

@@ -152,9 +152,9 @@ package final class LocalGenerator {
         guard let drafter else { return actions }
         hello.role = .worker
         hello.nodeID = "local"
-        hello.modelFingerprint = drafter.model.fingerprint
-        hello.tokenizerFingerprint = drafter.model.tokenizerFingerprint
-        hello.vocabSize = UInt32(drafter.model.vocabularySize)
+        hello.modelFingerprint = drafter.fingerprint
+        hello.tokenizerFingerprint = drafter.tokenizerFingerprint
+        hello.vocabSize = UInt32(drafter.vocabularySize)
         actions += core.opened(Self.worker, challenge: nil) + core.received(.hello(hello), from: Self.worker, at: .now)
         return actions
     }

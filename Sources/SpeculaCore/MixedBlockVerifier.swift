@@ -37,6 +37,7 @@ package struct MixedBlockVerifier: Verifier {
         _ problem: VerificationProblem, choices: inout Choices
     ) -> VerificationOutcome {
         let traversal = TraversalVerifier(order: .maxRatio)
+        guard problem.pools != nil else { return traversal.verify(problem, choices: &choices) }
         var node = DraftTree.root
         var owed = problem.residualTarget(at: node)
         for k in problem.poolOrder where goesPast(node, pool: k, in: problem) {

@@ -22,10 +22,11 @@ package enum VerifierKind: String, CaseIterable, Sendable {
     /// Negative control: traversal that visits the leaf of the smallest draft index next.
     case brokenTraversalSmallestIndex = "broken-traversal-smallest-index"
 
-    /// The default for a request that names none: `multidraft-block` (equal to `block` at K = 1);
-    /// `greedy` at temperature 0.
+    /// The default for a request that names none: `mixed-block` (equal to `multidraft-block` when
+    /// the drafts come from one pool, and to `block` at K = 1), so the drafts of every pool that
+    /// pays take part; `greedy` at temperature 0.
     package static func defaultKind(temperature: Double) -> VerifierKind {
-        temperature == 0 ? .greedy : .multidraftBlock
+        temperature == 0 ? .greedy : .mixedBlock
     }
 
     /// Parses a name, including the alias `spectr-gbv` for `multidraft-block`.

@@ -16,7 +16,9 @@ struct Draft: AsyncParsableCommand {
             """)
 
     @OptionGroup var logging: LoggingOptions
-    @Option(help: "Draft model: a GGUF file, a name from `specula models list`, or a toy n-gram JSON file.")
+    @Option(help: ArgumentHelp(
+        "Draft model: a GGUF file, a name from `specula models list`, a toy n-gram JSON file, or a model-free drafter.",
+        discussion: "Model-free drafters need no weights and no tokenizer (they work on token ids): " + ModelFreeDrafter.help))
     var model: String
     @Option(help: "Compute threads for the draft model.") var threads: Int = 1
     @OptionGroup var kernelOptions: KernelOptions
@@ -43,7 +45,8 @@ struct Draft: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.makeLogger("specula.draft")
-        let draftModel = try ClusterModel.loadDraft(model, threads: threads, outputHead: outputHead, layerWeights: weights)
+        let drafter = try ModelFreeDrafter.parse(model).map(Drafter.init(modelFree:))
+            ?? Drafter(model: try ClusterModel.loadDraft(model, threads: threads, outputHead: outputHead, layerWeights: weights))
         let address = try HostPort(coordinator, flag: "--coordinator")
         let loop = try EventLoop()
         let refusal = RefusalFlag()
@@ -51,13 +54,15 @@ struct Draft: AsyncParsableCommand {
         let metrics = MetricsRegistry()
         let secret = try auth.secret()
         try metricsOptions.serve(metrics, loop: loop, secret: secret)
-        let workers = (0..<count).map { i in
+        let workers = try (0..<count).map { i in
             var options = DraftWorker.Options()
             options.metrics = metrics
             options.nodeID = count == 1 ? name : "\(name)-\(i)"
             options.authSecret = secret
             options.lie = shipWrongDistribution ? .wrongRow : steerDraftsForTesting.map { .steered(toward: $0) }
-            return DraftWorker(model: draftModel, loop: loop, host: address.host, port: address.port, options: options, logger: logger) { [loop] reason in
+            // A suffix drafter learns on its own: each worker of the process gets its own.
+            let own = i == 0 ? drafter : try ModelFreeDrafter.parse(model).map(Drafter.init(modelFree:)) ?? drafter
+            return DraftWorker(drafter: own, loop: loop, host: address.host, port: address.port, options: options, logger: logger) { [loop] reason in
                 refusal.set(reason)
                 loop.shutdown(wait: false)
             }

@@ -48,12 +48,12 @@ struct FirstTokenCouplingTests {
             }
             let token: Token
             if seesSecondTokens {
-                let (tree, draftRows, _) = PassTree.build(drafts: drafts, rows: rows)
-                let problem = VerificationProblem(tree: tree, draft: draftRows, target: Array(repeating: targetRow, count: tree.count), blockLength: 2)
+                let merged = PassTree(drafts: drafts, rows: rows)
+                let problem = merged.problem(target: Array(repeating: targetRow, count: merged.tree.count), blockLength: 2)
                 token = s.kind.makeVerifier().verify(problem, choices: &choices).emittedTokens[0]
             } else {
                 token = FirstTokenCoupling.token(verifier: s.kind.makeVerifier(), targetRow: targetRow,
-                                                 firsts: drafts.map { (token: $0[0], row: firstRow) }, choices: &choices)
+                                                 firsts: drafts.map { (token: $0[0], row: firstRow, pool: 0) }, choices: &choices)
             }
             return [token] + drafts.filter { $0[0] == token }.map { $0[1] }
         }

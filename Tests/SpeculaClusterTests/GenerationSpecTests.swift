@@ -68,7 +68,7 @@ struct GenerationSpecTests {
     @Test func defaultsAreFilledIn() throws {
         let spec = try GenerationSpec(request { $0.sampling = nil; $0.verifier = "" }, target: target, limits: .init())
         #expect(spec.sampling == SamplingParameters())
-        #expect(spec.verifier == .multidraftBlock && spec.drafts == 2 && spec.blockLength == 4 && spec.adaptive)
+        #expect(spec.verifier == .mixedBlock && spec.drafts == 2 && spec.blockLength == 4 && spec.adaptive)
         let greedy = try GenerationSpec(request { $0.sampling?.temperature = 0; $0.numDrafts = 3 }, target: target, limits: .init())
         #expect(greedy.verifier == .greedy && greedy.drafts == 3 && !greedy.adaptive)
         let single = try GenerationSpec(request { $0.verifier = "block"; $0.numDrafts = 3 }, target: target, limits: .init())

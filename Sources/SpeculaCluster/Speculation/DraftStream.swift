@@ -18,6 +18,8 @@ import SpeculaNet
 struct DraftStream {
     /// The worker (peer id) drafting it.
     let worker: UInt64
+    /// Its pool in the round (`GenerationRequest.roundPools`): the law its rows come from.
+    let pool: Int
     /// How far past the accepted context the worker was asked to draft.
     let lookahead: Int
     /// Context position of its first token kept (tokens the context has long passed are dropped).
@@ -48,8 +50,8 @@ struct DraftStream {
         }
     }
 
-    init(worker: UInt64, base: Int, lookahead: Int, stream: RandomStream) {
-        self.worker = worker
+    init(worker: UInt64, pool: Int, base: Int, lookahead: Int, stream: RandomStream) {
+        (self.worker, self.pool) = (worker, pool)
         self.base = base
         self.lookahead = lookahead
         self.choices = StreamChoices(stream)

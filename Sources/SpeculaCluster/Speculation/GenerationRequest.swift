@@ -14,6 +14,9 @@ struct GenerationRequest {
     let sampling: SamplingParameters
     let seed: UInt64
     let verifier: any Verifier
+    /// The verifier is lossless for drafts of several laws (`VerifierKind.acceptsMixedDrafts`):
+    /// its rounds may take drafts from every pool that pays, else from the best pool alone.
+    let mixesPools: Bool
     var drafts: Int
     var blockLength: Int
     /// K and γ are chosen by the coordinator each round.
@@ -31,6 +34,9 @@ struct GenerationRequest {
     var round: UInt64 = 0
     /// Draft indices assigned to each worker (by connection id) in the current round.
     var assignment: [UInt64: [Int]] = [:]
+    /// The current round's pools (draft-law fingerprints) in the order the verifier tries them:
+    /// `DraftStream.pool` indexes it.
+    var roundPools: [String] = []
     /// The current round's drafts, by draft index, as far as they arrived.
     var streams: [Int: DraftStream] = [:]
     /// The current round's audit, if one of its drafts is being drawn again elsewhere.

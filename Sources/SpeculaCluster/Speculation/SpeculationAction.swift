@@ -35,7 +35,8 @@ package struct TargetPass: Sendable {
 package struct PassStep: Sendable {
     package let item: ScoringItem
     let round: UInt64
-    let draftRows: [SparseDistribution?]
+    /// The merged drafts: the tree's rows, per pool when they come from several.
+    let merged: PassTree
     /// Draft index (in the round) of each tree draft.
     let draftIndices: [Int]
     /// How long the request waited for draft tokens before this pass.

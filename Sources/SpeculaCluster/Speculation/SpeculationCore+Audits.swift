@@ -28,7 +28,7 @@ extension SpeculationCore {
             return
         case .disputed:
             metrics.add(CoordinatorMetrics.audits, labels: ["outcome": "disputed"])
-            guard let tiebreaker = pick(from: workers.pool(at: now).filter { !audit.isDrafter($0) && request.assignment[$0] == nil }) else {
+            guard let tiebreaker = pick(from: workers.pool(of: audit.drafters[0], at: now).filter { !audit.isDrafter($0) && request.assignment[$0] == nil }) else {
                 logger.warning("an audit found two workers' rows different, and no third worker can break the tie",
                                metadata: ["request.id": "\(id)", "workers": "\(audit.drafters)"])
                 return close(audit: id, outcome: "inconclusive")

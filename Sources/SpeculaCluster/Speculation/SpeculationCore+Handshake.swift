@@ -2,8 +2,8 @@ import SpeculaCore
 import SpeculaNet
 
 /// The handshake: a peer's first message must be a `Hello` that speaks this protocol, answers
-/// the challenge (with a secret) and, for a worker, shares the target's tokenizer and is not
-/// quarantined; the `HelloAck` says welcome or why not.
+/// the challenge (with a secret) and, for a worker, shares the target's tokenizer (or, drafting
+/// without a model, announces none) and is not quarantined; the `HelloAck` says welcome or why not.
 extension SpeculationCore {
     mutating func greet(_ message: Message, challenge: Challenge?, from peer: UInt64) {
         guard case .hello(let hello) = message else {
@@ -51,7 +51,10 @@ extension SpeculationCore {
             guard !workers.quarantined.contains(hello.nodeID) else {
                 return (.unauthenticated, "worker \(hello.nodeID) is quarantined: an audit found its drafts' rows wrong")
             }
-            guard hello.tokenizerFingerprint == target.tokenizerFingerprint, Int(hello.vocabSize) == target.vocabularySize else {
+            // A model-free drafter (prompt lookup, suffix) works on token ids: it announces no
+            // tokenizer, and every token it ships is checked against the vocabulary on arrival.
+            let modelFree = hello.tokenizerFingerprint.isEmpty && hello.vocabSize == 0
+            guard modelFree || (hello.tokenizerFingerprint == target.tokenizerFingerprint && Int(hello.vocabSize) == target.vocabularySize) else {
                 return (.incompatible, "tokenizer mismatch: worker has \(hello.tokenizerFingerprint) (\(hello.vocabSize) tokens), target has \(target.tokenizerFingerprint) (\(target.vocabularySize) tokens)")
             }
             return nil

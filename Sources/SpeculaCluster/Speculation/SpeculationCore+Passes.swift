@@ -112,8 +112,10 @@ extension SpeculationCore {
             if waits(for: live.filter { $0.stream.available(from: position) == 0 }.map(\.index), id, at: now) { return nil }
             waited += stopWaiting(id, at: now)
             guard let (token, matched) = requests.update(id, { request -> (Token, Bool) in
-                let firsts = request.liveStreams.filter { $0.stream.available(from: position) > 0 }
-                    .map { $0.stream.slice(from: position, count: 1) }.map { (token: $0.tokens[0], row: $0.rows[0]) }
+                let firsts = request.liveStreams.filter { $0.stream.available(from: position) > 0 }.map { live in
+                    let first = live.stream.slice(from: position, count: 1)
+                    return (token: first.tokens[0], row: first.rows[0], pool: live.stream.pool)
+                }
                 request.scoredNext = nil
                 let token = FirstTokenCoupling.token(verifier: request.verifier, targetRow: scored.row, firsts: firsts, choices: &request.choices)
                 return (token, firsts.contains { $0.token == token })
@@ -134,18 +136,19 @@ extension SpeculationCore {
     /// to `depth` (at most what they all reach).
     private func step(for request: GenerationRequest, from candidates: [(index: Int, stream: DraftStream)], depth: Int, waited: Duration) -> PassStep {
         let position = request.context.count
-        var drafts: [[Token]] = [], rows: [[SparseDistribution]] = [], indices: [Int] = []
+        var drafts: [[Token]] = [], rows: [[SparseDistribution]] = [], pools: [Int] = [], indices: [Int] = []
         for (index, stream) in candidates where depth > 0 {
             var (tokens, drawnFrom) = stream.slice(from: position, count: depth)
             if options.misalignsDraftRows && position > stream.base { drawnFrom = stream.slice(from: position - 1, count: depth).rows }
             drafts.append(tokens)
             rows.append(drawnFrom)
+            pools.append(stream.pool)
             indices.append(index)
         }
-        let (tree, draftRows, kept) = PassTree.build(drafts: drafts, rows: rows)
-        return PassStep(item: ScoringItem(request: request.id, context: request.context, tree: tree, sampling: request.sampling),
-                        round: request.round, draftRows: draftRows, draftIndices: kept.map { indices[$0] }, waited: waited,
-                        continued: kept.filter { request.streams[indices[$0]]!.base < position }.count)
+        let merged = PassTree(drafts: drafts, rows: rows, pools: pools)
+        return PassStep(item: ScoringItem(request: request.id, context: request.context, tree: merged.tree, sampling: request.sampling),
+                        round: request.round, merged: merged, draftIndices: merged.kept.map { indices[$0] }, waited: waited,
+                        continued: merged.kept.filter { request.streams[indices[$0]]!.base < position }.count)
     }
 
     /// Whether the request must wait for the drafts at `lagging` (draft indices): it starts (or

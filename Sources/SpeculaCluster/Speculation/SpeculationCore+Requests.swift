@@ -29,7 +29,7 @@ extension SpeculationCore {
         let request = GenerationRequest(
             id: id, client: client, clientRequestID: generate.requestID, promptLength: spec.promptTokens.count, context: spec.promptTokens,
             maxTokens: spec.maxTokens, sampling: spec.sampling, seed: spec.seed, verifier: spec.verifier.makeVerifier(),
-            drafts: spec.drafts, blockLength: spec.blockLength, adaptive: spec.adaptive, choices: makeChoices(spec.seed),
+            mixesPools: spec.verifier.acceptsMixedDrafts,            drafts: spec.drafts, blockLength: spec.blockLength, adaptive: spec.adaptive, choices: makeChoices(spec.seed),
             text: target.tokenizer.map { StreamingDecoder(tokenizer: $0) }, stopFilter: StopStringFilter(spec.stop), started: now)
         if let refusal = admit(request) { return refuse(refusal.code, refusal.kind, refusal.message) }
         metrics.add(CoordinatorMetrics.requestsStarted)

@@ -15,16 +15,18 @@ extension SpeculationCore {
     /// after them meanwhile.
     package func lookahead(blockLength: Int) -> Int { (options.draftsWhileScoring ? 2 : 1) * blockLength + 1 }
 
-    /// Starts a new round for the request: chooses K and γ (when the request leaves them open),
-    /// assigns the drafts to workers of one pool and asks them to draft from the current context.
+    /// Starts a new round for the request: chooses its pools (`roundPools`), K and γ (when the
+    /// request leaves them open), assigns the drafts to workers and asks them to draft from the
+    /// current context. The first pool gets the K drafts; every other pool that pays gets one.
     /// A request without drafts, or without workers, gets no streams (the target decodes alone).
     mutating func beginRound(_ id: UInt64, at now: ContinuousClock.Instant) {
         guard var request = requests[id] else { return }
-        let pool = workers.pool(at: now)
-        let states = pool.map { workers[$0]! }
+        let pools = roundPools(for: request, at: now)
+        let primary = pools.first?.workers ?? []
+        let states = primary.map { workers[$0]! }
         workers.forgetPending(id)
         request.round += 1
-        let previous = pool.firstIndex { request.assignment[$0] != nil }
+        let previous = primary.firstIndex { request.assignment[$0] != nil }
         (request.assignment, request.streams, request.audit) = ([:], [:], nil)
         if request.adaptive { (request.drafts, request.blockLength) = plan(request, pool: states) }
         // Every `probeRounds`-th round drafts anyway, so that the wait for drafts is measured
@@ -36,23 +38,37 @@ extension SpeculationCore {
             request.drafts = min(request.drafts, draftSupply.available(drafting: draftsRunning(besides: id)))
             if draftingPayoff.mode(running: admission.running.count) == .plain { request.drafts = 0 }
         }
-        if request.drafts > 0, !pool.isEmpty {
-            let assignment = DraftAssignment.assign(drafts: request.drafts, speeds: states.map(\.tokensPerSecond), queued: states.map(\.queuedDrafts),
-                                                    limits: states.map(\.maxDrafts), previous: previous)
-            for (index, w) in assignment.enumerated() {
-                request.assignment[pool[w], default: []].append(index)
-                request.streams[index] = DraftStream(worker: pool[w], base: request.context.count, lookahead: lookahead(blockLength: request.blockLength),
+        request.roundPools = request.drafts > 0 ? pools.map(\.fingerprint) : []
+        for (k, pool) in pools.enumerated() where request.drafts > 0 {
+            let states = pool.workers.map { workers[$0]! }
+            let assignment = DraftAssignment.assign(drafts: k == 0 ? request.drafts : 1, speeds: states.map(\.tokensPerSecond),
+                                                    queued: states.map(\.queuedDrafts), limits: states.map(\.maxDrafts),
+                                                    previous: k == 0 ? previous : nil)
+            for w in assignment {
+                let index = request.streams.count
+                request.assignment[pool.workers[w], default: []].append(index)
+                request.streams[index] = DraftStream(worker: pool.workers[w], pool: k, base: request.context.count,
+                                                     lookahead: lookahead(blockLength: request.blockLength),
                                                      stream: RandomStream(seed: request.seed, stream: Self.streamID(round: request.round, draft: index)))
             }
         }
         requests.update(id) { $0 = request }
-        for worker in pool {
-            guard let indices = request.assignment[worker] else { continue }
+        for (worker, indices) in request.assignment.sorted(by: { $0.key < $1.key }) {
             speculate(request, drafts: indices, to: worker, from: request.context.count)
             // Drafts not started yet: the worker's queue, which the next assignment weighs.
             workers.update(worker) { $0.pending[id] = indices.count }
         }
-        if !request.streams.isEmpty { startAudit(id, pool: pool) }
+        if !request.streams.isEmpty { startAudit(id, pool: primary) }
+    }
+
+    /// The pools a round of the request draws from, best first (`PoolAcceptance`): all that pay
+    /// when its verifier takes drafts of several laws (the others only on probe rounds), else the
+    /// best alone.
+    func roundPools(for request: GenerationRequest, at now: ContinuousClock.Instant) -> [(fingerprint: String, workers: [UInt64])] {
+        let ordered = poolAcceptance.ordered(workers.pools(at: now))
+        guard request.mixesPools, let first = ordered.first else { return Array(ordered.prefix(1)) }
+        let probing = (request.round + 1) % Self.probeRounds == 0
+        return [first] + ordered.dropFirst().filter { probing || poolAcceptance.pays($0.fingerprint) }
     }
 
     /// Drafts in progress of the running requests other than `id`.

@@ -43,13 +43,14 @@ extension SpeculationCore {
         let depth = tree.leaves.map { tree[$0].depth }.max() ?? 0
         guard let (outcome, request) = requests.update(id, { request in
             request.inPass = false
-            let problem = VerificationProblem(tree: tree, draft: step.draftRows, target: targetRows, blockLength: depth)
+            let problem = step.merged.problem(target: targetRows, blockLength: depth)
             let outcome = request.verifier.verify(problem, choices: &request.choices)
             request.rounds += 1
             request.targetPasses += 1
             return (outcome, request)
         }) else { return }
         let planner = learn(from: step, outcome: outcome, request: request, depth: depth, scoreMicros: scoreMicros)
+        creditPools(of: step, outcome: outcome, request: request)
         outbox.append(.commit(request: id, nodes: Array(tree.nodePath(to: outcome.acceptedNode).dropFirst())))
         // Accepted to a leaf: the next token comes from the leaf's row, coupled with the drafts.
         let whole = outcome.acceptedLength > 0 && tree[outcome.acceptedNode].children.isEmpty
@@ -104,6 +105,21 @@ extension SpeculationCore {
         }
         planners[request.planningRegime(running: admission.running.count)] = planner
         return planner
+    }
+
+    /// Each pool that served the pass: how much of the accepted path its drafts covered
+    /// (`PoolAcceptance`, and the per-pool metrics).
+    private mutating func creditPools(of step: PassStep, outcome: VerificationOutcome, request: GenerationRequest) {
+        let tree = step.tree
+        let path = tree.nodePath(to: outcome.acceptedNode)
+        let poolOf = { (draft: Int) in request.streams[step.draftIndices[draft]]?.pool ?? 0 }
+        for k in Set((0..<tree.draftCount).map(poolOf)).sorted() where request.roundPools.indices.contains(k) {
+            let covered = path.lastIndex { tree[$0].drafts.contains { poolOf($0) == k } } ?? 0
+            let fingerprint = request.roundPools[k]
+            poolAcceptance.observe(pool: fingerprint, covered: covered)
+            metrics.add(CoordinatorMetrics.poolPasses, labels: ["draft_model": fingerprint])
+            metrics.add(CoordinatorMetrics.poolCoveredTokens, Double(covered), labels: ["draft_model": fingerprint])
+        }
     }
 
     /// One verified pass (or coupled token) in the metrics.

@@ -44,6 +44,8 @@ package struct SpeculationCore {
     var draftSupply = DraftSupply()
     /// Whether drafting measured faster than plain batching at the current load.
     var draftingPayoff: DraftingPayoff
+    /// How much of the accepted text each pool's drafts cover: orders and picks a round's pools.
+    var poolAcceptance = PoolAcceptance()
 
     /// Whether to audit a round (the coordinator's own coin: `auditFraction`) and whom to ask.
     var auditChoices: RandomStream

@@ -65,13 +65,19 @@ package struct WorkerRegistry {
     /// Adds a node id to the quarantine; false when it was there already.
     mutating func quarantine(_ nodeID: String) -> Bool { quarantined.insert(nodeID).inserted }
 
-    /// The workers (peer ids, ascending) of the largest pool, counting only workers not benched
-    /// for missing deadlines: a pool that does not deliver loses its rounds to one that does,
-    /// whatever its size or announced fingerprint.
-    func pool(at now: ContinuousClock.Instant) -> [UInt64] {
+    /// Every pool's workers (peer ids, ascending) by draft-law fingerprint, counting only workers
+    /// not benched for missing deadlines: a pool that does not deliver loses its rounds.
+    func pools(at now: ContinuousClock.Instant) -> [String: [UInt64]] {
         var pools: [String: [UInt64]] = [:]
-        for (peer, w) in workers where w.benchedUntil.map({ $0 <= now }) ?? true { pools[w.fingerprint, default: []].append(peer) }
-        return pools.max { a, b in a.value.count != b.value.count ? a.value.count < b.value.count : a.key > b.key }?.value.sorted() ?? []
+        for (peer, w) in workers.sorted(by: { $0.key < $1.key }) where w.benchedUntil.map({ $0 <= now }) ?? true {
+            pools[w.fingerprint, default: []].append(peer)
+        }
+        return pools
+    }
+
+    /// The workers of the pool `peer` belongs to (itself included; empty if it is benched or gone).
+    func pool(of peer: UInt64, at now: ContinuousClock.Instant) -> [UInt64] {
+        workers[peer].flatMap { pools(at: now)[$0.fingerprint] } ?? []
     }
 
     /// Forgets a request everywhere: which workers held its context (returned: they are told to
