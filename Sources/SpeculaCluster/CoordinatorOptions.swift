@@ -46,6 +46,10 @@ package struct CoordinatorOptions: Sendable {
     /// passes): pairs each draft token after a draft's first with the row one position before
     /// its own.
     package var misalignsDraftRows = false
+    /// Deliberately wrong, for tests only (the negative control of rounds with several pools):
+    /// every request's rounds take drafts from every pool, and a pass merges them as drafts of one
+    /// law (the first draft's row at each node, drafts outside it left out).
+    package var poolsDraftsAsOneLaw = false
     /// Deliberately unsafe, for tests only (the negative control of the workers' checks): takes
     /// every draft token as its worker says, without drawing it again from its row and stream.
     package var trustsWorkers = false

@@ -134,16 +134,19 @@ package struct DraftSession {
         var blocks: [DraftToken] = []
         for (i, j) in growing.enumerated() {
             round.drafts[j].choices = choices[i]
-            guard let drawn = drawn[i] else {
-                round.drafts[j].alive = false  // a model-free drafter with nothing to propose: the draft ends
-                continue
-            }
-            round.drafts[j].tokens.append(drawn.token)
             var block = DraftToken()
             block.requestID = id
             block.round = round.round
-            block.basePosition = UInt32(round.base + round.drafts[j].tokens.count - 1)
+            block.basePosition = UInt32(round.base + round.drafts[j].tokens.count)
             block.draftIndex = UInt32(j)
+            guard let drawn = drawn[i] else {
+                // A model-free drafter with nothing to propose: the draft ends, and says so.
+                round.drafts[j].alive = false
+                block.ended = true
+                blocks.append(block)
+                continue
+            }
+            round.drafts[j].tokens.append(drawn.token)
             block.tokens = [UInt32(drawn.token)]
             block.distributions = [drawn.row]
             blocks.append(block)

@@ -31,10 +31,15 @@ package enum RandomToyModels {
     package static func mixedPools(vocabularySize: Int, order: Int, seed: UInt64, drafts: (first: Int, second: Int, lookup: Int))
         -> (target: NGramModel, pools: [DraftPool]) {
         let pair = pair(vocabularySize: vocabularySize, order: order, seed: seed)
-        var stream = RandomStream(seed: seed, stream: 0x6D_69)
-        let second = model(vocabularySize: vocabularySize, order: order, stream: &stream)
+        let second = secondDraft(vocabularySize: vocabularySize, order: order, seed: seed)
         return (pair.target, [DraftPool(.model(pair.draft), drafts: drafts.first), DraftPool(.model(second), drafts: drafts.second),
                               DraftPool(.proposer(PromptLookup(longest: 2)), drafts: drafts.lookup)])
+    }
+
+    /// Another draft table for the pair of `seed` (with its end of sequence): a second draft law.
+    package static func secondDraft(vocabularySize: Int, order: Int, seed: UInt64, endOfSequence: Token? = nil) -> NGramModel {
+        var stream = RandomStream(seed: seed, stream: 0x6D_69)
+        return model(vocabularySize: vocabularySize, order: order, endOfSequence: endOfSequence, stream: &stream)
     }
 
     /// A pair whose draft rows are `agreement · target + (1 − agreement) · noise`: a draft that

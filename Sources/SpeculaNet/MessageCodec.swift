@@ -115,6 +115,7 @@ package enum MessageCodec {
             m.pointee.round = v.round
             m.pointee.base_position = v.basePosition
             m.pointee.draft_index = v.draftIndex
+            m.pointee.ended = v.ended ? 1 : 0
             m.pointee.n_tokens = v.tokens.count
             m.pointee.tokens = arena.copy(v.tokens)
             m.pointee.n_distributions = v.distributions.count
@@ -193,6 +194,8 @@ package enum MessageCodec {
                 s.pointee.continued_drafts = r.continuedDrafts
                 s.pointee.draft_wait_per_token_micros = r.draftWaitPerTokenMicros
                 s.pointee.decoded_while_drafting = r.decodedWhileDrafting ? 1 : 0
+                s.pointee.n_pools = r.pools.count
+                s.pointee.pools = arena.copy(r.pools.map { Optional(arena.string($0)) })
                 return s
             })
             envelope.pointee.body_case = SPECULA__ENVELOPE__BODY_TOKEN_CHUNK
@@ -300,6 +303,7 @@ package enum MessageCodec {
             v.round = m.round
             v.basePosition = m.base_position
             v.draftIndex = m.draft_index
+            v.ended = m.ended != 0
             v.tokens = array(m.tokens, m.n_tokens)
             for pointer in array(m.distributions, m.n_distributions) {
                 guard let d = pointer?.pointee else { return .failure(.malformed("DraftToken has a null distribution")) }
@@ -356,6 +360,7 @@ package enum MessageCodec {
                 s.continuedDrafts = r.continued_drafts
                 s.draftWaitPerTokenMicros = r.draft_wait_per_token_micros
                 s.decodedWhileDrafting = r.decoded_while_drafting != 0
+                s.pools = array(r.pools, r.n_pools).map(string)
                 v.passes.append(s)
             }
             return .success(.tokenChunk(v))

@@ -125,6 +125,8 @@ package struct DraftToken: Sendable, Hashable {
     package var draftIndex: UInt32 = 0
     package var tokens: [UInt32] = []
     package var distributions: [WireSparseDistribution] = []
+    /// The draft ends at `basePosition` (no tokens): its drafter has nothing to propose there.
+    package var ended = false
     package init() {}
 }
 
@@ -194,6 +196,8 @@ package struct PassStats: Sendable, Hashable {
     /// A pass of the newest token alone, while the drafts had no token past it yet (the target
     /// would have idled): no drafts; the token drawn from its row comes with these stats.
     package var decodedWhileDrafting = false
+    /// The pools (draft-law fingerprints) whose drafts the pass verified, in the verifier's order.
+    package var pools: [String] = []
     package init() {}
 }
 

@@ -1564,7 +1564,7 @@ const ProtobufCMessageDescriptor specula__sparse_distribution__descriptor =
   (ProtobufCMessageInit) specula__sparse_distribution__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__draft_block__field_descriptors[6] =
+static const ProtobufCFieldDescriptor specula__draft_block__field_descriptors[7] =
 {
   {
     "request_id",
@@ -1638,19 +1638,33 @@ static const ProtobufCFieldDescriptor specula__draft_block__field_descriptors[6]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ended",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Specula__DraftBlock, ended),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned specula__draft_block__field_indices_by_name[] = {
   2,   /* field[2] = base_position */
   5,   /* field[5] = distributions */
   3,   /* field[3] = draft_index */
+  6,   /* field[6] = ended */
   0,   /* field[0] = request_id */
   1,   /* field[1] = round */
   4,   /* field[4] = tokens */
 };
-static const ProtobufCIntRange specula__draft_block__number_ranges[1 + 1] =
+static const ProtobufCIntRange specula__draft_block__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 8, 6 },
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor specula__draft_block__descriptor =
 {
@@ -1660,10 +1674,10 @@ const ProtobufCMessageDescriptor specula__draft_block__descriptor =
   "Specula__DraftBlock",
   "specula",
   sizeof(Specula__DraftBlock),
-  6,
+  7,
   specula__draft_block__field_descriptors,
   specula__draft_block__field_indices_by_name,
-  1,  specula__draft_block__number_ranges,
+  2,  specula__draft_block__number_ranges,
   (ProtobufCMessageInit) specula__draft_block__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -2002,7 +2016,7 @@ const ProtobufCMessageDescriptor specula__chat_message__descriptor =
   (ProtobufCMessageInit) specula__chat_message__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[15] =
+static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[16] =
 {
   {
     "round",
@@ -2184,6 +2198,18 @@ static const ProtobufCFieldDescriptor specula__round_stats__field_descriptors[15
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "pools",
+    17,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Specula__RoundStats, n_pools),
+    offsetof(Specula__RoundStats, pools),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned specula__round_stats__field_indices_by_name[] = {
   8,   /* field[8] = acceptance_estimate */
@@ -2198,6 +2224,7 @@ static const unsigned specula__round_stats__field_indices_by_name[] = {
   1,   /* field[1] = drafts */
   9,   /* field[9] = pass_cost_fixed_micros */
   10,   /* field[10] = pass_cost_per_token_micros */
+  15,   /* field[15] = pools */
   0,   /* field[0] = round */
   5,   /* field[5] = target_micros */
   6,   /* field[6] = wait_micros */
@@ -2206,7 +2233,7 @@ static const ProtobufCIntRange specula__round_stats__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 7, 5 },
-  { 0, 15 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor specula__round_stats__descriptor =
 {
@@ -2216,7 +2243,7 @@ const ProtobufCMessageDescriptor specula__round_stats__descriptor =
   "Specula__RoundStats",
   "specula",
   sizeof(Specula__RoundStats),
-  15,
+  16,
   specula__round_stats__field_descriptors,
   specula__round_stats__field_indices_by_name,
   2,  specula__round_stats__number_ranges,

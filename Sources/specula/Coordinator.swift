@@ -35,6 +35,7 @@ struct Coordinator: AsyncParsableCommand {
         discussion: "The drafts that begin with that token then serve from their second token on (the output law is unchanged)."))
     var decodeWhileDrafting = true
     @Flag(help: .hidden) var misalignDraftRowsForTesting = false
+    @Flag(help: .hidden) var poolDraftsAsOneLawForTesting = false
     @Flag(help: .hidden) var trustWorkersForTesting = false
     @Option(help: ArgumentHelp("Share of rounds whose first draft another worker of the pool also drafts, to compare rows.",
                                discussion: "A worker whose rows differ from two others' is disconnected and refused from then on."))
@@ -83,6 +84,7 @@ struct Coordinator: AsyncParsableCommand {
         options.maxSupport = maxSupport
         options.decodeWhileDrafting = decodeWhileDrafting
         options.misalignsDraftRows = misalignDraftRowsForTesting
+        options.poolsDraftsAsOneLaw = poolDraftsAsOneLawForTesting
         options.trustsWorkers = trustWorkersForTesting
         options.auditFraction = auditFraction
         options.authSecret = try auth.secret()

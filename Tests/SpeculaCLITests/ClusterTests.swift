@@ -166,6 +166,16 @@ struct ClusterTests {
         try cluster.startCoordinator(model: toys.files.target, extra: ["--wait-deadline-ms", "100"])
         try cluster.startWorker(model: toys.files.draft)
         let victim = try cluster.startWorker(model: toys.files.draft)
+        let output = try Self.killingAndRestarting(victim, of: cluster, model: toys.files.draft.path) {
+            try cluster.generate(Self.generateArguments(verifier: "multidraft-block", samples: 10_000))
+        }
+        let test = ChiSquare(expected: toys.targetLaw, observedLines: output)
+        #expect(output.split(separator: "\n").count == 10_000, "no request may be lost")
+        #expect(test.passes(alpha: 1e-4), "chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
+    }
+
+    /// Runs `body` while worker `victim` is killed (SIGKILL) and started again every 150 ms.
+    static func killingAndRestarting(_ victim: Int, of cluster: ClusterHarness, model: String, _ body: () throws -> String) throws -> String {
         let stop = StopFlag()
         let killer = Thread {
             while !stop.isSet {
@@ -174,19 +184,55 @@ struct ClusterTests {
                 cluster.workers[victim].waitUntilExit()
                 let process = Process()
                 process.executableURL = CLI.binary
-                process.arguments = ["draft", "--model", toys.files.draft.path, "--coordinator", "127.0.0.1:\(cluster.port)", "--log-level", "error"]
+                process.arguments = ["draft", "--model", model, "--coordinator", "127.0.0.1:\(cluster.port)", "--log-level", "error"]
                 process.standardError = FileHandle.nullDevice
                 try? process.run()
                 cluster.replaceWorker(victim, with: process)
             }
         }
         killer.start()
-        let output = try cluster.generate(Self.generateArguments(verifier: "multidraft-block", samples: 10_000))
-        stop.set()
-        while !killer.isFinished { usleep(10_000) }
-        let test = ChiSquare(expected: toys.targetLaw, observedLines: output)
-        #expect(output.split(separator: "\n").count == 10_000, "no request may be lost")
+        defer {
+            stop.set()
+            while !killer.isFinished { usleep(10_000) }
+        }
+        return try body()
+    }
+
+    /// Drafts of three laws in each round — the toy draft table, a second table and a prompt-lookup
+    /// worker — through real processes. `asOneLaw`: the negative control, merging them as drafts
+    /// of one law. `killing`: the second table's worker is killed and restarted throughout.
+    func mixedPools(verifier: String, asOneLaw: Bool = false, killing: Bool = false) throws -> (ChiSquare, metrics: String, lines: Int) {
+        let toys = try Toys()
+        let cluster = try ClusterHarness()
+        try cluster.startCoordinator(model: toys.files.target, extra: ["--metrics-port", "0", "--wait-deadline-ms", "100"]
+                                     + (asOneLaw ? ["--pool-drafts-as-one-law-for-testing"] : []))
+        try cluster.startWorker(model: toys.files.draft)
+        let second = try cluster.startWorker(model: toys.files.secondDraft)
+        try cluster.startWorker(spec: "prompt-lookup:n=2")
+        usleep(500_000)
+        let generate = { try cluster.generate(Self.generateArguments(verifier: verifier, drafts: 2, samples: 10_000) + ["--concurrency", "4"]) }
+        let output = killing ? try Self.killingAndRestarting(second, of: cluster, model: toys.files.secondDraft.path, generate) : try generate()
+        let metrics = try MetricsTests.get(try #require(cluster.metricsURL), path: "/metrics").body
+        return (ChiSquare(expected: toys.targetLaw, observedLines: output), metrics, output.split(separator: "\n").count)
+    }
+
+    @Test(arguments: ["mixed-block", "mixed-rrs"])
+    func draftsOfThreeLawsInOneRoundKeepTheTargetLaw(verifier: String) throws {
+        let (test, metrics, _) = try mixedPools(verifier: verifier)
+        #expect(test.passes(alpha: 1e-4), "\(verifier): chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
+        let served = metrics.split(separator: "\n").filter { $0.hasPrefix("specula_pool_passes_total{") && !$0.hasSuffix(" 0") }
+        #expect(served.count == 3, "every pool must serve passes: \(served) \(metrics.split(separator: "\n").filter { $0.contains("workers") })")
+    }
+
+    @Test func mixedDraftsKeepTheTargetLawWhileAWorkerIsKilledAndRestarted() throws {
+        let (test, _, lines) = try mixedPools(verifier: "mixed-block", killing: true)
+        #expect(lines == 10_000, "no request may be lost")
         #expect(test.passes(alpha: 1e-4), "chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
+    }
+
+    @Test func mixedDraftsMergedAsOneLawAreCaught() throws {
+        let (test, _, _) = try mixedPools(verifier: "mixed-block", asOneLaw: true)
+        #expect(!test.passes(alpha: 1e-4), "drafts of three laws merged as one went unnoticed: chi-square \(test.statistic)")
     }
 
     @Test func aStalledWorkerOnlyDelaysRounds() throws {

@@ -63,6 +63,8 @@ struct SampleCommandTests {
 final class ToyFiles: Sendable {
     let target: URL
     let draft: URL
+    /// A second draft table for the same target (`RandomToyModels.secondDraft`): another law.
+    let secondDraft: URL
     private let directory: URL
 
     /// `eos`: the pair's end-of-sequence token, if any.
@@ -75,6 +77,8 @@ final class ToyFiles: Sendable {
         draft = dir.appendingPathComponent("draft.json")
         try pair.target.jsonData().write(to: target)
         try pair.draft.jsonData().write(to: draft)
+        secondDraft = dir.appendingPathComponent("second-draft.json")
+        try RandomToyModels.secondDraft(vocabularySize: vocabulary, order: order, seed: seed, endOfSequence: eos).jsonData().write(to: secondDraft)
     }
 
     deinit { try? FileManager.default.removeItem(at: directory) }

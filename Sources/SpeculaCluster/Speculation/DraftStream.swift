@@ -57,7 +57,8 @@ struct DraftStream {
         self.choices = StreamChoices(stream)
     }
 
-    /// Takes a delivery (`parsed`: its tokens and rows, nil when malformed) against `context`.
+    /// Takes a delivery (`parsed`: its tokens and rows, nil when malformed) against `context`; an
+    /// `ended` delivery with no tokens ends the draft where it stands.
     /// Tokens past the lookahead are checked first, whether the draft is still alive or not: the
     /// worker's context is never ahead of the coordinator's, so no correct worker drafts there. A
     /// gap (a block lost on an overfull connection) only ends the draft; `trusting` skips the
@@ -72,6 +73,10 @@ struct DraftStream {
         guard alive else { return nil }
         guard Int(block.basePosition) == nextPosition else {
             stop()
+            return nil
+        }
+        if block.ended, block.tokens.isEmpty {
+            stop()  // its drafter has nothing to propose here
             return nil
         }
         guard let parsed else {

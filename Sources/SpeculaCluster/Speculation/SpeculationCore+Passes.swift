@@ -111,10 +111,11 @@ extension SpeculationCore {
             let live = request.liveStreams
             if waits(for: live.filter { $0.stream.available(from: position) == 0 }.map(\.index), id, at: now) { return nil }
             waited += stopWaiting(id, at: now)
+            let asOneLaw = options.poolsDraftsAsOneLaw
             guard let (token, matched) = requests.update(id, { request -> (Token, Bool) in
                 let firsts = request.liveStreams.filter { $0.stream.available(from: position) > 0 }.map { live in
                     let first = live.stream.slice(from: position, count: 1)
-                    return (token: first.tokens[0], row: first.rows[0], pool: live.stream.pool)
+                    return (token: first.tokens[0], row: first.rows[0], pool: asOneLaw ? 0 : live.stream.pool)
                 }
                 request.scoredNext = nil
                 let token = FirstTokenCoupling.token(verifier: request.verifier, targetRow: scored.row, firsts: firsts, choices: &request.choices)
@@ -145,7 +146,7 @@ extension SpeculationCore {
             pools.append(stream.pool)
             indices.append(index)
         }
-        let merged = PassTree(drafts: drafts, rows: rows, pools: pools)
+        let merged = PassTree(drafts: drafts, rows: rows, pools: options.poolsDraftsAsOneLaw ? nil : pools)
         return PassStep(item: ScoringItem(request: request.id, context: request.context, tree: merged.tree, sampling: request.sampling),
                         round: request.round, merged: merged, draftIndices: merged.kept.map { indices[$0] }, waited: waited,
                         continued: merged.kept.filter { request.streams[indices[$0]]!.base < position }.count)

@@ -66,7 +66,7 @@ extension SpeculationCore {
     /// best alone.
     func roundPools(for request: GenerationRequest, at now: ContinuousClock.Instant) -> [(fingerprint: String, workers: [UInt64])] {
         let ordered = poolAcceptance.ordered(workers.pools(at: now))
-        guard request.mixesPools, let first = ordered.first else { return Array(ordered.prefix(1)) }
+        guard request.mixesPools || options.poolsDraftsAsOneLaw, let first = ordered.first else { return Array(ordered.prefix(1)) }
         let probing = (request.round + 1) % Self.probeRounds == 0
         return [first] + ordered.dropFirst().filter { probing || poolAcceptance.pays($0.fingerprint) }
     }
@@ -128,12 +128,13 @@ extension SpeculationCore {
         let id = block.requestID
         guard let request = requests[id], block.round == request.round else { return }
         if request.audit?.isDrafter(worker) == true, request.assignment[worker] == nil {
-            return audited(block, from: worker, in: id, at: now)  // an auditor's copy: compared, never verified
+            // An auditor's copy: compared, never verified (an ended one has nothing to compare).
+            return block.tokens.isEmpty ? () : audited(block, from: worker, in: id, at: now)
         }
         guard let indices = request.assignment[worker], Int(block.draftIndex) < indices.count else { return }
         let index = indices[Int(block.draftIndex)]
         let before = request.streams[index]!.received
-        let (parsed, trusting) = (parse(block), options.trustsWorkers)
+        let (parsed, trusting) = (block.ended && block.tokens.isEmpty ? nil : parse(block), options.trustsWorkers)
         let fault = requests.update(id) { request in
             request.streams[index]!.receive(block, parsed: parsed, context: request.context, trusting: trusting)
         } ?? nil
@@ -142,7 +143,7 @@ extension SpeculationCore {
             return violation(by: worker, fault.description, request: id)
         }
         let received = requests[id]!.streams[index]!.received
-        if before == 0, received > 0 {
+        if before == 0, received > 0 || block.ended {
             workers.update(worker) { state in
                 state.delivered()
                 if let queued = state.pending[id] { state.pending[id] = queued > 1 ? queued - 1 : nil }

@@ -50,7 +50,7 @@ extension SpeculationCore {
             return (outcome, request)
         }) else { return }
         let planner = learn(from: step, outcome: outcome, request: request, depth: depth, scoreMicros: scoreMicros)
-        creditPools(of: step, outcome: outcome, request: request)
+        stats.pools = creditPools(of: step, outcome: outcome, request: request)
         outbox.append(.commit(request: id, nodes: Array(tree.nodePath(to: outcome.acceptedNode).dropFirst())))
         // Accepted to a leaf: the next token comes from the leaf's row, coupled with the drafts.
         let whole = outcome.acceptedLength > 0 && tree[outcome.acceptedNode].children.isEmpty
@@ -108,18 +108,21 @@ extension SpeculationCore {
     }
 
     /// Each pool that served the pass: how much of the accepted path its drafts covered
-    /// (`PoolAcceptance`, and the per-pool metrics).
-    private mutating func creditPools(of step: PassStep, outcome: VerificationOutcome, request: GenerationRequest) {
+    /// (`PoolAcceptance`, and the per-pool metrics). Returns their fingerprints in the
+    /// verifier's order.
+    private mutating func creditPools(of step: PassStep, outcome: VerificationOutcome, request: GenerationRequest) -> [String] {
         let tree = step.tree
         let path = tree.nodePath(to: outcome.acceptedNode)
         let poolOf = { (draft: Int) in request.streams[step.draftIndices[draft]]?.pool ?? 0 }
-        for k in Set((0..<tree.draftCount).map(poolOf)).sorted() where request.roundPools.indices.contains(k) {
+        let served = Set((0..<tree.draftCount).map(poolOf)).sorted().filter { request.roundPools.indices.contains($0) }
+        for k in served {
             let covered = path.lastIndex { tree[$0].drafts.contains { poolOf($0) == k } } ?? 0
             let fingerprint = request.roundPools[k]
             poolAcceptance.observe(pool: fingerprint, covered: covered)
             metrics.add(CoordinatorMetrics.poolPasses, labels: ["draft_model": fingerprint])
             metrics.add(CoordinatorMetrics.poolCoveredTokens, Double(covered), labels: ["draft_model": fingerprint])
         }
+        return served.map { request.roundPools[$0] }
     }
 
     /// One verified pass (or coupled token) in the metrics.

@@ -279,7 +279,9 @@ struct  Specula__SparseDistribution
 /*
  * Worker → coordinator: the next tokens of one draft (from `base_position`, a context position)
  * and the distribution each was sampled from. Drafts stream: a worker sends one token per message
- * (`DraftToken` in Swift); several are accepted.
+ * (`DraftToken` in Swift); several are accepted. `ended` (with no tokens): the draft ends at
+ * `base_position`, its drafter having nothing to propose there (a model-free drafter), so the
+ * coordinator waits no longer for it.
  */
 struct  Specula__DraftBlock
 {
@@ -292,10 +294,11 @@ struct  Specula__DraftBlock
   uint32_t *tokens;
   size_t n_distributions;
   Specula__SparseDistribution **distributions;
+  protobuf_c_boolean ended;
 };
 #define SPECULA__DRAFT_BLOCK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__draft_block__descriptor) \
-    , 0, 0, 0, 0, 0,NULL, 0,NULL }
+    , 0, 0, 0, 0, 0,NULL, 0,NULL, 0 }
 
 
 /*
@@ -417,10 +420,16 @@ struct  Specula__RoundStats
    * stats come with the token then drawn from its row, coupled with the drafts' tokens there.
    */
   protobuf_c_boolean decoded_while_drafting;
+  /*
+   * The draft pools (draft-law fingerprints) whose drafts this pass verified, in the order the
+   * verifier tried them (a mixed round has several).
+   */
+  size_t n_pools;
+  char **pools;
 };
 #define SPECULA__ROUND_STATS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__round_stats__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL }
 
 
 /*
