@@ -1,0 +1,84 @@
+import SpeculaCluster
+import SpeculaCore
+import SpeculaModel
+import SpeculaNet
+import Testing
+
+/// Model-free drafters: what prompt lookup and suffix drafting propose, the suffix drafter's
+/// memory bound, the `--model` specs, and a worker session that ships point masses and says when
+/// a draft ends.
+struct ModelFreeDrafterTests {
+    @Test func promptLookupCopiesWhatFollowedTheLongestRecentMatch() {
+        let lookup = PromptLookup(longest: 3, shortest: 1)
+        // "7 8 9" occurred before, followed by 4; the later "8 9 5" does not end the context.
+        #expect(lookup.propose(after: [1, 7, 8, 9, 4, 8, 9, 5, 7, 8, 9]) == 4)
+        // The 1-gram "9" occurred twice: the most recent occurrence wins.
+        #expect(PromptLookup(longest: 1).propose(after: [9, 1, 9, 2, 9]) == 2)
+        #expect(lookup.propose(after: [1, 2, 3]) == nil, "nothing to copy")
+        #expect(lookup.propose(after: []) == nil)
+    }
+
+    @Test func suffixDraftingVotesOverEarlierRequestsAndTheContext() {
+        let suffix = SuffixDrafter(longest: 4, memoryTokens: 1000)
+        #expect(suffix.propose(after: [5, 6]) == nil, "nothing learnt, nothing to copy")
+        suffix.learn([5, 6, 7, 1])
+        suffix.learn([5, 6, 7, 2])
+        suffix.learn([3, 6, 7, 2])
+        #expect(suffix.propose(after: [5, 6]) == 7)
+        // After "6 7": 2 twice, 1 once; the longer "5 6 7" saw 1 and 2 once each, and the tie
+        // goes to the smaller id.
+        #expect(suffix.propose(after: [9, 6, 7]) == 2)
+        #expect(suffix.propose(after: [5, 6, 7]) == 1)
+        // The context votes too: "6 7" followed by 1 twice here outweighs what was learnt.
+        #expect(suffix.propose(after: [6, 7, 1, 6, 7, 1, 9, 6, 7]) == 1)
+    }
+
+    @Test func theSuffixDrafterForgetsTheOldestSequencesBeyondItsMemory() {
+        let suffix = SuffixDrafter(longest: 2, memoryTokens: 8)
+        suffix.learn([1, 2, 3, 4])
+        suffix.learn([5, 6, 7, 8])
+        #expect(suffix.learntTokens == 8 && suffix.propose(after: [1, 2]) == 3)
+        suffix.learn([9, 10, 11])
+        #expect(suffix.learntTokens == 7, "the oldest sequence is forgotten")
+        #expect(suffix.propose(after: [1, 2]) == nil, "and so is what it taught")
+        #expect(suffix.propose(after: [5, 6]) == 7)
+    }
+
+    @Test func modelFreeSpecsParseAndBadOnesSayWhy() throws {
+        let lookup = try #require(try ModelFreeDrafter.parse("prompt-lookup:n=4,min=2,max=12"))
+        #expect(lookup.fingerprint == "prompt-lookup:n=4,min=2" && lookup.maxLength == 12 && lookup.isStateless)
+        let suffix = try #require(try ModelFreeDrafter.parse("suffix"))
+        let other = try #require(try ModelFreeDrafter.parse("suffix"))
+        #expect(suffix.fingerprint != other.fingerprint, "every suffix drafter is its own law")
+        #expect(try ModelFreeDrafter.parse("model.gguf") == nil)
+        for bad in ["prompt-lookup:n=0", "prompt-lookup:n=2,min=3", "prompt-lookup:size=3", "suffix:n", "suffix:memory=-1"] {
+            #expect(throws: ClusterModelError.self, "\(bad)") { try ModelFreeDrafter.parse(bad) }
+        }
+    }
+
+    @Test func aSessionShipsPointMassesAndEndsADraftWithNothingToPropose() throws {
+        let drafter = Drafter(modelFree: try #require(try ModelFreeDrafter.parse("prompt-lookup:n=2,max=3")))
+        var session = DraftSession(drafter: drafter, maxDrafts: 4, maxLookahead: 16, metrics: MetricsRegistry(), nodeID: "test")
+        var speculate = Speculate()
+        (speculate.requestID, speculate.round, speculate.numDrafts, speculate.lookahead) = (1, 1, 4, 16)
+        speculate.contextTokens = [3, 4, 5, 3, 4]
+        speculate.streamIDs = [0, 1, 2, 3]
+        #expect(session.begin(speculate, stale: false) == nil)
+        var tokens: [UInt32] = []
+        while let blocks = session.step(1) {
+            #expect(blocks.count == 1, "one draft: a model-free drafter's drafts would all be the same")
+            if blocks[0].ended { break }
+            #expect(blocks[0].distributions == [WireSparseDistribution(tokenIDs: blocks[0].tokens, probabilities: [1])])
+            tokens += blocks[0].tokens
+        }
+        #expect(tokens == [5, 3, 4], "copies what followed 3 4, up to max = 3 tokens")
+        speculate.round = 2
+        speculate.contextPosition = 0
+        speculate.contextTokens = [1, 2]
+        #expect(session.begin(speculate, stale: false) == nil)
+        let step = session.step(1)
+        let ended = try #require(step)
+        #expect(ended.count == 1 && ended[0].ended && ended[0].tokens.isEmpty && ended[0].basePosition == 2)
+        #expect(session.step(1) == nil)
+    }
+}
