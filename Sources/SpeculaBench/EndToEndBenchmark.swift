@@ -56,6 +56,8 @@ package enum EndToEndBenchmark {
         package var prompts: [String]
         package var rows: [Row]
         package var host: String
+        /// The kinds of drafter prompt by prompt (`--drafter-kinds`).
+        package var drafterKinds: [DrafterKindsBenchmark.Row]?
     }
 
     package static let prompts = [

@@ -33,6 +33,11 @@ struct BenchE2E: AsyncParsableCommand {
     @Option(help: "The draft's layer weights (as `specula draft --weights`).") var draftWeights: LayerWeights?
     @Flag(help: "γ = 4 and K = 2 only.") var quick = false
     @Flag(help: "Also run the grid through a cluster (coordinator on CPU 0, two workers on CPU 1).") var cluster = false
+    @Flag(help: ArgumentHelp(
+        "Also compare the kinds of drafter through a cluster, prompt by prompt, input-grounded prompts added.",
+        discussion: "Two draft-model workers alone, a prompt-lookup worker alone, and all three in mixed rounds, each in a fresh "
+            + "cluster (coordinator on CPU 0, workers on CPU 1), beside the target alone on 2 threads; K and γ left to the coordinator."))
+    var drafterKinds = false
     @Flag(inversion: .prefixedNo, help: "Let the cluster's coordinator decode while drafts are made from scratch (as `specula coordinator`).")
     var decodeWhileDrafting = true
     @Flag(help: "Print JSON.") var json = false
@@ -47,10 +52,16 @@ struct BenchE2E: AsyncParsableCommand {
         let progress = { (note: String) in FileHandle.standardError.write(Data("… \(note)\n".utf8)) }
         var report = try EndToEndBenchmark.run(target: targetModel, draft: draftModel, maxTokens: maxTokens, temperatures: temps, quick: quick, progress: progress)
         if cluster { report.rows += try await clusterRows(temperatures: temps, progress: progress) }
+        if drafterKinds { report.drafterKinds = try await drafterKindRows(temperatures: temps, progress: progress) }
         if json {
             try JSONOutput.print(report)
             return
         }
+        printGrid(report)
+        if let kinds = report.drafterKinds { printDrafterKinds(kinds) }
+    }
+
+    private func printGrid(_ report: EndToEndBenchmark.Report) {
         print("mode     verifier                  K    γ    τ   tokens/s  speedup  vs local  tokens/pass  draft wait s  target s  GPU-like   own")
         for r in report.rows {
             let c = r.configuration
@@ -66,22 +77,57 @@ struct BenchE2E: AsyncParsableCommand {
         }
     }
 
+    private func printDrafterKinds(_ rows: [DrafterKindsBenchmark.Row]) {
+        print("\ndrafters        prompt  grounded    τ   tokens/s  speedup  tokens/pass  mixed passes")
+        for r in rows {
+            print(String(format: "%@ %6d  %8@ %4.1f %9.2f %8.2f %12.2f %13d", r.drafters.padding(toLength: 14, withPad: " ", startingAt: 0), r.prompt,
+                         r.grounded ? "yes" : "no", r.temperature, r.tokensPerSecond, r.speedup, r.tokensPerPass, r.mixedPasses))
+        }
+    }
+
     /// Starts the pinned cluster, runs the grid through it, stops it.
     func clusterRows(temperatures: [Double], progress: (String) -> Void) async throws -> [EndToEndBenchmark.Row] {
-        let coordinator = try ChildProcess.startListening(arguments: ["coordinator", "--model", target, "--port", "0", "--threads", "1", "--log-level", "warning"]
-                                                              + (decodeWhileDrafting ? [] : ["--no-decode-while-drafting"]), cpu: 0)
+        try await withCluster(workers: [draft, draft]) { client in
+            try await ClusterEndToEndBenchmark.run(client: client, maxTokens: maxTokens, temperatures: temperatures, quick: quick, progress: progress)
+        }
+    }
+
+    /// The target alone on 2 threads, then each kind of drafter in a fresh pinned cluster.
+    func drafterKindRows(temperatures: [Double], progress: (String) -> Void) async throws -> [DrafterKindsBenchmark.Row] {
+        let baseline = try await withCluster(workers: [], targetThreads: 2, pinned: false) { client in
+            try await DrafterKindsBenchmark.run(client: client, drafters: "target alone", maxTokens: maxTokens, temperatures: temperatures,
+                                                baseline: [], progress: progress)
+        }
+        var rows = baseline
+        for (name, workers) in [("draft model", [draft, draft]), ("prompt lookup", ["prompt-lookup"]), ("mixed", [draft, draft, "prompt-lookup"])] {
+            rows += try await withCluster(workers: workers) { client in
+                try await DrafterKindsBenchmark.run(client: client, drafters: name, maxTokens: maxTokens, temperatures: temperatures,
+                                                    baseline: baseline, progress: progress)
+            }
+        }
+        return rows
+    }
+
+    /// Runs `body` against a coordinator (`targetThreads`, on CPU 0 when `pinned`) with draft
+    /// workers of the given models (1 thread each, on CPU 1 when `pinned`), then stops them all.
+    private func withCluster<T>(workers: [String], targetThreads: Int = 1, pinned: Bool = true,
+                                _ body: (SpeculaClient) async throws -> T) async throws -> T {
+        let coordinator = try ChildProcess.startListening(
+            arguments: ["coordinator", "--model", target, "--port", "0", "--threads", String(targetThreads), "--log-level", "warning"]
+                + (decodeWhileDrafting ? [] : ["--no-decode-while-drafting"]), cpu: pinned ? 0 : nil)
         let children = ChildProcessGroup([coordinator.process])
         defer { children.terminateAll() }
         let address = "\(coordinator.address.host):\(coordinator.address.port)"
-        for name in ["bench-a", "bench-b"] {
-            let output = (draftOutputHead.map { ["--output-head", $0.name] } ?? []) + (draftWeights.map { ["--weights", $0.name] } ?? [])
-            children.add(try ChildProcess.start(arguments: ["draft", "--model", draft, "--coordinator", address, "--name", name, "--threads", "1", "--log-level", "warning"] + output, cpu: 1))
+        for (i, model) in workers.enumerated() {
+            let output = model == draft ? (draftOutputHead.map { ["--output-head", $0.name] } ?? []) + (draftWeights.map { ["--weights", $0.name] } ?? []) : []
+            children.add(try ChildProcess.start(arguments: ["draft", "--model", model, "--coordinator", address, "--name", "bench-\(i)", "--threads", "1",
+                                                            "--log-level", "warning"] + output, cpu: pinned ? 1 : nil))
         }
-        try await Task.sleep(for: .seconds(5))
+        if !workers.isEmpty { try await Task.sleep(for: .seconds(5)) }
         let loop = try EventLoop()
         defer { loop.shutdown() }
         let client = try await SpeculaClient.connect(loop: loop, host: coordinator.address.host, port: coordinator.address.port)
         defer { client.close() }
-        return try await ClusterEndToEndBenchmark.run(client: client, maxTokens: maxTokens, temperatures: temperatures, quick: quick, progress: progress)
+        return try await body(client)
     }
 }

@@ -89,6 +89,7 @@ enum SampleMessages {
         stats.passCostPerTokenMicros = 50
         stats.adaptive = true
         stats.continuedDrafts = 2
+        stats.pools = ["sha256:abc", "prompt-lookup:n=3,min=1"]
         chunk.passes = [stats, PassStats()]
 
         var done = Done()
@@ -101,9 +102,12 @@ enum SampleMessages {
         done.acceptedDraftTokens = 88
         done.elapsedSeconds = 2.5
 
+        var ended = DraftToken()
+        (ended.requestID, ended.basePosition, ended.ended) = (5, 12, true)
+
         return [
             .hello(hello), .hello(Hello()), .helloAck(ack), .heartbeat(Heartbeat(sequence: 7, sentUnixNanos: 123, reply: true)),
-            .speculate(speculate), .draftToken(draftToken()), .draftToken(DraftToken()), .accepted(accepted),
+            .speculate(speculate), .draftToken(draftToken()), .draftToken(DraftToken()), .draftToken(ended), .accepted(accepted),
             .generate(generate), .tokenChunk(chunk), .done(done), .cancel(Cancel(requestID: 77, reason: "client left")),
             .error(ErrorMessage(code: .frameTooLarge, message: "too big", requestID: 0)),
             .challenge(Challenge(nonce: "00c0ffee")),

@@ -24,9 +24,11 @@ extension SpeculationCore {
         let candidates: [(index: Int, stream: DraftStream)]
         let waited: Duration
 
-        /// The depth all its drafts reach past `request`'s context, at most γ.
+        /// The depth its drafts reach past `request`'s context, at most γ: the longest one's (a
+        /// pass takes each draft as far as it has arrived, up to the pass's depth, so a draft that
+        /// arrives fast — a model-free one — is not cut to the slowest).
         func reach(in request: GenerationRequest) -> Int {
-            min(request.blockLength, candidates.map { $0.stream.available(from: request.context.count) }.min() ?? 0)
+            min(request.blockLength, candidates.map { $0.stream.available(from: request.context.count) }.max() ?? 0)
         }
     }
 
@@ -134,13 +136,15 @@ extension SpeculationCore {
     }
 
     /// The pass step of a request over the drafts that have tokens past its context: each cut
-    /// to `depth` (at most what they all reach).
+    /// to `depth`, or to what it has delivered. How long each draft is depends on when its tokens
+    /// arrived, never on what they are.
     private func step(for request: GenerationRequest, from candidates: [(index: Int, stream: DraftStream)], depth: Int, waited: Duration) -> PassStep {
         let position = request.context.count
         var drafts: [[Token]] = [], rows: [[SparseDistribution]] = [], pools: [Int] = [], indices: [Int] = []
         for (index, stream) in candidates where depth > 0 {
-            var (tokens, drawnFrom) = stream.slice(from: position, count: depth)
-            if options.misalignsDraftRows && position > stream.base { drawnFrom = stream.slice(from: position - 1, count: depth).rows }
+            let count = min(depth, stream.available(from: position))
+            var (tokens, drawnFrom) = stream.slice(from: position, count: count)
+            if options.misalignsDraftRows && position > stream.base { drawnFrom = stream.slice(from: position - 1, count: count).rows }
             drafts.append(tokens)
             rows.append(drawnFrom)
             pools.append(stream.pool)
