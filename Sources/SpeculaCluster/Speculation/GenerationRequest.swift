@@ -115,8 +115,17 @@ struct GenerationRequest {
 
     /// The request's regime while `running` requests run.
     func planningRegime(running: Int) -> PlanningRegime {
-        let tenths = sampling.isGreedy ? -1 : Int((min(sampling.temperature, 1000) * 10).rounded())
-        return PlanningRegime(verifier: verifier.name, temperatureTenths: tenths, loadLevel: DraftingPayoff.level(running: running))
+        PlanningRegime(verifier: verifier.name, temperatureTenths: temperatureTenths, loadLevel: DraftingPayoff.level(running: running))
+    }
+
+    /// The regime its pools' acceptance is kept for (`PoolAcceptance`).
+    var poolRegime: PoolAcceptance.Regime {
+        PoolAcceptance.Regime(verifier: verifier.name, temperatureTenths: temperatureTenths)
+    }
+
+    /// The temperature in tenths, up to 1000; −1 for greedy requests (their own regime).
+    private var temperatureTenths: Int {
+        sampling.isGreedy ? -1 : Int((min(sampling.temperature, 1000) * 10).rounded())
     }
 
     /// Appends the tokens a pass (or a coupled draw) chose, as far as the request takes them: up

@@ -61,14 +61,15 @@ extension SpeculationCore {
         if !request.streams.isEmpty { startAudit(id, pool: primary) }
     }
 
-    /// The pools a round of the request draws from, best first (`PoolAcceptance`): all that pay
+    /// The pools a round of the request draws from, best first in its regime (`PoolAcceptance`): all that pay
     /// when its verifier takes drafts of several laws (the others only on probe rounds), else the
     /// best alone.
     func roundPools(for request: GenerationRequest, at now: ContinuousClock.Instant) -> [(fingerprint: String, workers: [UInt64])] {
-        let ordered = poolAcceptance.ordered(workers.pools(at: now))
+        let regime = request.poolRegime
+        let ordered = poolAcceptance.ordered(workers.pools(at: now), in: regime)
         guard request.mixesPools || options.poolsDraftsAsOneLaw, let first = ordered.first else { return Array(ordered.prefix(1)) }
         let probing = (request.round + 1) % Self.probeRounds == 0
-        return [first] + ordered.dropFirst().filter { probing || poolAcceptance.pays($0.fingerprint) }
+        return [first] + ordered.dropFirst().filter { probing || poolAcceptance.pays($0.fingerprint, in: regime) }
     }
 
     /// Drafts in progress of the running requests other than `id`.

@@ -118,7 +118,7 @@ extension SpeculationCore {
         for k in served {
             let covered = path.lastIndex { tree[$0].drafts.contains { poolOf($0) == k } } ?? 0
             let fingerprint = request.roundPools[k]
-            poolAcceptance.observe(pool: fingerprint, covered: covered)
+            poolAcceptance.observe(pool: fingerprint, in: request.poolRegime, covered: covered)
             metrics.add(CoordinatorMetrics.poolPasses, labels: ["draft_model": fingerprint])
             metrics.add(CoordinatorMetrics.poolCoveredTokens, Double(covered), labels: ["draft_model": fingerprint])
         }
