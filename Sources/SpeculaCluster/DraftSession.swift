@@ -29,16 +29,25 @@ package struct DraftSession {
         let maxSupport: Int
         /// How far past the accepted context a draft may run.
         let lookahead: Int
-        /// Context position of every draft's first token.
-        let base: Int
         var drafts: [Draft]
     }
 
-    /// One draft stream: its tokens from the round's base on.
+    /// One draft stream: its tokens from its base on.
     private struct Draft {
         var choices: StreamChoices
+        /// Context position of its first token: the round's base, or where it last renewed.
+        var base: Int
         var tokens: [Token] = []
         var alive = true
+        /// How often it renewed itself (a model-free drafter's draft, `Drafter.renews`).
+        var generation: UInt32 = 0
+
+        /// Starts again from the accepted context (`position`): a model-free draft that
+        /// disagreed with the context, or had nothing to propose, proposes afresh.
+        mutating func renew(at position: Int) {
+            (base, tokens, alive) = (position, [], true)
+            generation += 1
+        }
     }
 
     /// `maxDrafts` and `maxLookahead` bound what a `Speculate` asks; the drafter's own limits
@@ -72,8 +81,8 @@ package struct DraftSession {
         let count = min(Int(request.numDrafts), request.streamIDs.count, maxDrafts)
         rounds[id] = DraftRound(
             round: request.round, sampling: SamplingParameters(wire: request.sampling), maxSupport: Int(request.maxSupport),
-            lookahead: min(Int(request.lookahead), maxLookahead), base: context.count,
-            drafts: request.streamIDs.prefix(count).map { Draft(choices: StreamChoices(RandomStream(seed: request.seed, stream: $0))) })
+            lookahead: min(Int(request.lookahead), maxLookahead),
+            drafts: request.streamIDs.prefix(count).map { Draft(choices: StreamChoices(RandomStream(seed: request.seed, stream: $0)), base: context.count) })
         metrics.add(WorkerMetrics.rounds)
         return nil
     }
@@ -90,8 +99,14 @@ package struct DraftSession {
         context += accepted.tokens.map(Int.init)
         contexts[id] = context
         guard var round = rounds[id] else { return nil }
-        for j in round.drafts.indices where !DraftStream.agrees(round.drafts[j].tokens, base: round.base, with: context) {
-            round.drafts[j].alive = false
+        for j in round.drafts.indices {
+            let draft = round.drafts[j]
+            let agrees = DraftStream.agrees(draft.tokens, base: draft.base, with: context)
+            if drafter.renews, !agrees || !draft.alive {
+                round.drafts[j].renew(at: context.count)
+            } else if !agrees {
+                round.drafts[j].alive = false
+            }
         }
         rounds[id] = round
         return nil
@@ -122,13 +137,13 @@ package struct DraftSession {
         let growing = round.drafts.indices.filter { j in
             let draft = round.drafts[j]
             let ended = draft.tokens.last.map { $0 == drafter.endOfSequence } ?? false
-            return draft.alive && !ended && round.base + draft.tokens.count - context.count < round.lookahead
+            return draft.alive && !ended && draft.base + draft.tokens.count - context.count < round.lookahead
         }
         guard !growing.isEmpty else { return nil }
         let started = ContinuousClock.now
         var choices = growing.map { round.drafts[$0].choices }
-        let prefix = Array(context.prefix(round.base))
-        let drawn = drafter.step(after: growing.map { prefix + round.drafts[$0].tokens }, sampling: round.sampling, maxSupport: round.maxSupport, choices: &choices)
+        let drawn = drafter.step(after: growing.map { Array(context.prefix(round.drafts[$0].base)) + round.drafts[$0].tokens }, sampling: round.sampling,
+                                 maxSupport: round.maxSupport, choices: &choices)
         metrics.observe(WorkerMetrics.draftSeconds, (ContinuousClock.now - started) / .seconds(1))
         metrics.add(WorkerMetrics.tokens, Double(growing.count))
         var blocks: [DraftToken] = []
@@ -137,8 +152,9 @@ package struct DraftSession {
             var block = DraftToken()
             block.requestID = id
             block.round = round.round
-            block.basePosition = UInt32(round.base + round.drafts[j].tokens.count)
+            block.basePosition = UInt32(round.drafts[j].base + round.drafts[j].tokens.count)
             block.draftIndex = UInt32(j)
+            block.generation = round.drafts[j].generation
             guard let drawn = drawn[i] else {
                 // A model-free drafter with nothing to propose: the draft ends, and says so.
                 round.drafts[j].alive = false
@@ -151,7 +167,9 @@ package struct DraftSession {
             block.distributions = [drawn.row]
             blocks.append(block)
             // A draft behind the accepted context learns only now whether it agrees with it.
-            if !DraftStream.agrees(round.drafts[j].tokens, base: round.base, with: context) { round.drafts[j].alive = false }
+            if !DraftStream.agrees(round.drafts[j].tokens, base: round.drafts[j].base, with: context) {
+                if drafter.renews { round.drafts[j].renew(at: context.count) } else { round.drafts[j].alive = false }
+            }
         }
         rounds[id] = round
         return blocks

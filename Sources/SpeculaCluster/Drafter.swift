@@ -60,6 +60,14 @@ package struct Drafter: Sendable {
         return nil
     }
 
+    /// Whether its drafts renew themselves: a model-free drafter's draft that disagrees with the
+    /// accepted context, or had nothing to propose, starts again from the accepted context (a
+    /// point mass is a valid draft law whatever it proposes, so no round need end for it).
+    package var renews: Bool {
+        if case .modelFree = source { return true }
+        return false
+    }
+
     /// Most tokens a draft of it runs past the accepted context (nil: as the coordinator asks).
     package var maxLength: Int? {
         if case .modelFree(let drafter) = source { return drafter.maxLength }

@@ -116,6 +116,7 @@ package enum MessageCodec {
             m.pointee.base_position = v.basePosition
             m.pointee.draft_index = v.draftIndex
             m.pointee.ended = v.ended ? 1 : 0
+            m.pointee.generation = v.generation
             m.pointee.n_tokens = v.tokens.count
             m.pointee.tokens = arena.copy(v.tokens)
             m.pointee.n_distributions = v.distributions.count
@@ -304,6 +305,7 @@ package enum MessageCodec {
             v.basePosition = m.base_position
             v.draftIndex = m.draft_index
             v.ended = m.ended != 0
+            v.generation = m.generation
             v.tokens = array(m.tokens, m.n_tokens)
             for pointer in array(m.distributions, m.n_distributions) {
                 guard let d = pointer?.pointee else { return .failure(.malformed("DraftToken has a null distribution")) }

@@ -127,6 +127,9 @@ package struct DraftToken: Sendable, Hashable {
     package var distributions: [WireSparseDistribution] = []
     /// The draft ends at `basePosition` (no tokens): its drafter has nothing to propose there.
     package var ended = false
+    /// A model-free draft's renewals so far: it starts again from the accepted context where it
+    /// disagreed with it or had ended.
+    package var generation: UInt32 = 0
     package init() {}
 }
 

@@ -1564,7 +1564,7 @@ const ProtobufCMessageDescriptor specula__sparse_distribution__descriptor =
   (ProtobufCMessageInit) specula__sparse_distribution__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor specula__draft_block__field_descriptors[7] =
+static const ProtobufCFieldDescriptor specula__draft_block__field_descriptors[8] =
 {
   {
     "request_id",
@@ -1650,12 +1650,25 @@ static const ProtobufCFieldDescriptor specula__draft_block__field_descriptors[7]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "generation",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Specula__DraftBlock, generation),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned specula__draft_block__field_indices_by_name[] = {
   2,   /* field[2] = base_position */
   5,   /* field[5] = distributions */
   3,   /* field[3] = draft_index */
   6,   /* field[6] = ended */
+  7,   /* field[7] = generation */
   0,   /* field[0] = request_id */
   1,   /* field[1] = round */
   4,   /* field[4] = tokens */
@@ -1664,7 +1677,7 @@ static const ProtobufCIntRange specula__draft_block__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 8, 6 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor specula__draft_block__descriptor =
 {
@@ -1674,7 +1687,7 @@ const ProtobufCMessageDescriptor specula__draft_block__descriptor =
   "Specula__DraftBlock",
   "specula",
   sizeof(Specula__DraftBlock),
-  7,
+  8,
   specula__draft_block__field_descriptors,
   specula__draft_block__field_indices_by_name,
   2,  specula__draft_block__number_ranges,

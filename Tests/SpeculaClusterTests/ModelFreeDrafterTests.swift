@@ -81,4 +81,22 @@ struct ModelFreeDrafterTests {
         #expect(ended.count == 1 && ended[0].ended && ended[0].tokens.isEmpty && ended[0].basePosition == 2)
         #expect(session.step(1) == nil)
     }
+
+    @Test func aModelFreeDraftRenewsItselfWhereTheContextLeavesIt() throws {
+        let drafter = Drafter(modelFree: try #require(try ModelFreeDrafter.parse("prompt-lookup:n=1,max=4")))
+        var session = DraftSession(drafter: drafter, maxDrafts: 1, maxLookahead: 16, metrics: MetricsRegistry(), nodeID: "test")
+        var speculate = Speculate()
+        (speculate.requestID, speculate.round, speculate.numDrafts, speculate.lookahead) = (1, 1, 1, 16)
+        speculate.contextTokens = [1, 2, 1, 3, 1]
+        speculate.streamIDs = [0]
+        #expect(session.begin(speculate, stale: false) == nil)
+        let first = try #require(session.step(1)?.first)
+        #expect(first.tokens == [3] && first.basePosition == 5 && first.generation == 0, "after 1 came 3 most recently")
+        // The coordinator accepts 2 instead: the draft starts again after it, as generation 1.
+        var accepted = Accepted()
+        (accepted.requestID, accepted.tokens, accepted.newPosition) = (1, [2], 6)
+        #expect(session.follow(accepted) == nil)
+        let renewed = try #require(session.step(1)?.first)
+        #expect(renewed.tokens == [1] && renewed.basePosition == 6 && renewed.generation == 1, "after 2 came 1")
+    }
 }

@@ -103,7 +103,7 @@ enum SampleMessages {
         done.elapsedSeconds = 2.5
 
         var ended = DraftToken()
-        (ended.requestID, ended.basePosition, ended.ended) = (5, 12, true)
+        (ended.requestID, ended.basePosition, ended.ended, ended.generation) = (5, 12, true, 3)
 
         return [
             .hello(hello), .hello(Hello()), .helloAck(ack), .heartbeat(Heartbeat(sequence: 7, sentUnixNanos: 123, reply: true)),

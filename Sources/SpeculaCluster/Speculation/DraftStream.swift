@@ -20,6 +20,16 @@ struct DraftStream {
     let worker: UInt64
     /// Its pool in the round (`GenerationRequest.roundPools`): the law its rows come from.
     let pool: Int
+    /// A model-free worker's draft: point masses only, and it renews itself — where it disagrees
+    /// with the context (or had nothing to propose) it starts again from the accepted context as
+    /// its next generation, on both sides of the wire, instead of dying. A point mass is a valid
+    /// draft law whatever it proposes, so this changes no law. The request never waits for it:
+    /// its tokens come at once or not at all.
+    let renews: Bool
+    /// Renewals so far; tokens of older generations (still in flight) are ignored.
+    private(set) var generation: UInt32 = 0
+    /// Renewed, and its new base not known yet (the worker's first token of the generation says).
+    private var awaitingBase = false
     /// How far past the accepted context the worker was asked to draft.
     let lookahead: Int
     /// Context position of its first token kept (tokens the context has long passed are dropped).
@@ -50,8 +60,8 @@ struct DraftStream {
         }
     }
 
-    init(worker: UInt64, pool: Int, base: Int, lookahead: Int, stream: RandomStream) {
-        (self.worker, self.pool) = (worker, pool)
+    init(worker: UInt64, pool: Int, renews: Bool = false, base: Int, lookahead: Int, stream: RandomStream) {
+        (self.worker, self.pool, self.renews) = (worker, pool, renews)
         self.base = base
         self.lookahead = lookahead
         self.choices = StreamChoices(stream)
@@ -71,15 +81,24 @@ struct DraftStream {
             return .pastLookahead(min(past, block.tokens.count))
         }
         guard alive else { return nil }
+        if renews {
+            guard block.generation >= generation else { return nil }  // an older generation's, in flight
+            guard block.generation == generation else {
+                stop()
+                return nil
+            }
+            if awaitingBase { (base, awaitingBase) = (Int(block.basePosition), false) }
+        }
         guard Int(block.basePosition) == nextPosition else {
             stop()
             return nil
         }
         if block.ended, block.tokens.isEmpty {
-            stop()  // its drafter has nothing to propose here
+            // Its drafter has nothing to propose here.
+            if renews { renew() } else { stop() }
             return nil
         }
-        guard let parsed else {
+        guard let parsed, !renews || parsed.rows.allSatisfy({ $0.count == 1 }) else {
             stop()
             return .malformed
         }
@@ -92,6 +111,7 @@ struct DraftStream {
             rows.append(row)
             received += 1
             check(against: context)
+            if awaitingBase { break }  // renewed: the rest of the block belongs to the old generation
         }
         return nil
     }
@@ -99,10 +119,10 @@ struct DraftStream {
     /// The position its next token will have.
     var nextPosition: Int { base + tokens.count }
 
-    /// Ends the draft if a token of it differs from the context at the same position; drops the
-    /// tokens before the context's last (checked, and no pass needs them again).
+    /// Ends (or renews) the draft if a token of it differs from the context at the same position;
+    /// drops the tokens before the context's last (checked, and no pass needs them again).
     mutating func check(against context: [Token]) {
-        if !Self.agrees(tokens, base: base, with: context) { alive = false }
+        guard Self.agrees(tokens, base: base, with: context) else { return renews ? renew() : stop() }
         let overlap = max(0, min(tokens.count, context.count - base))
         let consumed = max(0, min(overlap, context.count - 1 - base))
         tokens.removeFirst(consumed)
@@ -119,6 +139,12 @@ struct DraftStream {
 
     /// Ends the draft (its worker left, or missed a deadline).
     mutating func stop() { alive = false }
+
+    /// Starts the next generation: no tokens until the worker's first one of it says where.
+    private mutating func renew() {
+        (tokens, rows, awaitingBase) = ([], [], true)
+        generation += 1
+    }
 
     /// How many of its tokens lie at `position` or later.
     func available(from position: Int) -> Int { max(0, nextPosition - max(position, base)) }

@@ -78,6 +78,14 @@ struct GenerationRequest {
         streams.filter(\.value.alive).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
+    /// Whether the round has nothing left to verify from its models: no live draft, or only
+    /// model-free drafts (which renew themselves) left of a round that also had a model's. A
+    /// round of model-free drafts alone goes on as long as they do.
+    var roundIsOver: Bool {
+        let live = liveStreams
+        return live.isEmpty || (live.allSatisfy(\.stream.renews) && streams.values.contains { !$0.renews })
+    }
+
     /// Ends every draft of the current round (plain batching takes over).
     mutating func stopDrafts() {
         for index in streams.keys { streams[index]!.stop() }

@@ -25,7 +25,7 @@ extension SpeculationCore {
             let capabilities = hello.capabilities
             workers.join(peer, WorkerRegistry.WorkerState(
                 nodeID: hello.nodeID, fingerprint: hello.modelFingerprint, tokensPerSecond: capabilities?.draftTokensPerSecond ?? 0,
-                maxDrafts: Int(capabilities?.maxDrafts ?? 0)), metrics: metrics)
+                maxDrafts: Int(capabilities?.maxDrafts ?? 0), modelFree: hello.tokenizerFingerprint.isEmpty && hello.vocabSize == 0), metrics: metrics)
             logger.info("worker joined", metadata: ["worker": "\(hello.nodeID)", "peer": "\(peer)", "draft.fingerprint": "\(hello.modelFingerprint)"])
         } else {
             requests.addClient(peer)

@@ -111,7 +111,8 @@ extension SpeculationCore {
         if let scored = request.scoredNext {
             let position = request.context.count
             let live = request.liveStreams
-            if waits(for: live.filter { $0.stream.available(from: position) == 0 }.map(\.index), id, at: now) { return nil }
+            // Model-free drafts deliver at once or not at all: never waited for.
+            if waits(for: live.filter { $0.stream.available(from: position) == 0 && !$0.stream.renews }.map(\.index), id, at: now) { return nil }
             waited += stopWaiting(id, at: now)
             let asOneLaw = options.poolsDraftsAsOneLaw
             guard let (token, matched) = requests.update(id, { request -> (Token, Bool) in
@@ -125,11 +126,13 @@ extension SpeculationCore {
             }) else { return nil }
             guard emit([token], acceptedDraftTokens: matched ? 1 : 0, stats: scored.ownPass, request: id, at: now) else { return nil }
         }
-        if requests[id]!.liveStreams.isEmpty { beginRound(id, at: now) }
+        if requests[id]!.roundIsOver { beginRound(id, at: now) }
         let live = requests[id]!.liveStreams
         let position = requests[id]!.context.count
         let candidates = live.filter { $0.stream.available(from: position) > 0 }
-        if candidates.isEmpty && !options.decodeWhileDrafting && waits(for: live.map(\.index), id, at: now) { return nil }
+        if candidates.isEmpty && !options.decodeWhileDrafting && waits(for: live.filter { !$0.stream.renews }.map(\.index), id, at: now) {
+            return nil
+        }
         waited += stopWaiting(id, at: now)
         requests.update(id) { $0.inPass = true }
         return ReadyRequest(id: id, candidates: candidates, waited: waited)

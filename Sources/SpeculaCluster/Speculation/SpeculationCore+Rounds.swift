@@ -47,7 +47,7 @@ extension SpeculationCore {
             for w in assignment {
                 let index = request.streams.count
                 request.assignment[pool.workers[w], default: []].append(index)
-                request.streams[index] = DraftStream(worker: pool.workers[w], pool: k, base: request.context.count,
+                request.streams[index] = DraftStream(worker: pool.workers[w], pool: k, renews: states[w].modelFree, base: request.context.count,
                                                      lookahead: lookahead(blockLength: request.blockLength),
                                                      stream: RandomStream(seed: request.seed, stream: Self.streamID(round: request.round, draft: index)))
             }

@@ -18,6 +18,9 @@ package struct WorkerRegistry {
         let tokensPerSecond: Double
         /// Announced limit on drafts per round (0 = none).
         let maxDrafts: Int
+        /// A model-free drafter (it announced no tokenizer): point-mass drafts that renew
+        /// themselves (`DraftStream.renews`).
+        var modelFree = false
         /// How many context tokens this worker holds, per request.
         var synced: [UInt64: Int] = [:]
         /// Drafts asked of this worker that have not delivered a token yet, per request: its

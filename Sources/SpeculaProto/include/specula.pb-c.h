@@ -281,7 +281,9 @@ struct  Specula__SparseDistribution
  * and the distribution each was sampled from. Drafts stream: a worker sends one token per message
  * (`DraftToken` in Swift); several are accepted. `ended` (with no tokens): the draft ends at
  * `base_position`, its drafter having nothing to propose there (a model-free drafter), so the
- * coordinator waits no longer for it.
+ * coordinator waits no longer for it. A model-free drafter's draft renews itself instead of dying:
+ * where it disagrees with the accepted context (or had ended), it starts again from the accepted
+ * context as its next `generation`; older generations' tokens still in flight are ignored.
  */
 struct  Specula__DraftBlock
 {
@@ -295,10 +297,11 @@ struct  Specula__DraftBlock
   size_t n_distributions;
   Specula__SparseDistribution **distributions;
   protobuf_c_boolean ended;
+  uint32_t generation;
 };
 #define SPECULA__DRAFT_BLOCK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&specula__draft_block__descriptor) \
-    , 0, 0, 0, 0, 0,NULL, 0,NULL, 0 }
+    , 0, 0, 0, 0, 0,NULL, 0,NULL, 0, 0 }
 
 
 /*
