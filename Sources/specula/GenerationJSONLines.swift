@@ -21,6 +21,8 @@ enum GenerationJSONLines {
         let passCostUs: [Double]
         let draftWaitPerTokenUs: Int
         let decodedWhileDrafting: Bool
+        /// The draft pools whose drafts the pass verified, in the verifier's order.
+        let pools: [String]
 
         init(_ stats: PassStats) {
             (round, drafts, depth, accepted, draftIndex) = (stats.round, stats.drafts, stats.depth, stats.accepted, stats.draftIndex)
@@ -28,11 +30,11 @@ enum GenerationJSONLines {
             (adaptive, continuedDrafts, acceptanceEstimate) = (stats.adaptive, stats.continuedDrafts, stats.acceptanceEstimate)
             passCostUs = [stats.passCostFixedMicros.rounded(), stats.passCostPerTokenMicros]
             draftWaitPerTokenUs = Int(stats.draftWaitPerTokenMicros)
-            decodedWhileDrafting = stats.decodedWhileDrafting
+            (decodedWhileDrafting, pools) = (stats.decodedWhileDrafting, stats.pools)
         }
 
         enum CodingKeys: String, CodingKey {
-            case round, drafts, depth, accepted, adaptive, batch
+            case round, drafts, depth, accepted, adaptive, batch, pools
             case draftIndex = "draft_index", waitUs = "wait_us", targetUs = "target_us"
             case continuedDrafts = "continued_drafts", acceptanceEstimate = "acceptance_estimate"
             case passCostUs = "pass_cost_us", draftWaitPerTokenUs = "draft_wait_per_token_us"
