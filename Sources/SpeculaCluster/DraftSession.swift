@@ -131,8 +131,27 @@ package struct DraftSession {
 
     /// One lockstep token for every draft of the request that is alive, not ended and within its
     /// lookahead: the blocks to send, one token each, or nil when no draft can grow (until the
-    /// next `Accepted` or `Speculate`).
+    /// next `Accepted` or `Speculate`). A model-free drafter, whose proposals cost nothing, drafts
+    /// as far as it can at once and sends each draft's tokens as one block.
     package mutating func step(_ id: UInt64) -> [DraftToken]? {
+        guard drafter.renews else { return stepOnce(id) }
+        guard var blocks = stepOnce(id) else { return nil }
+        while let more = stepOnce(id) {
+            for block in more {
+                if let last = blocks.lastIndex(where: { $0.draftIndex == block.draftIndex }), !blocks[last].ended, !block.ended,
+                   blocks[last].generation == block.generation,
+                   Int(blocks[last].basePosition) + blocks[last].tokens.count == Int(block.basePosition) {
+                    blocks[last].tokens += block.tokens
+                    blocks[last].distributions += block.distributions
+                } else {
+                    blocks.append(block)
+                }
+            }
+        }
+        return blocks
+    }
+
+    private mutating func stepOnce(_ id: UInt64) -> [DraftToken]? {
         guard var round = rounds[id], let context = contexts[id] else { return nil }
         let growing = round.drafts.indices.filter { j in
             let draft = round.drafts[j]

@@ -30,6 +30,13 @@ struct DraftStream {
     private(set) var generation: UInt32 = 0
     /// Renewed, and its new base not known yet (the worker's first token of the generation says).
     private var awaitingBase = false
+    /// Renewed after it had nothing to propose: its worker proposes again only after the next
+    /// `Accepted`, so nothing of it is on its way.
+    private var dormant = false
+
+    /// Renewed after it disagreed with the context: its worker, told by the same `Accepted`,
+    /// proposes from the new context at once, so its first token is worth the round trip.
+    var isRenewing: Bool { awaitingBase && !dormant }
     /// How far past the accepted context the worker was asked to draft.
     let lookahead: Int
     /// Context position of its first token kept (tokens the context has long passed are dropped).
@@ -87,7 +94,7 @@ struct DraftStream {
                 stop()
                 return nil
             }
-            if awaitingBase { (base, awaitingBase) = (Int(block.basePosition), false) }
+            if awaitingBase { (base, awaitingBase, dormant) = (Int(block.basePosition), false, false) }
         }
         guard Int(block.basePosition) == nextPosition else {
             stop()
@@ -95,7 +102,7 @@ struct DraftStream {
         }
         if block.ended, block.tokens.isEmpty {
             // Its drafter has nothing to propose here.
-            if renews { renew() } else { stop() }
+            if renews { renew(dormant: true) } else { stop() }
             return nil
         }
         guard let parsed, !renews || parsed.rows.allSatisfy({ $0.count == 1 }) else {
@@ -141,8 +148,8 @@ struct DraftStream {
     mutating func stop() { alive = false }
 
     /// Starts the next generation: no tokens until the worker's first one of it says where.
-    private mutating func renew() {
-        (tokens, rows, awaitingBase) = ([], [], true)
+    private mutating func renew(dormant: Bool = false) {
+        (tokens, rows, awaitingBase, self.dormant) = ([], [], true, dormant)
         generation += 1
     }
 

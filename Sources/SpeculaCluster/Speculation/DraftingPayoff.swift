@@ -71,13 +71,14 @@ package struct DraftingPayoff: Sendable {
     package mutating func emitted(_ tokens: Int) { emitted += tokens }
 
     /// A pass ended with `running` requests in flight, where plain batching would give about
-    /// `plainEstimate` tokens per second; returns the epoch it ended, if any. A pass that read a
-    /// new request's prompt (`prompt`) is left out: its cost says nothing of either mode, and it
-    /// would swamp an epoch's measure.
-    package mutating func passFinished(running: Int, plainEstimate: Double, prompt: Bool = false,
+    /// `plainEstimate` tokens per second; returns the epoch it ended, if any. An `unmeasured` pass
+    /// is left out: one that read a new request's prompt (its cost says nothing of either mode,
+    /// and would swamp an epoch's measure), or one with a request that sets its own drafts (the
+    /// payoff does not steer it, so it measures neither mode).
+    package mutating func passFinished(running: Int, plainEstimate: Double, unmeasured: Bool = false,
                                        at now: ContinuousClock.Instant) -> Epoch? {
         defer { (emitted, lastPassEnd) = (0, now) }
-        guard let last = lastPassEnd, running > 0, !prompt else { return nil }
+        guard let last = lastPassEnd, running > 0, !unmeasured else { return nil }
         let key = Self.level(running: running)
         var level = levels[key] ?? Level()
         defer { levels[key] = level }

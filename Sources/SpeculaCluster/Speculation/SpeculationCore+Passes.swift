@@ -24,12 +24,19 @@ extension SpeculationCore {
         let candidates: [(index: Int, stream: DraftStream)]
         let waited: Duration
 
-        /// The depth its drafts reach past `request`'s context, at most γ: the longest one's (a
-        /// pass takes each draft as far as it has arrived, up to the pass's depth, so a draft that
-        /// arrives fast — a model-free one — is not cut to the slowest).
+        /// The depth its drafts reach past `request`'s context: the longest one's (a pass takes
+        /// each draft as far as it has arrived, up to the pass's depth, so a draft that arrives
+        /// fast — a model-free one — is not cut to the slowest), a model's at most γ.
         func reach(in request: GenerationRequest) -> Int {
-            min(request.blockLength, candidates.map { $0.stream.available(from: request.context.count) }.max() ?? 0)
+            candidates.map { SpeculationCore.depth(of: $0.stream, in: request) }.max() ?? 0
         }
+    }
+
+    /// How many of a draft's tokens past the request's context a pass may take: as many as have
+    /// arrived, a model's at most γ (a model-free draft runs to its own lookahead).
+    static func depth(of stream: DraftStream, in request: GenerationRequest) -> Int {
+        let available = stream.available(from: request.context.count)
+        return stream.renews ? available : min(request.blockLength, available)
     }
 
     /// Starts a pass over every request that is ready, if any is.
@@ -111,8 +118,9 @@ extension SpeculationCore {
         if let scored = request.scoredNext {
             let position = request.context.count
             let live = request.liveStreams
-            // Model-free drafts deliver at once or not at all: never waited for.
-            if waits(for: live.filter { $0.stream.available(from: position) == 0 && !$0.stream.renews }.map(\.index), id, at: now) { return nil }
+            // A model-free draft delivers at once or not at all: waited for only while it renews.
+            let lagging = live.filter { $0.stream.available(from: position) == 0 && (!$0.stream.renews || $0.stream.isRenewing) }
+            if waits(for: lagging.map(\.index), id, at: now) { return nil }
             waited += stopWaiting(id, at: now)
             let asOneLaw = options.poolsDraftsAsOneLaw
             guard let (token, matched) = requests.update(id, { request -> (Token, Bool) in
@@ -130,9 +138,10 @@ extension SpeculationCore {
         let live = requests[id]!.liveStreams
         let position = requests[id]!.context.count
         let candidates = live.filter { $0.stream.available(from: position) > 0 }
-        if candidates.isEmpty && !options.decodeWhileDrafting && waits(for: live.filter { !$0.stream.renews }.map(\.index), id, at: now) {
-            return nil
-        }
+        // With no draft token yet, a pass waits for its drafts (or, decoding while drafting,
+        // only for a model-free draft that renews: its tokens are a round trip away).
+        let awaited = live.filter { options.decodeWhileDrafting ? $0.stream.isRenewing : !$0.stream.renews || $0.stream.isRenewing }
+        if candidates.isEmpty && waits(for: awaited.map(\.index), id, at: now) { return nil }
         waited += stopWaiting(id, at: now)
         requests.update(id) { $0.inPass = true }
         return ReadyRequest(id: id, candidates: candidates, waited: waited)
@@ -145,7 +154,7 @@ extension SpeculationCore {
         let position = request.context.count
         var drafts: [[Token]] = [], rows: [[SparseDistribution]] = [], pools: [Int] = [], indices: [Int] = []
         for (index, stream) in candidates where depth > 0 {
-            let count = min(depth, stream.available(from: position))
+            let count = min(depth, Self.depth(of: stream, in: request))
             var (tokens, drawnFrom) = stream.slice(from: position, count: count)
             if options.misalignsDraftRows && position > stream.base { drawnFrom = stream.slice(from: position - 1, count: count).rows }
             drafts.append(tokens)

@@ -15,6 +15,12 @@ extension SpeculationCore {
     /// after them meanwhile.
     package func lookahead(blockLength: Int) -> Int { (options.draftsWhileScoring ? 2 : 1) * blockLength + 1 }
 
+    /// How far past the accepted context a model-free draft may run, whatever γ the request's
+    /// model drafts have: as far as any block may (the worker caps it at its own `max`). Its
+    /// tokens cost nothing to make, and a pass takes them as deep as they pay (`BatchPlanner`):
+    /// a copied passage is accepted in long runs.
+    var modelFreeLookahead: Int { options.limits.maxBlockLength }
+
     /// Starts a new round for the request: chooses its pools (`roundPools`), K and γ (when the
     /// request leaves them open), assigns the drafts to workers and asks them to draft from the
     /// current context. The first pool gets the K drafts; every other pool that pays gets one.
@@ -48,7 +54,7 @@ extension SpeculationCore {
                 let index = request.streams.count
                 request.assignment[pool.workers[w], default: []].append(index)
                 request.streams[index] = DraftStream(worker: pool.workers[w], pool: k, renews: states[w].modelFree, base: request.context.count,
-                                                     lookahead: lookahead(blockLength: request.blockLength),
+                                                     lookahead: states[w].modelFree ? modelFreeLookahead : lookahead(blockLength: request.blockLength),
                                                      stream: RandomStream(seed: request.seed, stream: Self.streamID(round: request.round, draft: index)))
             }
         }
@@ -80,13 +86,17 @@ extension SpeculationCore {
     /// The planner of the request's regime at the current load. A load level not planned for yet
     /// starts from the nearest level that was (its acceptance by position holds at any load; the
     /// waits and rates it measured are then relearnt at this one).
-    func planner(for request: GenerationRequest) -> SpeculationPlanner {
+    func planner(for request: GenerationRequest) -> SpeculationPlanner { regimePlanner(for: request).planner }
+
+    /// The request's regime at the current load, with its planner (as `planner(for:)`): what a
+    /// pass's lessons are stored under.
+    func regimePlanner(for request: GenerationRequest) -> (regime: GenerationRequest.PlanningRegime, planner: SpeculationPlanner) {
         let regime = request.planningRegime(running: admission.running.count)
-        if let planner = planners[regime] { return planner }
+        if let planner = planners[regime] { return (regime, planner) }
         let nearest = planners.keys
             .filter { $0.verifier == regime.verifier && $0.temperatureTenths == regime.temperatureTenths }
             .min { abs($0.loadLevel - regime.loadLevel) < abs($1.loadLevel - regime.loadLevel) }
-        return nearest.flatMap { planners[$0] } ?? SpeculationPlanner()
+        return (regime, nearest.flatMap { planners[$0] } ?? SpeculationPlanner())
     }
 
     /// K and γ for a request that leaves them open: the planner's choice for its regime, given
@@ -111,7 +121,7 @@ extension SpeculationCore {
         speculate.contextPosition = UInt32(synced)
         speculate.contextTokens = request.context[synced..<base].map { UInt32($0) }
         speculate.numDrafts = UInt32(indices.count)
-        speculate.lookahead = UInt32(lookahead(blockLength: request.blockLength))
+        speculate.lookahead = UInt32(state.modelFree ? modelFreeLookahead : lookahead(blockLength: request.blockLength))
         speculate.sampling = request.sampling.wire
         speculate.streamIDs = indices.map { Self.streamID(round: request.round, draft: $0) }
         speculate.seed = request.seed

@@ -76,7 +76,7 @@ extension SpeculationCore {
         let running = admission.running.count
         let steered = admission.running.allSatisfy { requests[$0]?.adaptive ?? true }
         let cost = plannedPassCost, plainEstimate = Double(running) * 1e6 / (cost.fixed + cost.perToken * Double(running))
-        guard let epoch = draftingPayoff.passFinished(running: running, plainEstimate: plainEstimate, prompt: prompt || !steered,
+        guard let epoch = draftingPayoff.passFinished(running: running, plainEstimate: plainEstimate, unmeasured: prompt || !steered,
                                                       at: now) else { return }
         logger.debug("drafting payoff epoch", metadata: [
             "level": "\(epoch.level)", "mode": "\(epoch.mode)", "tokens/s": "\(Int(epoch.tokensPerSecond))",
@@ -95,7 +95,8 @@ extension SpeculationCore {
     /// The planner of the request's regime learns the pass's acceptance, wait and throughput.
     private mutating func learn(from step: PassStep, outcome: VerificationOutcome, request: GenerationRequest, depth: Int,
                                 scoreMicros: Double) -> SpeculationPlanner {
-        var planner = planner(for: request)
+        let regime = regimePlanner(for: request)
+        var planner = regime.planner
         planner.observeRound(drafts: step.tree.draftCount, block: depth, accepted: outcome.acceptedLength)
         // A request's first pass also reads its prompt: its time says nothing of the passes after it.
         if request.targetPasses > 1 {
@@ -103,7 +104,7 @@ extension SpeculationCore {
             planner.observeWait(micros: waited, drafts: request.drafts, block: depth)
             planner.observeThroughput(drafts: step.tree.draftCount, tokens: outcome.acceptedLength + 1, micros: waited + scoreMicros)
         }
-        planners[request.planningRegime(running: admission.running.count)] = planner
+        planners[regime.regime] = planner
         return planner
     }
 
