@@ -18,12 +18,7 @@ package enum ClusterEndToEndBenchmark {
                 var seconds = 0.0, waitSeconds = 0.0, targetSeconds = 0.0
                 var acceptedAt = [Int](repeating: 0, count: configuration.blockLength)
                 for (i, prompt) in EndToEndBenchmark.prompts.enumerated() {
-                    var request = GenerateRequest()
-                    request.prompt = prompt
-                    request.chat = true
-                    request.maxTokens = UInt32(maxTokens)
-                    request.sampling = WireSampling(temperature: temperature)
-                    request.seed = UInt64(i)
+                    var request = EndToEndBenchmark.chatRequest(prompt, maxTokens: maxTokens, temperature: temperature, seed: i)
                     request.noDraft = configuration.drafts == 0
                     request.verifier = EndToEndBenchmark.verifier(configuration, temperature: temperature).rawValue
                     request.numDrafts = configuration.adaptive ? 0 : UInt32(configuration.drafts)

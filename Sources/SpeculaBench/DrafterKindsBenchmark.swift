@@ -62,12 +62,7 @@ package enum DrafterKindsBenchmark {
         for temperature in temperatures {
             for (i, prompt) in prompts.enumerated() {
                 progress("\(drafters): prompt \(i) τ=\(temperature)")
-                var request = GenerateRequest()
-                request.prompt = prompt
-                request.chat = true
-                request.maxTokens = UInt32(maxTokens)
-                request.sampling = WireSampling(temperature: temperature)
-                request.seed = UInt64(i)
+                var request = EndToEndBenchmark.chatRequest(prompt, maxTokens: maxTokens, temperature: temperature, seed: i)
                 request.noDraft = baseline.isEmpty
                 var (tokens, decodedAlone, passes, mixed) = (0, 0, 0, 0)
                 let start = ContinuousClock.now

@@ -2,6 +2,7 @@ import Foundation
 package import SpeculaCluster
 import SpeculaCore
 import SpeculaModel
+package import SpeculaNet
 
 /// `specula bench e2e`: the verifiers side by side on real models, in one process and one run —
 /// target alone, token-level and block verification (K = 1), K-SEQ and the default multi-draft
@@ -58,6 +59,17 @@ package enum EndToEndBenchmark {
         package var host: String
         /// The kinds of drafter prompt by prompt (`--drafter-kinds`).
         package var drafterKinds: [DrafterKindsBenchmark.Row]?
+    }
+
+    /// A chat request for `prompt` at `temperature`, seeded by the prompt's place in its list.
+    package static func chatRequest(_ prompt: String, maxTokens: Int, temperature: Double, seed: Int) -> GenerateRequest {
+        var request = GenerateRequest()
+        request.prompt = prompt
+        request.chat = true
+        request.maxTokens = UInt32(maxTokens)
+        request.sampling = WireSampling(temperature: temperature)
+        request.seed = UInt64(seed)
+        return request
     }
 
     package static let prompts = [

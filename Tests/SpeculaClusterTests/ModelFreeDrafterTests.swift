@@ -56,24 +56,27 @@ struct ModelFreeDrafterTests {
         }
     }
 
-    @Test func aSessionShipsPointMassesAndEndsADraftWithNothingToPropose() throws {
-        let drafter = Drafter(modelFree: try #require(try ModelFreeDrafter.parse("prompt-lookup:n=2,max=3")))
+    /// A worker session of the drafter `spec` that began request 1's round 1 with `drafts` drafts
+    /// after `context`, and that Speculate (to send again for a later round).
+    static func session(_ spec: String, drafts: Int, context: [UInt32]) throws -> (DraftSession, Speculate) {
+        let drafter = Drafter(modelFree: try #require(try ModelFreeDrafter.parse(spec)))
         var session = DraftSession(drafter: drafter, maxDrafts: 4, maxLookahead: 16, metrics: MetricsRegistry(), nodeID: "test")
         var speculate = Speculate()
-        (speculate.requestID, speculate.round, speculate.numDrafts, speculate.lookahead) = (1, 1, 4, 16)
-        speculate.contextTokens = [3, 4, 5, 3, 4]
-        speculate.streamIDs = [0, 1, 2, 3]
+        (speculate.requestID, speculate.round, speculate.numDrafts, speculate.lookahead) = (1, 1, UInt32(drafts), 16)
+        speculate.contextTokens = context
+        speculate.streamIDs = Array(0..<UInt64(drafts))
         #expect(session.begin(speculate, stale: false) == nil)
-        var tokens: [UInt32] = []
-        while let blocks = session.step(1) {
-            #expect(blocks.count == 1, "one draft: a model-free drafter's drafts would all be the same")
-            if blocks[0].ended { break }
-            #expect(blocks[0].distributions == [WireSparseDistribution(tokenIDs: blocks[0].tokens, probabilities: [1])])
-            tokens += blocks[0].tokens
-        }
-        #expect(tokens == [5, 3, 4], "copies what followed 3 4, up to max = 3 tokens")
+        return (session, speculate)
+    }
+
+    @Test func aSessionShipsItsWholeProposalAsPointMassesAndEndsADraftWithNothingToPropose() throws {
+        var (session, speculate) = try Self.session("prompt-lookup:n=2,max=3", drafts: 4, context: [3, 4, 5, 3, 4])
+        let blocks = try #require(session.step(1))
+        #expect(blocks.count == 1, "one draft: a model-free drafter's drafts would all be the same")
+        #expect(blocks[0].tokens == [5, 3, 4], "copies what followed 3 4, up to max = 3 tokens, in one block")
+        #expect(blocks[0].distributions == blocks[0].tokens.map { WireSparseDistribution(tokenIDs: [$0], probabilities: [1]) })
+        #expect(session.step(1) == nil, "at its lookahead")
         speculate.round = 2
-        speculate.contextPosition = 0
         speculate.contextTokens = [1, 2]
         #expect(session.begin(speculate, stale: false) == nil)
         let step = session.step(1)
@@ -83,20 +86,14 @@ struct ModelFreeDrafterTests {
     }
 
     @Test func aModelFreeDraftRenewsItselfWhereTheContextLeavesIt() throws {
-        let drafter = Drafter(modelFree: try #require(try ModelFreeDrafter.parse("prompt-lookup:n=1,max=4")))
-        var session = DraftSession(drafter: drafter, maxDrafts: 1, maxLookahead: 16, metrics: MetricsRegistry(), nodeID: "test")
-        var speculate = Speculate()
-        (speculate.requestID, speculate.round, speculate.numDrafts, speculate.lookahead) = (1, 1, 1, 16)
-        speculate.contextTokens = [1, 2, 1, 3, 1]
-        speculate.streamIDs = [0]
-        #expect(session.begin(speculate, stale: false) == nil)
+        var (session, _) = try Self.session("prompt-lookup:n=1,max=4", drafts: 1, context: [1, 2, 1, 3, 1])
         let first = try #require(session.step(1)?.first)
-        #expect(first.tokens == [3] && first.basePosition == 5 && first.generation == 0, "after 1 came 3 most recently")
+        #expect(first.tokens == [3, 1, 3, 1] && first.basePosition == 5 && first.generation == 0)
         // The coordinator accepts 2 instead: the draft starts again after it, as generation 1.
         var accepted = Accepted()
         (accepted.requestID, accepted.tokens, accepted.newPosition) = (1, [2], 6)
         #expect(session.follow(accepted) == nil)
         let renewed = try #require(session.step(1)?.first)
-        #expect(renewed.tokens == [1] && renewed.basePosition == 6 && renewed.generation == 1, "after 2 came 1")
+        #expect(renewed.tokens == [1, 2, 1, 2] && renewed.basePosition == 6 && renewed.generation == 1)
     }
 }
