@@ -98,4 +98,50 @@ struct FirstTokenCouplingTests {
         let (law, pair) = Self.law(setting, seesSecondTokens: true)
         #expect(Self.independenceGap(law, setting, pair.draft) > 1e-3)
     }
+
+    /// Drafts of three laws (two draft tables and prompt lookup) coupled by `mixed-block`: the
+    /// largest gaps between the token's law and the target's row, and between the kept drafts'
+    /// second tokens and independent draws from each one's own pool's row after the token (given
+    /// the token and which drafts were kept). `asOneLaw`: the negative control, coupling them as
+    /// drafts of one law (pool 0 for all).
+    static func mixedGaps(temperature: Double, asOneLaw: Bool = false) -> (token: Double, independence: Double) {
+        let (target, pools) = RandomToyModels.mixedPools(vocabularySize: 3, order: 3, seed: 7, drafts: (1, 1, 1))
+        let sampling = SamplingParameters(temperature: temperature)
+        let context = [0, 1, 0]
+        let targetRow = target.distribution(after: context, sampling: sampling)
+        let row = { (k: Int, prefix: [Token]) in pools[k].row(after: context + prefix, sampling: sampling)! }
+        // [t, then each draft's second token where it was kept, −1 where not].
+        let law = ChoiceEnumerator.law { choices -> [Token] in
+            let drafts = pools.indices.map { k -> [Token] in
+                let first = choices.draw(from: row(k, []))
+                return [first, choices.draw(from: row(k, [first]))]
+            }
+            let firsts = drafts.indices.map { (token: drafts[$0][0], row: row($0, []), pool: asOneLaw ? 0 : $0) }
+            let token = FirstTokenCoupling.token(verifier: VerifierKind.mixedBlock.makeVerifier(), targetRow: targetRow, firsts: firsts,
+                                                 choices: &choices)
+            return [token] + drafts.map { $0[0] == token ? $0[1] : -1 }
+        }
+        let tokenGap = (0..<3).map { t in abs(law.filter { $0.key[0] == t }.values.reduce(0, +) - targetRow.probability(of: t)) }.max()!
+        let given = { (result: [Token]) in [result[0]] + result.dropFirst().map { $0 >= 0 ? 1 : 0 } }
+        var byTokenAndKept: [[Int]: Double] = [:]
+        for (result, p) in law { byTokenAndKept[given(result), default: 0] += p }
+        let independenceGap = law.map { result, p in
+            let expected = result.indices.dropFirst().filter { result[$0] >= 0 }.reduce(byTokenAndKept[given(result)]!) { total, j in
+                total * row(j - 1, [result[0]]).probability(of: result[j])
+            }
+            return abs(p - expected)
+        }.max()!
+        return (tokenGap, independenceGap)
+    }
+
+    @Test(arguments: [1.0, 0.6])
+    func mixedDraftsKeepTheirOwnLaws(temperature: Double) {
+        let gaps = Self.mixedGaps(temperature: temperature)
+        #expect(gaps.token < 1e-12 && gaps.independence < 1e-12, "\(gaps)")
+    }
+
+    @Test func mixedDraftsCoupledAsOneLawAreCaught() {
+        let gaps = Self.mixedGaps(temperature: 1, asOneLaw: true)
+        #expect(max(gaps.token, gaps.independence) > 1e-3, "\(gaps)")
+    }
 }

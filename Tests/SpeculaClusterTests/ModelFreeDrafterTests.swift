@@ -71,7 +71,8 @@ struct ModelFreeDrafterTests {
 
     @Test func aSessionShipsItsWholeProposalAsPointMassesAndEndsADraftWithNothingToPropose() throws {
         var (session, speculate) = try Self.session("prompt-lookup:n=2,max=3", drafts: 4, context: [3, 4, 5, 3, 4])
-        let blocks = try #require(session.step(1))
+        let step = session.step(1)
+        let blocks = try #require(step)
         #expect(blocks.count == 1, "one draft: a model-free drafter's drafts would all be the same")
         #expect(blocks[0].tokens == [5, 3, 4], "copies what followed 3 4, up to max = 3 tokens, in one block")
         #expect(blocks[0].distributions == blocks[0].tokens.map { WireSparseDistribution(tokenIDs: [$0], probabilities: [1]) })
@@ -79,21 +80,23 @@ struct ModelFreeDrafterTests {
         speculate.round = 2
         speculate.contextTokens = [1, 2]
         #expect(session.begin(speculate, stale: false) == nil)
-        let step = session.step(1)
-        let ended = try #require(step)
+        let last = session.step(1)
+        let ended = try #require(last)
         #expect(ended.count == 1 && ended[0].ended && ended[0].tokens.isEmpty && ended[0].basePosition == 2)
         #expect(session.step(1) == nil)
     }
 
     @Test func aModelFreeDraftRenewsItselfWhereTheContextLeavesIt() throws {
         var (session, _) = try Self.session("prompt-lookup:n=1,max=4", drafts: 1, context: [1, 2, 1, 3, 1])
-        let first = try #require(session.step(1)?.first)
+        let step = session.step(1)
+        let first = try #require(step?.first)
         #expect(first.tokens == [3, 1, 3, 1] && first.basePosition == 5 && first.generation == 0)
         // The coordinator accepts 2 instead: the draft starts again after it, as generation 1.
         var accepted = Accepted()
         (accepted.requestID, accepted.tokens, accepted.newPosition) = (1, [2], 6)
         #expect(session.follow(accepted) == nil)
-        let renewed = try #require(session.step(1)?.first)
+        let next = session.step(1)
+        let renewed = try #require(next?.first)
         #expect(renewed.tokens == [1, 2, 1, 2] && renewed.basePosition == 6 && renewed.generation == 1)
     }
 }
