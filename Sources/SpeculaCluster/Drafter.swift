@@ -153,7 +153,7 @@ package struct Drafter: Sendable {
     /// Draft tokens per second on this machine: one untimed warm-up block, then 8 timed tokens
     /// (after a context that repeats itself, so that a model-free drafter has something to propose).
     package func measureTokensPerSecond() -> Double {
-        let context = (0..<16).map { $0 % 4 % max(vocabularySize, 4) }
+        let context = (0..<8).map { $0 % 4 % max(vocabularySize, 4) }
         _ = blocks(after: context, length: 2, sampling: SamplingParameters(), maxSupport: 64, streams: [RandomStream(seed: 1)])
         let start = ContinuousClock.now
         let drafted = blocks(after: context, length: 8, sampling: SamplingParameters(), maxSupport: 64, streams: [RandomStream(seed: 2)])

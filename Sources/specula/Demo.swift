@@ -65,7 +65,8 @@ struct Demo: AsyncParsableCommand {
             children.add(try ChildProcess.start(arguments: ["draft", "--model", model, "--coordinator", address, "--name", name, "--threads", "1",
                                                             "--log-level", "warning"]))
         }
-        try await Task.sleep(for: .milliseconds(toy ? 500 : 3000))
+        // The workers load their model and measure their speed before they join.
+        try await Task.sleep(for: .milliseconds(toy ? 500 : 6000))
         // Fixed K and γ, then K and γ left to the coordinator (`nil`), which picks them each round
         // from the measured pass cost, draft wait and acceptance.
         table.append(try await generate(mode: "cluster, K=\(drafts)+1 γ=\(block)", drafts: drafts, block: block, prompts: prompts,

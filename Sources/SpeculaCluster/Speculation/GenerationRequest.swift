@@ -80,11 +80,16 @@ struct GenerationRequest {
 
     /// Whether the round has nothing left to verify from its models: no live draft, or only
     /// model-free drafts (which renew themselves) left of a round that also had a model's. A
-    /// round of model-free drafts alone goes on as long as they do.
+    /// round of model-free drafts alone ends after `renewalsPerRound` renewals, so that its
+    /// pools (a draft model's workers that joined meanwhile) are chosen again.
     var roundIsOver: Bool {
         let live = liveStreams
-        return live.isEmpty || (live.allSatisfy(\.stream.renews) && streams.values.contains { !$0.renews })
+        guard !live.isEmpty, live.allSatisfy(\.stream.renews) else { return live.isEmpty }
+        return streams.values.contains { !$0.renews } || live.contains { $0.stream.generation >= Self.renewalsPerRound }
     }
+
+    /// Renewals after which a round of model-free drafts alone ends.
+    static let renewalsPerRound: UInt32 = 8
 
     /// Ends every draft of the current round (plain batching takes over).
     mutating func stopDrafts() {

@@ -137,10 +137,15 @@ extension SpeculationCore {
         if requests[id]!.roundIsOver { beginRound(id, at: now) }
         let live = requests[id]!.liveStreams
         let position = requests[id]!.context.count
-        let candidates = live.filter { $0.stream.available(from: position) > 0 }
-        // With no draft token yet, a pass waits for its drafts (or, decoding while drafting,
-        // only for a model-free draft that renews: its tokens are a round trip away).
-        let awaited = live.filter { options.decodeWhileDrafting ? $0.stream.isRenewing : !$0.stream.renews || $0.stream.isRenewing }
+        let models = live.filter { !$0.stream.renews }
+        var candidates = live.filter { $0.stream.available(from: position) > 0 }
+        // Model-free drafts ride along with a model's: alone they would start passes ahead of the
+        // model's drafts, which would then arrive behind the context.
+        if !models.isEmpty, !candidates.contains(where: { !$0.stream.renews }) { candidates = [] }
+        // With no draft token yet, a pass waits for the model's drafts (unless the target decodes
+        // alone meanwhile) or, in a round of model-free drafts, for one that renews (its tokens
+        // are a round trip away).
+        let awaited = models.isEmpty ? live.filter(\.stream.isRenewing) : options.decodeWhileDrafting ? [] : models
         if candidates.isEmpty && waits(for: awaited.map(\.index), id, at: now) { return nil }
         waited += stopWaiting(id, at: now)
         requests.update(id) { $0.inPass = true }
