@@ -125,10 +125,14 @@ package enum VerifierBenchmark {
         }
     }
 
-    /// Times `calls` verifications of random production-size problems (built untimed).
-    package static func cost(kind: VerifierKind, drafts: Int, block: Int, vocabulary: Int = 151_936, support: Int = 64, calls: Int = 200) -> CostRow {
+    /// Times `calls` verifications of random production-size problems (built untimed), their
+    /// drafts from `pools` laws (draft j from pool j mod `pools`).
+    package static func cost(kind: VerifierKind, drafts: Int, block: Int, pools: Int = 1, vocabulary: Int = 151_936, support: Int = 64,
+                             calls: Int = 200) -> CostRow {
         var stream = RandomStream(seed: 42, stream: 7)
-        let problems = (0..<2).map { _ in randomProblem(drafts: drafts, block: block, vocabulary: vocabulary, support: support, stream: &stream) }
+        let problems = (0..<2).map { _ in
+            randomProblem(drafts: drafts, block: block, pools: pools, vocabulary: vocabulary, support: support, stream: &stream)
+        }
         var samples: [Double] = []
         var choices = StreamChoices(RandomStream(seed: 1, stream: 1))
         let verifier = kind.makeVerifier()
@@ -141,12 +145,12 @@ package enum VerifierBenchmark {
         precondition(sink != Int.min)
         let mean = samples.reduce(0, +) / Double(samples.count)
         let variance = samples.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, samples.count - 1))
-        return CostRow(verifier: kind.rawValue, drafts: drafts, block: block, vocabulary: vocabulary, support: support, calls: calls, meanMicroseconds: mean, stddevMicroseconds: variance.squareRoot())
+        return CostRow(verifier: pools > 1 ? "\(kind.rawValue) (\(pools) pools)" : kind.rawValue, drafts: drafts, block: block, vocabulary: vocabulary, support: support, calls: calls, meanMicroseconds: mean, stddevMicroseconds: variance.squareRoot())
     }
 
     /// K random drafts of γ tokens over a large vocabulary; the target rows put about half their
     /// mass on the draft support, the rest spread over the whole vocabulary.
-    static func randomProblem(drafts: Int, block: Int, vocabulary: Int, support: Int, stream: inout RandomStream) -> VerificationProblem {
+    static func randomProblem(drafts: Int, block: Int, pools: Int = 1, vocabulary: Int, support: Int, stream: inout RandomStream) -> VerificationProblem {
         func sparseRow() -> SparseDistribution {
             var tokens = Set<Token>()
             while tokens.count < support { tokens.insert(Int(stream.next() % UInt64(vocabulary))) }
@@ -154,30 +158,37 @@ package enum VerifierBenchmark {
             return SparseDistribution(tokens: list, weights: list.map { _ in 0.01 + stream.nextUnit() })
         }
         var rows: [[Token]: SparseDistribution] = [:]
-        func row(_ prefix: [Token]) -> SparseDistribution {
-            if let r = rows[prefix] { return r }
+        func row(_ prefix: [Token], pool: Int = 0) -> SparseDistribution {
+            let key = pool == 0 ? prefix : [-pool] + prefix
+            if let r = rows[key] { return r }
             let r = sparseRow()
-            rows[prefix] = r
+            rows[key] = r
             return r
         }
         var blocks: [[Token]] = []
-        for _ in 0..<drafts {
+        for j in 0..<drafts {
             var tokens: [Token] = []
-            while tokens.count < block { tokens.append(row(tokens).sample(quantile: stream.nextUnit())) }
+            while tokens.count < block { tokens.append(row(tokens, pool: j % pools).sample(quantile: stream.nextUnit())) }
             blocks.append(tokens)
         }
         let tree = DraftTree(drafts: blocks)
+        let poolRows = (0..<pools).map { k in
+            (0..<tree.count).map { node in
+                tree[node].children.contains { tree[$0].drafts.contains { $0 % pools == k } } ? row(tree.path(to: node), pool: k) : nil
+            }
+        }
         var draftRows: [SparseDistribution?] = []
         var targetRows: [DenseDistribution] = []
         for node in 0..<tree.count {
             let prefix = tree.path(to: node)
-            let p = row(prefix)
+            let p = tree[node].children.first.map { row(prefix, pool: tree[$0].drafts[0] % pools) } ?? row(prefix)
             var weights = [Double](repeating: 0, count: vocabulary)
             for t in weights.indices { weights[t] = 0.5 / Double(vocabulary) }
             for (t, w) in zip(p.tokens, p.probabilities) { weights[t] += 0.5 * w * (0.5 + stream.nextUnit()) }
             targetRows.append(DenseDistribution(weights: weights))
             draftRows.append(tree[node].children.isEmpty ? nil : p)
         }
-        return VerificationProblem(tree: tree, draft: draftRows, target: targetRows, blockLength: block)
+        let mixed = pools > 1 ? DraftPools(poolOfDraft: (0..<drafts).map { $0 % pools }, rows: poolRows) : nil
+        return VerificationProblem(tree: tree, draft: draftRows, target: targetRows, blockLength: block, pools: mixed)
     }
 }

@@ -32,6 +32,10 @@ struct BenchVerifiers: ParsableCommand {
             let drafts = kind.usesMultipleDrafts ? 4 : 1
             cost.append(VerifierBenchmark.cost(kind: kind, drafts: drafts, block: 8, calls: calls))
         }
+        for kind in [VerifierKind.mixedRRS, .mixedBlock] {
+            FileHandle.standardError.write(Data("… cost \(kind.rawValue), 2 pools\n".utf8))
+            cost.append(VerifierBenchmark.cost(kind: kind, drafts: 4, block: 8, pools: 2, calls: calls))
+        }
         let mixed = VerifierBenchmark.mixedTable { note in
             FileHandle.standardError.write(Data("… \(note)\n".utf8))
         }

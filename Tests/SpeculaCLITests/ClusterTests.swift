@@ -198,17 +198,19 @@ struct ClusterTests {
         return try body()
     }
 
-    /// Drafts of three laws in each round — the toy draft table, a second table and a prompt-lookup
-    /// worker — through real processes. `asOneLaw`: the negative control, merging them as drafts
-    /// of one law. `killing`: the second table's worker is killed and restarted throughout.
-    func mixedPools(verifier: String, asOneLaw: Bool = false, killing: Bool = false) throws -> (ChiSquare, metrics: String, lines: Int) {
+    /// Drafts of three laws in each round — the toy draft table, a second table and a model-free
+    /// worker (`modelFree`) — through real processes. `asOneLaw`: the negative control, merging
+    /// them as drafts of one law. `killing`: the second table's worker is killed and restarted
+    /// throughout.
+    func mixedPools(verifier: String, modelFree: String = "prompt-lookup:n=2", asOneLaw: Bool = false,
+                    killing: Bool = false) throws -> (ChiSquare, metrics: String, lines: Int) {
         let toys = try Toys()
         let cluster = try ClusterHarness()
         try cluster.startCoordinator(model: toys.files.target, extra: ["--metrics-port", "0", "--wait-deadline-ms", "100"]
                                      + (asOneLaw ? ["--pool-drafts-as-one-law-for-testing"] : []))
         try cluster.startWorker(model: toys.files.draft)
         let second = try cluster.startWorker(model: toys.files.secondDraft)
-        try cluster.startWorker(spec: "prompt-lookup:n=2")
+        try cluster.startWorker(spec: modelFree)
         usleep(500_000)
         let generate = { try cluster.generate(Self.generateArguments(verifier: verifier, drafts: 2, samples: 10_000) + ["--concurrency", "4"]) }
         let output = killing ? try Self.killingAndRestarting(second, of: cluster, model: toys.files.secondDraft.path, generate) : try generate()
@@ -222,6 +224,15 @@ struct ClusterTests {
         #expect(test.passes(alpha: 1e-4), "\(verifier): chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
         let served = metrics.split(separator: "\n").filter { $0.hasPrefix("specula_pool_passes_total{") && !$0.hasSuffix(" 0") }
         #expect(served.count == 3, "every pool must serve passes: \(served) \(metrics.split(separator: "\n").filter { $0.contains("workers") })")
+    }
+
+    /// A suffix drafter learns from the requests it has seen: its drafts change from request to
+    /// request, each still a point mass.
+    @Test func suffixDraftsMixedWithTwoTablesKeepTheTargetLaw() throws {
+        let (test, metrics, _) = try mixedPools(verifier: "mixed-block", modelFree: "suffix:n=3")
+        #expect(test.passes(alpha: 1e-4), "chi-square \(test.statistic), \(test.degreesOfFreedom) dof")
+        let served = metrics.split(separator: "\n").filter { $0.hasPrefix("specula_pool_passes_total{draft_model=\"suffix:") && !$0.hasSuffix(" 0") }
+        #expect(served.count == 1, "the suffix drafter must serve passes")
     }
 
     @Test func mixedDraftsKeepTheTargetLawWhileAWorkerIsKilledAndRestarted() throws {
