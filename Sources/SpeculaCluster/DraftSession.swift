@@ -48,6 +48,12 @@ package struct DraftSession {
             (base, tokens, alive) = (position, [], true)
             generation += 1
         }
+
+        /// It disagreed with the accepted context (`position` tokens long): a model-free draft
+        /// (`renews`) starts again from there, any other ends.
+        mutating func disagreed(at position: Int, renews: Bool) {
+            if renews { renew(at: position) } else { alive = false }
+        }
     }
 
     /// `maxDrafts` and `maxLookahead` bound what a `Speculate` asks; the drafter's own limits
@@ -102,10 +108,10 @@ package struct DraftSession {
         for j in round.drafts.indices {
             let draft = round.drafts[j]
             let agrees = DraftStream.agrees(draft.tokens, base: draft.base, with: context)
-            if drafter.renews, !agrees || !draft.alive {
-                round.drafts[j].renew(at: context.count)
-            } else if !agrees {
-                round.drafts[j].alive = false
+            if !agrees {
+                round.drafts[j].disagreed(at: context.count, renews: drafter.renews)
+            } else if drafter.renews, !draft.alive {
+                round.drafts[j].renew(at: context.count)  // it had nothing to propose; perhaps now it has
             }
         }
         rounds[id] = round
@@ -187,7 +193,7 @@ package struct DraftSession {
             blocks.append(block)
             // A draft behind the accepted context learns only now whether it agrees with it.
             if !DraftStream.agrees(round.drafts[j].tokens, base: round.drafts[j].base, with: context) {
-                if drafter.renews { round.drafts[j].renew(at: context.count) } else { round.drafts[j].alive = false }
+                round.drafts[j].disagreed(at: context.count, renews: drafter.renews)
             }
         }
         rounds[id] = round

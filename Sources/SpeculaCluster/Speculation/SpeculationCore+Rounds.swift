@@ -21,6 +21,11 @@ extension SpeculationCore {
     /// a copied passage is accepted in long runs.
     var modelFreeLookahead: Int { options.limits.maxBlockLength }
 
+    /// How far past the accepted context `worker`'s drafts of the request may run.
+    func lookahead(of worker: WorkerRegistry.WorkerState, for request: GenerationRequest) -> Int {
+        worker.modelFree ? modelFreeLookahead : lookahead(blockLength: request.blockLength)
+    }
+
     /// Starts a new round for the request: chooses its pools (`roundPools`), K and γ (when the
     /// request leaves them open), assigns the drafts to workers and asks them to draft from the
     /// current context. The first pool gets the K drafts; every other pool that pays gets one.
@@ -54,7 +59,7 @@ extension SpeculationCore {
                 let index = request.streams.count
                 request.assignment[pool.workers[w], default: []].append(index)
                 request.streams[index] = DraftStream(worker: pool.workers[w], pool: k, renews: states[w].modelFree, base: request.context.count,
-                                                     lookahead: states[w].modelFree ? modelFreeLookahead : lookahead(blockLength: request.blockLength),
+                                                     lookahead: lookahead(of: states[w], for: request),
                                                      stream: RandomStream(seed: request.seed, stream: Self.streamID(round: request.round, draft: index)))
             }
         }
@@ -121,7 +126,7 @@ extension SpeculationCore {
         speculate.contextPosition = UInt32(synced)
         speculate.contextTokens = request.context[synced..<base].map { UInt32($0) }
         speculate.numDrafts = UInt32(indices.count)
-        speculate.lookahead = UInt32(state.modelFree ? modelFreeLookahead : lookahead(blockLength: request.blockLength))
+        speculate.lookahead = UInt32(lookahead(of: state, for: request))
         speculate.sampling = request.sampling.wire
         speculate.streamIDs = indices.map { Self.streamID(round: request.round, draft: $0) }
         speculate.seed = request.seed
